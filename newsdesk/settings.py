@@ -1,0 +1,46 @@
+"""Runtime settings, read once from `NEWSDESK_*` environment variables at the edge (CLI or flow)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_USER_AGENT = "newsdesk/0.1 (RSS/Atom news ingestion; honours ETag and Last-Modified)"
+
+
+class Settings(BaseSettings):
+    """Every knob an operator can turn without touching code."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore")
+
+    db: Path = Field(Path("data/news.duckdb"), description="DuckDB warehouse file.")
+    feeds: Path = Field(Path("feeds.toml"), description="Feeds file (TOML).")
+    user_agent: str = Field(DEFAULT_USER_AGENT, description="User-Agent sent with every request.")
+    connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
+    read_timeout: float = Field(20.0, gt=0, description="Seconds to wait between bytes.")
+    total_timeout: float = Field(60.0, gt=0, description="Seconds for one whole response.")
+    max_response_bytes: int = Field(
+        10 * 1024 * 1024, gt=0, description="Largest body accepted, after decompression."
+    )
+    max_redirects: int = Field(5, ge=0, description="Redirects followed per request.")
+    feed_concurrency: int = Field(16, gt=0, description="Feeds fetched at once.")
+    article_concurrency: int = Field(32, gt=0, description="Article pages fetched at once.")
+    per_host_concurrency: int = Field(2, gt=0, description="Requests at once to one host.")
+    max_articles_per_feed: int = Field(
+        100, ge=0, description="New articles taken from one feed per run (0: no limit)."
+    )
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        gt=0,
+        description="Processes extracting article text (default: the number of cores).",
+    )
+    allow_private_network: bool = Field(
+        False,
+        description=(
+            "Fetch article links that resolve to loopback, private or link-local addresses. "
+            "Off by default: feeds are untrusted input."
+        ),
+    )

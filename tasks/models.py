@@ -1,0 +1,133 @@
+"""Plain, typed data passed between the pipeline's stages.
+
+Every stage takes and returns these frozen dataclasses; none of them knows about Prefect,
+HTTP clients or the warehouse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+FetchOutcome = Literal["ok", "not_modified", "unchanged", "failed"]
+"""How a feed poll ended: new body, HTTP 304, same body hash as last time, or an error."""
+
+DatePrecision = Literal["second", "minute", "day"]
+DateSource = Literal["page", "feed"]
+Extraction = Literal["page", "feed"]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """One `[[feeds]]` table of the feeds file."""
+
+    name: str
+    url: str
+    tags: tuple[str, ...] = ()
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the warehouse remembers about a feed between runs."""
+
+    name: str
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_polled_at: datetime | None = None
+    last_status: str | None = None
+    last_http_status: int | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    last_success_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedFeed:
+    """The result of polling one feed URL."""
+
+    feed: FeedSpec
+    outcome: FetchOutcome
+    http_status: int | None = None
+    body: bytes | None = None
+    content_type: str | None = None
+    final_url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One item of a parsed feed, normalized but not yet downloaded."""
+
+    feed_name: str
+    url: str
+    """The entry link, absolute, with tracking parameters and fragment removed."""
+    guid: str | None = None
+    title: str | None = None
+    summary: str | None = None
+    """Plain text of the entry's summary/description."""
+    content: str | None = None
+    """Plain text of the entry's full content, when the feed carries it."""
+    published_at: datetime | None = None
+    """Timezone-aware UTC."""
+    authors: tuple[str, ...] = ()
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """Entries read from one feed body, and what was wrong with it."""
+
+    feed_name: str
+    entries: tuple[FeedEntry, ...] = ()
+    problem: str | None = None
+    """Set when the feed is malformed (feedparser's bozo) but still usable, or unusable."""
+    usable: bool = True
+    title: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A downloaded article page, decoded to text."""
+
+    url: str
+    """The URL that was requested."""
+    final_url: str | None = None
+    """Where redirects ended."""
+    http_status: int | None = None
+    html: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One article ready for the warehouse."""
+
+    article_id: str
+    url: str
+    canonical_url: str
+    feed_name: str
+    title: str | None
+    text: str
+    summary: str | None
+    authors: tuple[str, ...]
+    published_at: datetime | None
+    published_at_source: DateSource | None
+    published_at_precision: DatePrecision | None
+    language: str | None
+    word_count: int
+    content_hash: str
+    extraction: Extraction
+    extraction_error: str | None = None
+    site_name: str | None = None
+    http_status: int | None = None
+    entry_urls: tuple[str, ...] = field(default=())
+    """Every entry link that led to this article (before canonicalization)."""
