@@ -131,3 +131,50 @@ class Article:
     http_status: int | None = None
     entry_urls: tuple[str, ...] = field(default=())
     """Every entry link that led to this article (before canonicalization)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedReport:
+    """One feed's line in a run summary."""
+
+    name: str
+    status: str
+    """ok, not_modified, unchanged or failed."""
+    http_status: int | None
+    entries: int
+    new_articles: int
+    fallback_articles: int
+    """New articles stored from the feed's own text because the page failed."""
+    failed_articles: int
+    """New entries with neither page text nor a title: not stored, retried later."""
+    seconds: float
+    error: str | None = None
+    capped: bool = False
+    """More new entries than the per-feed limit: the rest come on the next run."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """What an ingest run did, for the CLI, logs and artifacts."""
+
+    run_id: str
+    db: str
+    started_at: datetime
+    finished_at: datetime
+    feeds: tuple[FeedReport, ...]
+    articles_new: int
+    articles_fallback: int
+    articles_failed: int
+    entries_seen: int
+
+    @property
+    def feeds_failed(self) -> int:
+        return sum(f.status == "failed" for f in self.feeds)
+
+    @property
+    def all_failed(self) -> bool:
+        return bool(self.feeds) and self.feeds_failed == len(self.feeds)
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()

@@ -1,0 +1,171 @@
+"""The `ingest` flow: feeds → new articles → one atomic batch in the warehouse."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from prefect import flow, get_run_logger, runtime
+
+from newsdesk.settings import Settings
+from storage.warehouse import (
+    RunRecord,
+    Sighting,
+    append_batch_task,
+    find_known_task,
+    load_feed_states_task,
+)
+from tasks.feedlist import load_feeds, select_feeds
+from tasks.feedstate import next_feed_state
+from tasks.models import FeedEntry, FeedReport, RunReport
+from tasks.plan import plan_downloads
+from tasks.stages import download_and_extract, parse_feeds, poll_feeds
+
+
+def _run_name() -> str:
+    params = runtime.flow_run.parameters or {}
+    chosen = [*(params.get("feeds") or []), *(f"#{t}" for t in params.get("tags") or [])]
+    scope = ",".join(chosen) if chosen else "all-feeds"
+    if len(scope) > 40:
+        scope = scope[:39] + "…"
+    return f"ingest {datetime.now(UTC):%Y-%m-%d %H:%M} {scope}"
+
+
+def _sighting(entry: FeedEntry, article_id: str) -> Sighting:
+    return Sighting(
+        feed_name=entry.feed_name,
+        entry_url=entry.url,
+        article_id=article_id,
+        guid=entry.guid,
+        entry_title=entry.title,
+        entry_published_at=entry.published_at,
+    )
+
+
+@flow(name="ingest", flow_run_name=_run_name, log_prints=False)
+def ingest(
+    feeds: list[str] | None = None,
+    tags: list[str] | None = None,
+    max_articles_per_feed: int | None = None,
+    feeds_file: str | None = None,
+    db: str | None = None,
+) -> RunReport:
+    """Poll feeds, download and extract new articles, and append them to the warehouse.
+
+    Args:
+        feeds: Names of feeds to poll (from the feeds file); empty means every feed.
+        tags: Poll feeds carrying any of these tags, in addition to `feeds`.
+        max_articles_per_feed: New articles taken from one feed in this run; the rest wait for
+            the next run. Empty uses NEWSDESK_MAX_ARTICLES_PER_FEED (default 100); 0 means no limit.
+        feeds_file: Feeds file (TOML); empty uses NEWSDESK_FEEDS (default feeds.toml).
+        db: Warehouse file; empty uses NEWSDESK_DB (default data/news.duckdb).
+    """
+    logger = get_run_logger()
+    settings = Settings()
+    db_path = Path(db) if db else settings.db
+    cap = settings.max_articles_per_feed if max_articles_per_feed is None else max_articles_per_feed
+    started = datetime.now(UTC)
+    run_id = str(runtime.flow_run.id or f"local-{started:%Y%m%dT%H%M%S%f}")
+
+    specs = select_feeds(load_feeds(Path(feeds_file) if feeds_file else settings.feeds), feeds or (), tags or ())
+    states = load_feed_states_task(db_path)
+
+    fetched = poll_feeds(specs, states, settings)
+    parsed = {p.feed_name: p for p in parse_feeds(fetched)}
+    entries = [e for p in parsed.values() if p.usable for e in p.entries]
+
+    known = find_known_task(db_path, [(e.feed_name, e.url) for e in entries])
+    plan = plan_downloads(
+        [p for p in parsed.values() if p.usable], known.article_ids, known.sightings, cap
+    )
+    articles = download_and_extract(plan.download, settings)
+
+    # An article needs text or at least a title to be worth a row. One with neither is not
+    # stored and not recorded as seen, so it is tried again the next time its feed changes.
+    by_url = dict(zip((e.url for e in plan.download), articles, strict=True))
+    stored = [a for a in articles if a.text or a.title]
+    stored_ids = {a.article_id for a in stored}
+    sightings = [_sighting(e, by_url[e.url].article_id) for e in (*plan.download, *plan.riders)]
+    sightings = [s for s in sightings if s.article_id in stored_ids]
+    sightings += [_sighting(e, article_id) for e, article_id in plan.resighted]
+    unusable = Counter(a.feed_name for a in articles if a.article_id not in stored_ids)
+
+    finished = datetime.now(UTC)
+    feed_states = [
+        next_feed_state(
+            states.get(f.feed.name),
+            f,
+            parsed.get(f.feed.name),
+            finished,
+            complete=f.feed.name not in plan.capped,
+        )
+        for f in fetched
+    ]
+
+    report_rows = []
+    fallback = Counter(a.feed_name for a in stored if a.extraction == "feed")
+    run = RunRecord(
+        run_id=run_id,
+        started_at=started,
+        finished_at=finished,
+        feeds_total=len(fetched),
+        feeds_ok=sum(s.last_status == "ok" for s in feed_states),
+        feeds_unchanged=sum(s.last_status in ("not_modified", "unchanged") for s in feed_states),
+        feeds_failed=sum(s.last_status == "failed" for s in feed_states),
+        entries_seen=len(entries),
+        articles_new=0,  # filled in by the write from what it actually inserted
+        articles_fallback=sum(fallback.values()),
+        articles_failed=sum(unusable.values()),
+        duration_seconds=(finished - started).total_seconds(),
+    )
+    new_ids = append_batch_task(db_path, stored, sightings, feed_states, run)
+    new_by_feed = Counter(a.feed_name for a in stored if a.article_id in new_ids)
+
+    for f, state in zip(fetched, feed_states, strict=True):
+        name = f.feed.name
+        row = FeedReport(
+            name=name,
+            status=state.last_status or f.outcome,
+            http_status=f.http_status,
+            entries=len(parsed[name].entries) if name in parsed else 0,
+            new_articles=new_by_feed[name],
+            fallback_articles=fallback[name],
+            failed_articles=unusable[name],
+            seconds=f.seconds,
+            error=state.last_error,
+            capped=name in plan.capped,
+        )
+        report_rows.append(row)
+        if row.status == "failed":
+            logger.warning("feed %s failed: %s", name, row.error)
+        else:
+            logger.info(
+                "feed %s: %s, %d entries, %d new articles%s",
+                name,
+                row.status,
+                row.entries,
+                row.new_articles,
+                " (capped)" if row.capped else "",
+            )
+
+    report = RunReport(
+        run_id=run_id,
+        db=str(db_path),
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        feeds=tuple(report_rows),
+        articles_new=len(new_ids),
+        articles_fallback=sum(fallback.values()),
+        articles_failed=sum(unusable.values()),
+        entries_seen=len(entries),
+    )
+    logger.info(
+        "run done: %d feeds (%d failed), %d entries, %d new articles in %.1f s",
+        len(report.feeds),
+        report.feeds_failed,
+        report.entries_seen,
+        report.articles_new,
+        report.seconds,
+    )
+    return report

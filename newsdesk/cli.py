@@ -1,0 +1,297 @@
+"""`newsdesk`: run the ingest flow, the offline demo, and read the warehouse.
+
+Exit codes: 0 the run completed (failed feeds are reported, not fatal); 1 no feed could be
+fetched or the warehouse could not be written; 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from newsdesk.settings import Settings
+
+if TYPE_CHECKING:
+    from tasks.models import RunReport
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _prefect_environment() -> None:
+    """Defaults for every Prefect process we start: no telemetry, patient start-up on small
+    machines. Set before Prefect is imported; an operator's own values win."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsdesk",
+        description="Poll news feeds, extract articles, and store them in a DuckDB warehouse.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = sub.add_parser(
+        "ingest", help="run the ingest flow once", description="Run the ingest flow once."
+    )
+    ingest.add_argument("--feeds", type=Path, help="feeds file (default: $NEWSDESK_FEEDS or feeds.toml)")
+    ingest.add_argument("--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)")
+    ingest.add_argument("--feed", action="append", default=[], metavar="NAME", help="only this feed (repeatable)")
+    ingest.add_argument("--tag", action="append", default=[], metavar="TAG", help="only feeds with this tag (repeatable)")
+    ingest.add_argument("--max-articles-per-feed", type=int, metavar="N", help="new articles per feed this run (0: no limit)")
+
+    demo = sub.add_parser(
+        "demo",
+        help="ingest the bundled sample offline",
+        description="Serve the bundled sample feeds and pages on 127.0.0.1 and ingest them.",
+    )
+    demo.add_argument("--db", type=Path, default=Path("data/demo.duckdb"), help="warehouse file (default: data/demo.duckdb)")
+
+    sql = sub.add_parser(
+        "sql", help="run a read-only SQL query", description="Run a read-only SQL query on the warehouse."
+    )
+    sql.add_argument("query", help="SQL, e.g. \"SELECT title FROM articles LIMIT 5\"")
+    sql.add_argument("--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)")
+    sql.add_argument("--max-width", type=int, default=60, help="truncate cells to this many characters")
+
+    feeds = sub.add_parser(
+        "feeds", help="list feeds and their health", description="List each feed with its health."
+    )
+    feeds.add_argument("--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        err.print(f"[red]error:[/] invalid NEWSDESK_* setting:\n{exc}")
+        return EXIT_USAGE
+    handler = {"ingest": _ingest, "demo": _demo, "sql": _sql, "feeds": _feeds}[args.command]
+    return handler(args, settings)
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from tasks.feedlist import FeedsFileError, load_feeds, select_feeds
+
+    feeds_file = args.feeds or settings.feeds
+    db = args.db or settings.db
+    try:
+        # Validate before starting Prefect: a bad file costs nothing and fetches nothing.
+        select_feeds(load_feeds(feeds_file), args.feed, args.tag)
+    except FeedsFileError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return EXIT_USAGE
+    if args.max_articles_per_feed is not None and args.max_articles_per_feed < 0:
+        err.print("[red]error:[/] --max-articles-per-feed must be 0 or more")
+        return EXIT_USAGE
+    return run_ingest(
+        feeds=args.feed,
+        tags=args.tag,
+        feeds_file=feeds_file,
+        db=db,
+        max_articles_per_feed=args.max_articles_per_feed,
+    )
+
+
+def run_ingest(
+    *,
+    feeds_file: Path,
+    db: Path,
+    feeds: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    max_articles_per_feed: int | None = None,
+) -> int:
+    """Run the flow in this process with a progress display; print the summary; return the exit code."""
+    _prefect_environment()
+    from flows.ingest import ingest
+    from storage.warehouse import WarehouseError
+
+    try:
+        with _progress():
+            report = ingest(
+                feeds=list(feeds) or None,
+                tags=list(tags) or None,
+                max_articles_per_feed=max_articles_per_feed,
+                feeds_file=str(feeds_file),
+                db=str(db),
+            )
+    except WarehouseError as exc:
+        err.print(f"[red]error:[/] the warehouse could not be written: {exc}")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        err.print("interrupted: nothing from this run was written")
+        return 130
+    print_report(report)
+    if report.all_failed:
+        errors = {f.error for f in report.feeds}
+        hint = (
+            " Is this machine offline? `newsdesk demo` ingests a bundled sample without a network."
+            if any(_looks_offline(e) for e in errors)
+            else ""
+        )
+        first = next(iter(sorted(e or "" for e in errors)))
+        err.print(
+            f"[red]error:[/] none of the {len(report.feeds)} feeds could be fetched "
+            f"(e.g. {first}).{hint}"
+        )
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _looks_offline(error: str | None) -> bool:
+    text = (error or "").lower()
+    return any(k in text for k in ("dns", "resolve", "unreachable", "refused", "timed out", "connect"))
+
+
+class _progress:
+    """A progress bar per stage while a run goes on in a terminal; nothing otherwise."""
+
+    def __enter__(self) -> _progress:
+        from tasks import progress
+
+        self._bar: Any = None
+        if err.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+            self._bar = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            )
+            self._tasks: dict[str, Any] = {}
+            self._bar.start()
+            progress.set_reporter(self._report)
+        return self
+
+    def _report(self, stage: str, advance: int, total: int | None) -> None:
+        if stage not in self._tasks:
+            self._tasks[stage] = self._bar.add_task(stage, total=total)
+        elif total is not None:
+            self._bar.update(self._tasks[stage], total=total)
+        if advance:
+            self._bar.advance(self._tasks[stage], advance)
+
+    def __exit__(self, *exc: object) -> None:
+        from tasks import progress
+
+        progress.set_reporter(None)
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def print_report(report: RunReport) -> None:
+    table = Table(title=f"ingest run {report.run_id}", title_justify="left")
+    for column in ("feed", "status", "http", "entries", "new", "from feed", "seconds", "error"):
+        table.add_column(column, justify="right" if column in ("http", "entries", "new", "from feed", "seconds") else "left")
+    styles = {"failed": "red", "ok": "green"}
+    for f in report.feeds:
+        table.add_row(
+            f.name,
+            f"[{styles.get(f.status, 'dim')}]{f.status}[/]",
+            str(f.http_status or ""),
+            str(f.entries),
+            f"{f.new_articles}{'+' if f.capped else ''}",
+            str(f.fallback_articles or ""),
+            f"{f.seconds:.1f}",
+            (f.error or "")[:80],
+        )
+    out.print(table)
+    out.print(
+        f"{len(report.feeds)} feeds ({report.feeds_failed} failed), {report.entries_seen} entries, "
+        f"[bold]{report.articles_new} new articles[/] "
+        f"({report.articles_fallback} from feed text, {report.articles_failed} without text) "
+        f"in {report.seconds:.1f} s → {report.db}"
+    )
+    if any(f.capped for f in report.feeds):
+        out.print("[dim]+ more new entries than --max-articles-per-feed: the rest come next run[/]")
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from newsdesk.demo import DEMO_PORT, serve_sample, write_sample_feeds
+
+    # The sample server is on loopback by design; article links to it must be allowed.
+    os.environ["NEWSDESK_ALLOW_PRIVATE_NETWORK"] = "1"
+    with serve_sample(DEMO_PORT) as base_url, tempfile.TemporaryDirectory() as tmp:
+        feeds_file = write_sample_feeds(base_url, Path(tmp) / "feeds.toml")
+        out.print(f"serving the bundled sample at {base_url}")
+        code = run_ingest(feeds_file=feeds_file, db=args.db)
+    if code == EXIT_OK:
+        out.print(
+            f'\nnext: newsdesk sql --db {args.db} "SELECT feed_name, language, published_at, title FROM articles"'
+        )
+    return code
+
+
+def _sql(args: argparse.Namespace, settings: Settings) -> int:
+    import duckdb
+
+    from storage.warehouse import WarehouseError, run_query
+
+    try:
+        columns, rows = run_query(args.db or settings.db, args.query)
+    except WarehouseError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return EXIT_FAILED
+    except duckdb.Error as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return EXIT_USAGE
+    _print_rows(columns, rows, args.max_width)
+    return EXIT_OK
+
+
+def _feeds(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.warehouse import WarehouseError, connect, feed_health
+
+    try:
+        with connect(args.db or settings.db, read_only=True) as con:
+            columns, rows = feed_health(con)
+    except WarehouseError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return EXIT_FAILED
+    _print_rows(columns, rows, 60)
+    return EXIT_OK
+
+
+def _print_rows(columns: Sequence[str], rows: Sequence[tuple], max_width: int) -> None:
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*(_cell(v, max_width) for v in row))
+    out.print(table)
+    out.print(f"[dim]{len(rows)} row{'s' if len(rows) != 1 else ''}[/]")
+
+
+def _cell(value: object, max_width: int) -> str:
+    if value is None:
+        return "[dim]NULL[/]"
+    if isinstance(value, datetime):
+        text = value.isoformat(sep=" ")
+    else:
+        text = str(value)
+    text = text.replace("\n", " ")
+    if len(text) > max_width:
+        text = text[: max_width - 1] + "…"
+    from rich.markup import escape
+
+    return escape(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

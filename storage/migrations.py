@@ -1,0 +1,84 @@
+"""Ordered, named schema migrations. Append new ones; never edit one that has shipped."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Migration(NamedTuple):
+    version: int
+    name: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "initial schema",
+        """
+        CREATE TABLE feeds (
+            name                 VARCHAR PRIMARY KEY,
+            url                  VARCHAR NOT NULL,
+            etag                 VARCHAR,
+            last_modified        VARCHAR,
+            body_hash            VARCHAR,
+            last_polled_at       TIMESTAMPTZ,
+            last_status          VARCHAR,
+            last_http_status     INTEGER,
+            last_error           VARCHAR,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            last_success_at      TIMESTAMPTZ
+        );
+
+        CREATE TABLE articles (
+            article_id             VARCHAR PRIMARY KEY,
+            url                    VARCHAR NOT NULL,
+            canonical_url          VARCHAR NOT NULL,
+            feed_name              VARCHAR NOT NULL,
+            site_name              VARCHAR,
+            title                  VARCHAR,
+            text                   VARCHAR NOT NULL,
+            summary                VARCHAR,
+            authors                VARCHAR[] NOT NULL,
+            published_at           TIMESTAMPTZ,
+            published_at_source    VARCHAR,
+            published_at_precision VARCHAR,
+            language               VARCHAR,
+            word_count             INTEGER NOT NULL,
+            content_hash           VARCHAR NOT NULL,
+            extraction             VARCHAR NOT NULL,
+            extraction_error       VARCHAR,
+            http_status            INTEGER,
+            first_seen_at          TIMESTAMPTZ NOT NULL,
+            run_id                 VARCHAR NOT NULL
+        );
+
+        CREATE TABLE feed_entries (
+            feed_name          VARCHAR NOT NULL,
+            entry_url          VARCHAR NOT NULL,
+            article_id         VARCHAR NOT NULL,
+            guid               VARCHAR,
+            entry_title        VARCHAR,
+            entry_published_at TIMESTAMPTZ,
+            seen_at            TIMESTAMPTZ NOT NULL,
+            run_id             VARCHAR NOT NULL,
+            PRIMARY KEY (feed_name, entry_url)
+        );
+
+        CREATE TABLE ingest_runs (
+            run_id           VARCHAR PRIMARY KEY,
+            started_at       TIMESTAMPTZ NOT NULL,
+            finished_at      TIMESTAMPTZ NOT NULL,
+            feeds_total      INTEGER NOT NULL,
+            feeds_ok         INTEGER NOT NULL,
+            feeds_unchanged  INTEGER NOT NULL,
+            feeds_failed     INTEGER NOT NULL,
+            entries_seen     INTEGER NOT NULL,
+            articles_new     INTEGER NOT NULL,
+            articles_fallback INTEGER NOT NULL,
+            articles_failed  INTEGER NOT NULL,
+            duration_seconds DOUBLE NOT NULL
+        );
+        """,
+    ),
+)

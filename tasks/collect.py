@@ -1,0 +1,69 @@
+"""The two network stages of a run: poll every feed, then download and extract new articles.
+
+Downloads are asyncio (bounded globally and per host); extraction is CPU-bound and runs in a
+process pool sized to the cores. The two overlap: a page is handed to a worker as soon as it
+arrives, and its HTML is dropped once the article is built, so memory holds at most
+`article_concurrency` pages whatever the size of the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+from newsdesk.settings import Settings
+from tasks import progress
+from tasks.extract import extract_article
+from tasks.http import HostLimiter, fetch_feed, fetch_page, make_client
+from tasks.models import Article, FeedEntry, FeedSpec, FeedState, FetchedFeed
+
+
+async def fetch_feeds(
+    specs: Sequence[FeedSpec], states: Mapping[str, FeedState], settings: Settings
+) -> list[FetchedFeed]:
+    """Poll every feed concurrently; failures come back as `outcome == "failed"`, never raise."""
+    gate = asyncio.Semaphore(settings.feed_concurrency)
+    limiter = HostLimiter(settings.per_host_concurrency)
+    progress.report("feeds", 0, len(specs))
+
+    async with make_client(settings) as client:
+
+        async def one(spec: FeedSpec) -> FetchedFeed:
+            async with gate:
+                fetched = await fetch_feed(client, limiter, spec, states.get(spec.name), settings)
+            progress.report("feeds", 1)
+            return fetched
+
+        return list(await asyncio.gather(*(one(spec) for spec in specs)))
+
+
+def process_pool(workers: int) -> ProcessPoolExecutor:
+    """Extraction workers. forkserver keeps them clear of the threads Prefect runs in this
+    process (fork could copy a held lock); the server preloads trafilatura once for all."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tasks.extract"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+async def collect_articles(
+    entries: Sequence[FeedEntry], settings: Settings, pool: Executor
+) -> list[Article]:
+    """Download each entry's page and extract it into an `Article`, in entry order."""
+    gate = asyncio.Semaphore(settings.article_concurrency)
+    limiter = HostLimiter(settings.per_host_concurrency)
+    loop = asyncio.get_running_loop()
+    progress.report("articles", 0, len(entries))
+
+    async with make_client(settings) as client:
+
+        async def one(entry: FeedEntry) -> Article:
+            # The slot is held until extraction ends, which bounds the pages held in memory.
+            async with gate:
+                page = await fetch_page(client, limiter, entry.url, settings)
+                article = await loop.run_in_executor(pool, extract_article, entry, page)
+            progress.report("articles", 1)
+            return article
+
+        return list(await asyncio.gather(*(one(entry) for entry in entries)))

@@ -1,0 +1,100 @@
+"""Read the operator's feeds file (TOML) into `FeedSpec`s, rejecting bad files before any fetch."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+
+from tasks.models import FeedSpec
+
+_TABLE_HEADER = re.compile(r"^\s*\[\[\s*feeds\s*\]\]", re.MULTILINE)
+_ALLOWED_KEYS = {"name", "url", "tags", "language"}
+
+
+class FeedsFileError(ValueError):
+    """The feeds file cannot be used; the message names the file and the line or feed."""
+
+
+def load_feeds(path: Path) -> list[FeedSpec]:
+    """Parse and validate a feeds file.
+
+    Raises `FeedsFileError` for a missing file, a TOML syntax error, a table without a `url`,
+    a duplicate `name` or a value of the wrong type.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FeedsFileError(f"{path}: feeds file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FeedsFileError(f"{path}: cannot read feeds file: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message ends with "(at line N, column M)".
+        raise FeedsFileError(f"{path}: invalid TOML: {exc}") from None
+
+    tables = data.get("feeds")
+    if not isinstance(tables, list) or not tables:
+        raise FeedsFileError(f"{path}: no [[feeds]] tables found")
+    header_lines = [text.count("\n", 0, m.start()) + 1 for m in _TABLE_HEADER.finditer(text)]
+
+    specs: list[FeedSpec] = []
+    seen: dict[str, int] = {}
+    for index, table in enumerate(tables):
+        line = header_lines[index] if index < len(header_lines) else None
+        where = f"{path}:{line}" if line else f"{path} (feed #{index + 1})"
+        spec = _to_spec(table, where)
+        if spec.name in seen:
+            raise FeedsFileError(
+                f"{where}: duplicate feed name {spec.name!r} (first defined at line {seen[spec.name]})"
+            )
+        seen[spec.name] = line or index + 1
+        specs.append(spec)
+    return specs
+
+
+def _to_spec(table: object, where: str) -> FeedSpec:
+    if not isinstance(table, dict):
+        raise FeedsFileError(f"{where}: each [[feeds]] entry must be a table")
+    name = table.get("name")
+    label = f"feed {name!r}" if isinstance(name, str) and name else "feed"
+    unknown = set(table) - _ALLOWED_KEYS
+    if unknown:
+        raise FeedsFileError(f"{where}: {label} has unknown keys: {', '.join(sorted(unknown))}")
+    if not isinstance(name, str) or not name.strip():
+        raise FeedsFileError(f"{where}: feed is missing a 'name' (a non-empty string)")
+    url = table.get("url")
+    if not isinstance(url, str) or not url.strip():
+        raise FeedsFileError(f"{where}: {label} is missing a 'url'")
+    if not re.match(r"^https?://[^\s/]+", url.strip()):
+        raise FeedsFileError(f"{where}: {label} has a url that is not http(s): {url!r}")
+    tags = table.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
+        raise FeedsFileError(f"{where}: {label} has 'tags' that are not a list of strings")
+    language = table.get("language")
+    if language is not None and (not isinstance(language, str) or not language):
+        raise FeedsFileError(f"{where}: {label} has a 'language' that is not a string")
+    return FeedSpec(name=name.strip(), url=url.strip(), tags=tuple(tags), language=language)
+
+
+def select_feeds(
+    specs: Iterable[FeedSpec], names: Iterable[str] = (), tags: Iterable[str] = ()
+) -> list[FeedSpec]:
+    """Feeds matching any of `names` or any of `tags`; all feeds when both are empty.
+
+    Raises `FeedsFileError` when a requested name or tag matches nothing, so a typo is not
+    silently a no-op run.
+    """
+    specs = list(specs)
+    names, tags = set(names), set(tags)
+    if not names and not tags:
+        return specs
+    known_names = {s.name for s in specs}
+    known_tags = {t for s in specs for t in s.tags}
+    if missing := sorted(names - known_names):
+        raise FeedsFileError(f"unknown feed name(s): {', '.join(missing)}")
+    if missing := sorted(tags - known_tags):
+        raise FeedsFileError(f"unknown tag(s): {', '.join(missing)}")
+    return [s for s in specs if s.name in names or tags.intersection(s.tags)]
