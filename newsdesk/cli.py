@@ -7,6 +7,8 @@ fetched or the warehouse could not be written; 2 usage or configuration error.
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import os
 import sys
 import tempfile
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from newsdesk.settings import Settings
@@ -27,14 +30,18 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one message, one line, even when piped
 
 
-def _prefect_environment() -> None:
+def _prefect_environment(verbose: bool = False) -> None:
     """Defaults for every Prefect process we start: no telemetry, patient start-up on small
-    machines. Set before Prefect is imported; an operator's own values win."""
+    machines, and only errors on the console unless `verbose` (the run's logs still reach the
+    Prefect API; the summary table says what happened). Set before Prefect is imported; an
+    operator's own values win."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "ERROR")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,30 +54,69 @@ def _parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser(
         "ingest", help="run the ingest flow once", description="Run the ingest flow once."
     )
-    ingest.add_argument("--feeds", type=Path, help="feeds file (default: $NEWSDESK_FEEDS or feeds.toml)")
-    ingest.add_argument("--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)")
-    ingest.add_argument("--feed", action="append", default=[], metavar="NAME", help="only this feed (repeatable)")
-    ingest.add_argument("--tag", action="append", default=[], metavar="TAG", help="only feeds with this tag (repeatable)")
-    ingest.add_argument("--max-articles-per-feed", type=int, metavar="N", help="new articles per feed this run (0: no limit)")
+    ingest.add_argument(
+        "--feeds", type=Path, help="feeds file (default: $NEWSDESK_FEEDS or feeds.toml)"
+    )
+    ingest.add_argument(
+        "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
+    )
+    ingest.add_argument(
+        "--feed", action="append", default=[], metavar="NAME", help="only this feed (repeatable)"
+    )
+    ingest.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="only feeds with this tag (repeatable)",
+    )
+    ingest.add_argument(
+        "-v", "--verbose", action="store_true", help="show Prefect's run logs on the console"
+    )
+    ingest.add_argument(
+        "--max-articles-per-feed",
+        type=int,
+        metavar="N",
+        help="new articles per feed this run (0: no limit)",
+    )
 
     demo = sub.add_parser(
         "demo",
         help="ingest the bundled sample offline",
         description="Serve the bundled sample feeds and pages on 127.0.0.1 and ingest them.",
     )
-    demo.add_argument("--db", type=Path, default=Path("data/demo.duckdb"), help="warehouse file (default: data/demo.duckdb)")
+    demo.add_argument(
+        "--db",
+        type=Path,
+        default=Path("data/demo.duckdb"),
+        help="warehouse file (default: data/demo.duckdb)",
+    )
 
     sql = sub.add_parser(
-        "sql", help="run a read-only SQL query", description="Run a read-only SQL query on the warehouse."
+        "sql",
+        help="run a read-only SQL query",
+        description="Run a read-only SQL query on the warehouse.",
     )
-    sql.add_argument("query", help="SQL, e.g. \"SELECT title FROM articles LIMIT 5\"")
-    sql.add_argument("--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)")
-    sql.add_argument("--max-width", type=int, default=60, help="truncate cells to this many characters")
+    sql.add_argument("query", help='SQL, e.g. "SELECT title FROM articles LIMIT 5"')
+    sql.add_argument(
+        "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
+    )
+    sql.add_argument(
+        "--max-width", type=int, default=60, help="truncate table cells to this many characters"
+    )
+    sql.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table for reading; csv or json (one object per line) for other programs",
+    )
 
     feeds = sub.add_parser(
         "feeds", help="list feeds and their health", description="List each feed with its health."
     )
-    feeds.add_argument("--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)")
+    feeds.add_argument(
+        "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
+    )
     return parser
 
 
@@ -105,6 +151,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         feeds_file=feeds_file,
         db=db,
         max_articles_per_feed=args.max_articles_per_feed,
+        verbose=args.verbose,
     )
 
 
@@ -115,9 +162,11 @@ def run_ingest(
     feeds: Sequence[str] = (),
     tags: Sequence[str] = (),
     max_articles_per_feed: int | None = None,
+    verbose: bool = False,
 ) -> int:
-    """Run the flow in this process with a progress display; print the summary; return the exit code."""
-    _prefect_environment()
+    """Run the flow in this process with a progress display, print the summary, and return
+    the exit code."""
+    _prefect_environment(verbose)
     from flows.ingest import ingest
     from storage.warehouse import WarehouseError
 
@@ -136,26 +185,32 @@ def run_ingest(
     except KeyboardInterrupt:
         err.print("interrupted: nothing from this run was written")
         return 130
-    print_report(report)
     if report.all_failed:
-        errors = {f.error for f in report.feeds}
-        hint = (
-            " Is this machine offline? `newsdesk demo` ingests a bundled sample without a network."
-            if any(_looks_offline(e) for e in errors)
-            else ""
-        )
-        first = next(iter(sorted(e or "" for e in errors)))
-        err.print(
-            f"[red]error:[/] none of the {len(report.feeds)} feeds could be fetched "
-            f"(e.g. {first}).{hint}"
-        )
+        if verbose:
+            print_report(report)
+        err.print(f"[red]error:[/] {all_failed_message(report)}")
         return EXIT_FAILED
+    print_report(report)
     return EXIT_OK
+
+
+def all_failed_message(report: RunReport) -> str:
+    """One line for a run where no feed could be fetched, e.g. on a machine with no network."""
+    errors = [f.error or "unknown error" for f in report.feeds]
+    example = errors[0] if len(set(errors)) == 1 else f"e.g. {errors[0]}"
+    if all(_looks_offline(e) for e in errors):
+        return (
+            f"none of the {len(errors)} feeds could be reached ({example}): is this machine "
+            "offline? `newsdesk demo` ingests a bundled sample without a network."
+        )
+    return f"none of the {len(errors)} feeds could be fetched ({example}); see `newsdesk feeds`."
 
 
 def _looks_offline(error: str | None) -> bool:
     text = (error or "").lower()
-    return any(k in text for k in ("dns", "resolve", "unreachable", "refused", "timed out", "connect"))
+    return any(
+        k in text for k in ("dns", "resolve", "unreachable", "refused", "timed out", "connect")
+    )
 
 
 class _progress:
@@ -200,7 +255,12 @@ class _progress:
 def print_report(report: RunReport) -> None:
     table = Table(title=f"ingest run {report.run_id}", title_justify="left")
     for column in ("feed", "status", "http", "entries", "new", "from feed", "seconds", "error"):
-        table.add_column(column, justify="right" if column in ("http", "entries", "new", "from feed", "seconds") else "left")
+        table.add_column(
+            column,
+            justify="right"
+            if column in ("http", "entries", "new", "from feed", "seconds")
+            else "left",
+        )
     styles = {"failed": "red", "ok": "green"}
     for f in report.feeds:
         table.add_row(
@@ -235,7 +295,8 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         code = run_ingest(feeds_file=feeds_file, db=args.db)
     if code == EXIT_OK:
         out.print(
-            f'\nnext: newsdesk sql --db {args.db} "SELECT feed_name, language, published_at, title FROM articles"'
+            f"\nnext: newsdesk sql --db {args.db} "
+            '"SELECT feed_name, language, published_at, title FROM articles"'
         )
     return code
 
@@ -253,7 +314,15 @@ def _sql(args: argparse.Namespace, settings: Settings) -> int:
     except duckdb.Error as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_USAGE
-    _print_rows(columns, rows, args.max_width)
+    if args.format == "table":
+        _print_rows(columns, rows, args.max_width)
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    else:
+        for row in rows:
+            print(json.dumps(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False))
     return EXIT_OK
 
 
@@ -281,15 +350,10 @@ def _print_rows(columns: Sequence[str], rows: Sequence[tuple], max_width: int) -
 def _cell(value: object, max_width: int) -> str:
     if value is None:
         return "[dim]NULL[/]"
-    if isinstance(value, datetime):
-        text = value.isoformat(sep=" ")
-    else:
-        text = str(value)
+    text = value.isoformat(sep=" ") if isinstance(value, datetime) else str(value)
     text = text.replace("\n", " ")
     if len(text) > max_width:
         text = text[: max_width - 1] + "…"
-    from rich.markup import escape
-
     return escape(text)
 
 

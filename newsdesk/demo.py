@@ -1,4 +1,4 @@
-"""A loopback HTTP server for the bundled sample feeds and pages (`newsdesk demo`, offline tests)."""
+"""A loopback HTTP server for the bundled sample feeds and pages (`newsdesk demo`, tests)."""
 
 from __future__ import annotations
 

@@ -148,16 +148,12 @@ def load_feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
     return {row[0]: FeedState(*row) for row in rows}
 
 
-def find_known(
-    con: duckdb.DuckDBPyConnection, feed_urls: Iterable[tuple[str, str]]
-) -> KnownUrls:
+def find_known(con: duckdb.DuckDBPyConnection, feed_urls: Iterable[tuple[str, str]]) -> KnownUrls:
     """Look up (feed_name, entry_url) pairs: which URLs are stored and which sightings exist."""
     pairs = sorted(set(feed_urls))
     if not pairs:
         return KnownUrls({}, frozenset())
-    candidates = pa.table(  # noqa: F841 -- read by DuckDB's replacement scan below
-        {"feed_name": [p[0] for p in pairs], "url": [p[1] for p in pairs]}
-    )
+    candidates = pa.table({"feed_name": [p[0] for p in pairs], "url": [p[1] for p in pairs]})
     con.register("candidates", candidates)
     try:
         sightings = con.execute(
@@ -265,10 +261,10 @@ def append_batch(
     are, so replaying a batch changes nothing.
     """
     seen_at = run.finished_at
-    staged_articles = pa.Table.from_pylist(  # noqa: F841 -- read by DuckDB below
+    staged_articles = pa.Table.from_pylist(
         [article_row(a, run.run_id, seen_at) for a in articles], schema=_ARTICLE_SCHEMA
     )
-    staged_sightings = pa.Table.from_pylist(  # noqa: F841
+    staged_sightings = pa.Table.from_pylist(
         [{**asdict(s), "seen_at": seen_at, "run_id": run.run_id} for s in sightings],
         schema=_SIGHTING_SCHEMA,
     )
@@ -295,19 +291,20 @@ def append_batch(
             ON CONFLICT (feed_name, entry_url) DO NOTHING
             """
         )
-        con.executemany(
-            f"""
-            INSERT INTO feeds ({_FEED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (name) DO UPDATE SET
-                url = excluded.url, etag = excluded.etag, last_modified = excluded.last_modified,
-                body_hash = excluded.body_hash, last_polled_at = excluded.last_polled_at,
-                last_status = excluded.last_status, last_http_status = excluded.last_http_status,
-                last_error = excluded.last_error,
-                consecutive_failures = excluded.consecutive_failures,
-                last_success_at = excluded.last_success_at
-            """,
-            [list(asdict(state).values()) for state in feed_states],
-        )
+        if feed_states:
+            con.executemany(
+                f"""
+                INSERT INTO feeds ({_FEED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET
+                    url = excluded.url, etag = excluded.etag, last_modified = excluded.last_modified,
+                    body_hash = excluded.body_hash, last_polled_at = excluded.last_polled_at,
+                    last_status = excluded.last_status, last_http_status = excluded.last_http_status,
+                    last_error = excluded.last_error,
+                    consecutive_failures = excluded.consecutive_failures,
+                    last_success_at = excluded.last_success_at
+                """,
+                [list(asdict(state).values()) for state in feed_states],
+            )
         run = replace(run, articles_new=len(inserted))
         con.execute(
             "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -12,6 +12,7 @@ import asyncio
 import multiprocessing
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from urllib.parse import urlsplit
 
 from newsdesk.settings import Settings
 from tasks import progress
@@ -24,15 +25,13 @@ async def fetch_feeds(
     specs: Sequence[FeedSpec], states: Mapping[str, FeedState], settings: Settings
 ) -> list[FetchedFeed]:
     """Poll every feed concurrently; failures come back as `outcome == "failed"`, never raise."""
-    gate = asyncio.Semaphore(settings.feed_concurrency)
-    limiter = HostLimiter(settings.per_host_concurrency)
+    limiter = HostLimiter(settings.per_host_concurrency, total=settings.feed_concurrency)
     progress.report("feeds", 0, len(specs))
 
     async with make_client(settings) as client:
 
         async def one(spec: FeedSpec) -> FetchedFeed:
-            async with gate:
-                fetched = await fetch_feed(client, limiter, spec, states.get(spec.name), settings)
+            fetched = await fetch_feed(client, limiter, spec, states.get(spec.name), settings)
             progress.report("feeds", 1)
             return fetched
 
@@ -51,19 +50,35 @@ async def collect_articles(
     entries: Sequence[FeedEntry], settings: Settings, pool: Executor
 ) -> list[Article]:
     """Download each entry's page and extract it into an `Article`, in entry order."""
+    # A gate slot is held from download until extraction ends: it bounds the pages in memory.
     gate = asyncio.Semaphore(settings.article_concurrency)
-    limiter = HostLimiter(settings.per_host_concurrency)
+    limiter = HostLimiter(settings.per_host_concurrency, total=settings.article_concurrency)
     loop = asyncio.get_running_loop()
     progress.report("articles", 0, len(entries))
+    articles: list[Article | None] = [None] * len(entries)
 
     async with make_client(settings) as client:
 
-        async def one(entry: FeedEntry) -> Article:
-            # The slot is held until extraction ends, which bounds the pages held in memory.
+        async def one(index: int) -> None:
+            entry = entries[index]
             async with gate:
                 page = await fetch_page(client, limiter, entry.url, settings)
-                article = await loop.run_in_executor(pool, extract_article, entry, page)
+                articles[index] = await loop.run_in_executor(pool, extract_article, entry, page)
             progress.report("articles", 1)
-            return article
 
-        return list(await asyncio.gather(*(one(entry) for entry in entries)))
+        # Gate slots are granted in order; interleaving hosts keeps one busy host from holding
+        # them all while it is limited to `per_host_concurrency` requests.
+        await asyncio.gather(*(one(i) for i in _interleave_hosts(entries)))
+    return [a for a in articles if a is not None]
+
+
+def _interleave_hosts(entries: Sequence[FeedEntry]) -> list[int]:
+    """Entry indexes in round-robin order over their hosts."""
+    by_host: dict[str, list[int]] = {}
+    for index, entry in enumerate(entries):
+        by_host.setdefault(urlsplit(entry.url).hostname or "", []).append(index)
+    queues = list(by_host.values())
+    order: list[int] = []
+    for rank in range(max((len(q) for q in queues), default=0)):
+        order.extend(q[rank] for q in queues if rank < len(q))
+    return order

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tasks.models import FeedSpec
 
-_TABLE_HEADER = re.compile(r"^\s*\[\[\s*feeds\s*\]\]", re.MULTILINE)
+_TABLE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*feeds[ \t]*\]\]", re.MULTILINE)
 _ALLOWED_KEYS = {"name", "url", "tags", "language"}
 
 
@@ -47,8 +47,9 @@ def load_feeds(path: Path) -> list[FeedSpec]:
         where = f"{path}:{line}" if line else f"{path} (feed #{index + 1})"
         spec = _to_spec(table, where)
         if spec.name in seen:
+            first = seen[spec.name]
             raise FeedsFileError(
-                f"{where}: duplicate feed name {spec.name!r} (first defined at line {seen[spec.name]})"
+                f"{where}: duplicate feed name {spec.name!r} (first defined at line {first})"
             )
         seen[spec.name] = line or index + 1
         specs.append(spec)

@@ -44,7 +44,7 @@ def run(feeds_file: Path, db: Path, **params):
 
 
 def test_sample_is_stored_once_per_article_with_clean_metadata(sample, tmp_path, private_network):
-    server, feeds_file = sample
+    _, feeds_file = sample
     db = tmp_path / "news.duckdb"
     report = run(feeds_file, db)
 
@@ -57,7 +57,7 @@ def test_sample_is_stored_once_per_article_with_clean_metadata(sample, tmp_path,
         "FROM articles",
     )
     assert len(rows) == 9
-    for url, title, text, published_at, language, extraction, error, authors in rows:
+    for url, title, text, published_at, language, _, _, authors in rows:
         assert "utm_" not in url and "fbclid" not in url and "#" not in url
         assert title and "<" not in title
         assert text
@@ -66,7 +66,11 @@ def test_sample_is_stored_once_per_article_with_clean_metadata(sample, tmp_path,
         assert isinstance(authors, list)
         assert not any(m in title + text for m in MOJIBAKE)
 
-    gone = query(db, "SELECT title, text, extraction, extraction_error FROM articles WHERE url LIKE '%entfernt%'")
+    gone = query(
+        db,
+        "SELECT title, text, extraction, extraction_error FROM articles "
+        "WHERE url LIKE '%entfernt%'",
+    )
     assert gone == [
         (
             "Eilmeldung: Seite nicht mehr verfügbar",
@@ -80,7 +84,9 @@ def test_sample_is_stored_once_per_article_with_clean_metadata(sample, tmp_path,
     assert "für" in text
 
 
-def test_same_story_in_two_feeds_is_stored_once_with_two_sightings(sample, tmp_path, private_network):
+def test_same_story_in_two_feeds_is_stored_once_with_two_sightings(
+    sample, tmp_path, private_network
+):
     _, feeds_file = sample
     db = tmp_path / "news.duckdb"
     run(feeds_file, db)
@@ -98,7 +104,9 @@ def test_rerun_adds_nothing_when_feeds_unchanged(sample, tmp_path, private_netwo
     db = tmp_path / "news.duckdb"
     run(feeds_file, db)
     before = len(server.requests)
-    counts = query(db, "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM feed_entries)")
+    counts = query(
+        db, "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM feed_entries)"
+    )
 
     report = run(feeds_file, db)
 
@@ -107,7 +115,10 @@ def test_rerun_adds_nothing_when_feeds_unchanged(sample, tmp_path, private_netwo
     assert all(s.headers.get("if-none-match") for s in second)
     assert {f.status for f in report.feeds} == {"not_modified"}
     assert report.articles_new == 0
-    assert query(db, "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM feed_entries)") == counts
+    assert (
+        query(db, "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM feed_entries)")
+        == counts
+    )
     assert query(db, "SELECT count(*) FROM ingest_runs") == [(2,)]
 
 
@@ -135,7 +146,8 @@ def test_failing_feeds_are_recorded_and_the_others_still_ingested(tmp_path, priv
         feeds = serve_sample_pages(server)
         server.routes["/broken.xml"] = Reply(status=500, body=b"oops")
         server.routes["/page.html"] = Reply(
-            headers={"Content-Type": "text/html"}, body=b"<html><body><p>Not a feed</p></body></html>"
+            headers={"Content-Type": "text/html"},
+            body=b"<html><body><p>Not a feed</p></body></html>",
         )
         feeds |= {
             "unreachable": f"http://127.0.0.1:{free_port()}/feed.xml",
@@ -216,7 +228,11 @@ def test_corpus_feeds_rewritten_to_local_pages_store_every_article(tmp_path, pri
             server.routes[f"/feeds/{name}"] = conditional(body, "application/xml")
             feeds[name] = server.url(f"/feeds/{name}")
         # The three pages that are not UTF-8, behind a feed of their own.
-        encoded = [p for p in pages if p.id.startswith(("traf-die-tagespost", "traf-auto-presse", "traf-badische"))]
+        encoded = [
+            p
+            for p in pages
+            if p.id.startswith(("traf-die-tagespost", "traf-auto-presse", "traf-badische"))
+        ]
         server.routes["/feeds/encodings.xml"] = Reply(
             headers={"Content-Type": "application/rss+xml"}, body=rss_feed(server, encoded)
         )
@@ -228,12 +244,11 @@ def test_corpus_feeds_rewritten_to_local_pages_store_every_article(tmp_path, pri
     assert len(feeds) >= 3
     rows = query(
         db,
-        "SELECT url, title, text, published_at, language, extraction FROM articles "
-        "WHERE extraction = 'page'",
+        "SELECT url, title, text, published_at, language FROM articles WHERE extraction = 'page'",
     )
     assert report.articles_new == cursor + 3
     assert len(rows) == report.articles_new
-    for url, title, text, published_at, language, extraction in rows:
+    for url, title, text, published_at, language in rows:
         assert title, url
         assert len(text) > 200, url
         assert published_at is not None and published_at.utcoffset().total_seconds() == 0, url

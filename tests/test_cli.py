@@ -1,0 +1,115 @@
+"""The `newsdesk` command as a user runs it: a real process, real exit codes and output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from httpserver import free_port
+from sites import write_feeds_file
+
+NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
+COMMANDS = ["ingest", "demo", "sql", "feeds"]
+
+
+def newsdesk(*args: str, env: dict[str, str] | None = None, timeout: float = 300):
+    return subprocess.run(
+        [NEWSDESK, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_every_command_has_help(command):
+    result = newsdesk(*([command] if command else []), "--help")
+    assert result.returncode == 0
+    assert "usage: newsdesk" in result.stdout
+    if command is None:
+        assert all(c in result.stdout for c in COMMANDS)
+
+
+def test_a_bad_feeds_file_is_rejected_before_any_fetch(tmp_path):
+    bad = tmp_path / "feeds.toml"
+    bad.write_text('[[feeds]]\nname = "a"\nurl = "https://x/feed"\n\n[[feeds]]\nname = "b"\n')
+    result = newsdesk("ingest", "--feeds", str(bad), "--db", str(tmp_path / "n.duckdb"))
+    assert result.returncode == 2
+    assert f"{bad}:5: feed 'b' is missing a 'url'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "n.duckdb").exists()
+
+
+def test_an_unknown_feed_name_is_a_usage_error(tmp_path):
+    feeds = write_feeds_file(tmp_path / "feeds.toml", {"a": "https://x/feed"})
+    result = newsdesk("ingest", "--feeds", str(feeds), "--feed", "b")
+    assert result.returncode == 2
+    assert "unknown feed name(s): b" in result.stderr
+
+
+def test_usage_errors_exit_2():
+    assert newsdesk("ingest", "--max-articles-per-feed", "many").returncode == 2
+    assert newsdesk("frobnicate").returncode == 2
+
+
+def test_sql_on_a_missing_warehouse_names_it_and_fails(tmp_path):
+    missing = tmp_path / "nowhere.duckdb"
+    result = newsdesk("sql", "SELECT 1", env={"NEWSDESK_DB": str(missing)})
+    assert result.returncode == 1
+    assert f"{missing}: no warehouse here yet" in result.stderr
+
+
+def test_when_no_feed_can_be_reached_the_run_says_so_in_one_line(tmp_path, prefect_api):
+    feeds = write_feeds_file(
+        tmp_path / "feeds.toml",
+        {name: f"http://127.0.0.1:{free_port()}/feed.xml" for name in ("a", "b", "c")},
+    )
+    result = newsdesk(
+        "ingest",
+        "--feeds",
+        str(feeds),
+        "--db",
+        str(tmp_path / "news.duckdb"),
+        env={"PREFECT_API_URL": prefect_api},
+    )
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "none of the 3 feeds could be reached" in lines[0]
+    assert "newsdesk demo" in lines[0]
+
+
+def test_demo_ingests_the_bundled_sample_then_sql_and_feeds_read_it(tmp_path, prefect_api):
+    db = tmp_path / "demo.duckdb"
+    env = {"PREFECT_API_URL": prefect_api}
+    result = newsdesk("demo", "--db", str(db), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "9 new articles" in result.stdout
+    assert "sample-dach" in result.stdout and "sample-world" in result.stdout
+
+    counts = newsdesk(
+        "sql",
+        "--db",
+        str(db),
+        "--format",
+        "csv",
+        "SELECT language, count(*) AS n FROM articles GROUP BY ALL ORDER BY language",
+    )
+    assert counts.returncode == 0
+    assert counts.stdout.splitlines() == ["language,n", "de,6", "en,2", "fr,1"]
+
+    health = newsdesk("feeds", "--db", str(db))
+    assert health.returncode == 0
+    assert "sample-dach" in health.stdout and "ok" in health.stdout
+
+    bad_sql = newsdesk("sql", "--db", str(db), "SELEC nonsense")
+    assert bad_sql.returncode == 2
+    assert "Parser Error" in bad_sql.stderr
+
+    again = newsdesk("demo", "--db", str(db), env=env)
+    assert again.returncode == 0
+    assert "0 new articles" in again.stdout

@@ -1,0 +1,91 @@
+"""The feeds file: what operators write, and the errors they get for mistakes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tasks.feedlist import FeedsFileError, load_feeds, select_feeds
+from tasks.models import FeedSpec
+
+GOOD = """
+# news
+[[feeds]]
+name = "one"
+url = "https://example.org/one.xml"
+tags = ["world", "en"]
+language = "en"
+
+[[feeds]]
+name = "two"
+url = "https://example.org/two.xml"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "feeds.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_good_file_gives_one_spec_per_table(tmp_path):
+    assert load_feeds(write(tmp_path, GOOD)) == [
+        FeedSpec("one", "https://example.org/one.xml", ("world", "en"), "en"),
+        FeedSpec("two", "https://example.org/two.xml"),
+    ]
+
+
+def test_the_shipped_feeds_file_is_valid():
+    specs = load_feeds(Path(__file__).parents[1] / "feeds.toml")
+    assert len(specs) >= 15
+    assert len({s.language for s in specs}) >= 5
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[[feeds]]\nname = "a"\nurl = "https://x"\n[[feeds\n',
+            r"feeds\.toml: invalid TOML.*line 4",
+        ),
+        (
+            '[[feeds]]\nname = "a"\n\n[[feeds]]\nname = "b"\nurl = "https://x"\n',
+            r"feeds\.toml:1: feed 'a' is missing a 'url'",
+        ),
+        (
+            '[[feeds]]\nname = "a"\nurl = "https://x"\n\n[[feeds]]\nname = "a"\nurl = "https://y"\n',
+            r"feeds\.toml:5: duplicate feed name 'a' \(first defined at line 1\)",
+        ),
+        ('[[feeds]]\nurl = "https://x"\n', r"feeds\.toml:1: feed is missing a 'name'"),
+        (
+            '[[feeds]]\nname = "a"\nurl = "ftp://x"\n',
+            r"feeds\.toml:1: feed 'a' has a url that is not http",
+        ),
+        (
+            '[[feeds]]\nname = "a"\nurl = "https://x"\ntags = "world"\n',
+            r"'tags' that are not a list",
+        ),
+        ('[[feeds]]\nname = "a"\nurl = "https://x"\nlangauge = "en"\n', r"unknown keys: langauge"),
+        ("title = 'no feeds'\n", r"no \[\[feeds\]\] tables found"),
+    ],
+)
+def test_a_bad_file_is_rejected_naming_the_file_and_line(tmp_path, text, expected):
+    with pytest.raises(FeedsFileError, match=expected):
+        load_feeds(write(tmp_path, text))
+
+
+def test_a_missing_file_is_named(tmp_path):
+    with pytest.raises(FeedsFileError, match=r"nope\.toml: feeds file not found"):
+        load_feeds(tmp_path / "nope.toml")
+
+
+def test_selection_by_name_or_tag(tmp_path):
+    specs = load_feeds(write(tmp_path, GOOD))
+    assert [s.name for s in select_feeds(specs)] == ["one", "two"]
+    assert [s.name for s in select_feeds(specs, names=["two"])] == ["two"]
+    assert [s.name for s in select_feeds(specs, tags=["world"])] == ["one"]
+    with pytest.raises(FeedsFileError, match="unknown feed name"):
+        select_feeds(specs, names=["three"])
+    with pytest.raises(FeedsFileError, match="unknown tag"):
+        select_feeds(specs, tags=["sport"])
