@@ -68,7 +68,9 @@ def ingest(
     started = datetime.now(UTC)
     run_id = str(runtime.flow_run.id or f"local-{started:%Y%m%dT%H%M%S%f}")
 
-    specs = select_feeds(load_feeds(Path(feeds_file) if feeds_file else settings.feeds), feeds or (), tags or ())
+    specs = select_feeds(
+        load_feeds(Path(feeds_file) if feeds_file else settings.feeds), feeds or (), tags or ()
+    )
     states = load_feed_states_task(db_path)
 
     fetched = poll_feeds(specs, states, settings)

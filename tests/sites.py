@@ -6,8 +6,8 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape

@@ -1,0 +1,583 @@
+"""Feed bodies (RSS 0.9x/1.0/2.0, Atom, JSON Feed) to `ParsedFeed`: bytes in, dataclasses out.
+
+Nothing here touches the network: feedparser always receives a byte stream (a bare `bytes`
+argument is tried as a *file name* first, so we wrap it in `BytesIO`), and links are resolved
+by `tasks.urls.normalize_url`, not by feedparser. `sanitize_html=False` and
+`resolve_relative_uris=False` make feedparser about twice as fast; we turn HTML into plain text
+ourselves, so its sanitizer would be wasted work.
+"""
+
+from __future__ import annotations
+
+import codecs
+import html
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from xml.sax import SAXParseException
+
+import feedparser
+import lxml.html
+from lxml import etree
+
+from tasks.models import FeedEntry, ParsedFeed
+from tasks.urls import normalize_url
+
+__all__ = ["clean_authors", "html_to_text", "parse_feed"]
+
+_JSON_TYPES = frozenset({"application/feed+json", "application/json"})
+_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_GZIP_MAGIC = b"\x1f\x8b"
+_XML_WHITESPACE = b" \t\r\n"
+
+# Elements whose start and end are line breaks in the plain text.
+_BLOCK_TAGS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "br", "dd", "details", "div", "dl", "dt",
+        "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5",
+        "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary",
+        "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+    }
+)  # fmt: skip
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "iframe", "object"})
+# C0 and C1 controls except tab and newline, DEL, and non-characters; a bare CR becomes "\n".
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+_ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+_TAG = re.compile(r"<[^>]*>")
+# UTF-8 lead byte read as Latin-1 followed by a continuation byte, or "â€" (curly quotes).
+_MOJIBAKE = re.compile("[ÂÃÐÑ][\x80-\xbf]|â€")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?=$|[-_])")
+_EMAIL = re.compile(r"[^\s()<>\[\],;]+@[^\s()<>\[\],;]+\.[^\s()<>\[\],;]+")
+_AUTHOR_SEPARATORS = re.compile(r"\s*;\s*|\s*\|\s*|\s+(?:and|&|und|et)\s+", re.IGNORECASE)
+_BYLINE = re.compile(r"^(?:(?:by|von|par|por)\s+|author:\s*)", re.IGNORECASE)
+# "M.", "K. T.", "J.-P.": the given-name part of "Surname, Initials" bylines.
+_INITIALS = re.compile(r"(?:[^\W\d_]{1,2}\.(?:\s*-?\s*)?)+|[A-Z]{1,3}")
+# "Jane Doe, Jr." must not be split at its comma.
+_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "md", "phd", "ph.d."})
+
+
+def parse_feed(
+    feed_name: str,
+    body: bytes,
+    base_url: str,
+    content_type: str | None = None,
+    default_language: str | None = None,
+) -> ParsedFeed:
+    """Parse one feed body into entries with absolute, normalized links and plain text.
+
+    `base_url` is where the body was fetched from; relative links resolve against the entry's
+    xml:base, else the feed's own site link, else `base_url`. A body that yields entries
+    despite errors is usable with `problem` set; one that yields nothing and has errors (an
+    HTML page, gzip bytes, truncated JSON) is `usable=False`.
+    """
+    media_type, charset = _parse_content_type(content_type)
+    if _looks_like_json(body, media_type):
+        return _parse_json_feed(feed_name, body, base_url, default_language)
+    if body[:2] == _GZIP_MAGIC:
+        return ParsedFeed(feed_name, usable=False, problem="not a feed: gzip-compressed body")
+    return _parse_xml_feed(feed_name, body, base_url, charset, default_language)
+
+
+def html_to_text(markup: str | None) -> str | None:
+    """Plain text of an HTML fragment: entities decoded, one line per block element.
+
+    Runs of whitespace inside a line become one space; empty lines are dropped; control
+    characters are removed and the result is NFC-normalized. None for empty results.
+    """
+    if not markup:
+        return None
+    markup = _repair_mojibake(markup)
+    markup = _CONTROL.sub("", markup.replace("\r\n", "\n").replace("\r", "\n"))
+    if "<" not in markup and "&" not in markup:
+        return _join_lines(markup)
+    try:
+        root = lxml.html.fragment_fromstring(markup, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return _join_lines(html.unescape(_TAG.sub(" ", markup)))
+    return _join_lines("".join(_text_chunks(root)))
+
+
+def _text_chunks(root: Any) -> Iterator[str]:
+    # An explicit stack instead of recursion: feed HTML can nest deeper than Python's limit.
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        element, closing = stack.pop()
+        tag = element.tag if isinstance(element.tag, str) else None
+        if closing:
+            if tag in _BLOCK_TAGS:
+                yield "\n"
+            if element.tail and element is not root:
+                yield element.tail
+            continue
+        if tag is None or tag in _SKIP_TAGS:  # comments, processing instructions, scripts
+            if element.tail:
+                yield element.tail
+            continue
+        if tag in _BLOCK_TAGS:
+            yield "\n"
+        if element.text:
+            yield element.text
+        stack.append((element, True))
+        stack.extend((child, False) for child in reversed(element))
+
+
+def _join_lines(text: str) -> str | None:
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    joined = "\n".join(line for line in lines if line)
+    return unicodedata.normalize("NFC", joined) or None
+
+
+def _repair_mojibake(text: str) -> str:
+    """Undo UTF-8 that was decoded as Latin-1/windows-1252 ("BrÃ¸ndby" to "Brøndby").
+
+    Feeds mix encodings: feedkit-Ampersand.xml is ISO-8859-1 with one UTF-8 description.
+    The repair is kept only when the whole string round-trips, so correct text is never
+    touched. It runs before whitespace and controls are cleaned, because a misread "à" ends
+    in U+00A0 and a misread "”" in the C1 control U+009D.
+    """
+    if not _MOJIBAKE.search(text):
+        return text
+    raw = bytearray()
+    for char in text:
+        try:
+            raw += char.encode("cp1252")
+        except UnicodeEncodeError:
+            # Five bytes are undefined in windows-1252; decoders pass them through as C1.
+            if ord(char) > 0xFF:
+                return text
+            raw.append(ord(char))
+    if raw[-1:] in (b"\xc2", b"\xc3"):
+        # feedparser strips the field, and str.strip() eats the U+00A0 that was the second
+        # half of a misread no-break space ("Â\xa0") or "à" ("Ã\xa0").
+        raw.append(0xA0)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return text
+
+
+def _plain_text(value: str | None, content_type: str | None = None) -> str | None:
+    """Text of a feed field; HTML unless feedparser says it is plain text.
+
+    Plain-text fields keep a literal "<" but still get entities decoded, because double
+    escaping (`&amp;amp;`) is common in titles.
+    """
+    if not value:
+        return None
+    if content_type == "text/plain":
+        value = _repair_mojibake(value)
+        if _ENTITY.search(value):
+            value = html.unescape(value)
+        return _join_lines(_CONTROL.sub("", value))
+    return html_to_text(value)
+
+
+def _one_line(text: str | None) -> str | None:
+    if not text:
+        return None
+    return " ".join(text.split()) or None
+
+
+# ---------------------------------------------------------------- XML feeds (feedparser)
+
+
+def _parse_xml_feed(
+    feed_name: str,
+    body: bytes,
+    base_url: str,
+    charset: str | None,
+    default_language: str | None,
+) -> ParsedFeed:
+    body = _strip_leading_whitespace(body)
+    headers = {}
+    charset = "utf-8" if _is_utf8(body) else charset
+    if charset:
+        # Only the charset of the HTTP header is worth passing on. feedparser applies RFC
+        # 3023 to the media type: text/xml without a charset would mean US-ASCII, and any
+        # non-XML type (text/html, application/octet-stream, both common for feeds) would
+        # set bozo on a perfectly good feed.
+        headers["content-type"] = f"application/xml; charset={charset}"
+    parsed = feedparser.parse(
+        io.BytesIO(body),
+        response_headers=headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+    problem = _describe_bozo(parsed.get("bozo_exception")) if parsed.get("bozo") else None
+    feed = parsed.get("feed", {})
+    if not parsed.entries and (problem or not parsed.get("version")):
+        reason = problem or "no RSS, Atom or RDF root element"
+        return ParsedFeed(feed_name, usable=False, problem=f"not a feed: {reason}")
+
+    site = normalize_url(feed.get("link") or "", base_url) or normalize_url(base_url) or base_url
+    language = _language(feed.get("language")) or _language(default_language)
+    # Atom: an entry without <author> inherits the feed's (RFC 4287 section 4.2.1). RSS's
+    # managingEditor is not the author of each item, so RSS entries inherit nothing.
+    inherited = _authors(feed) if parsed.get("version", "").startswith("atom") else ()
+    feed_urls = _feed_document_urls(feed, base_url)
+    entries = (
+        _xml_entry(feed_name, entry, site, feed_urls, language, inherited)
+        for entry in parsed.entries
+    )
+    return ParsedFeed(
+        feed_name,
+        entries=_dedupe(entries),
+        problem=problem,
+        title=_one_line(_plain_text(feed.get("title"), _detail_type(feed, "title"))),
+        language=language,
+    )
+
+
+def _xml_entry(
+    feed_name: str,
+    entry: dict[str, Any],
+    site: str,
+    feed_urls: frozenset[str],
+    language: str | None,
+    inherited: tuple[str, ...],
+) -> FeedEntry | None:
+    url = normalize_url(entry.get("link") or "", site)
+    if url is None or url in feed_urls:
+        # No link, or `href=""` resolved to the feed itself: an http(s) id is the
+        # permalink (WordPress `?p=123`, RSS guid), a tag: URI is not.
+        url = normalize_url(entry.get("id") or "")
+        if url is None or url in feed_urls:
+            return None
+    contents = entry.get("content") or []
+    content_texts = (_plain_text(c.get("value"), c.get("type")) for c in contents)
+    content = max((t for t in content_texts if t), key=len, default=None)
+    return FeedEntry(
+        feed_name=feed_name,
+        url=url,
+        guid=(entry.get("id") or "").strip() or None,
+        title=_one_line(_plain_text(entry.get("title"), _detail_type(entry, "title"))),
+        summary=_plain_text(entry.get("summary"), _detail_type(entry, "summary")),
+        content=content,
+        # dict.get: FeedParserDict.get maps updated_parsed to published_parsed, with a warning.
+        published_at=_struct_to_utc(dict.get(entry, "published_parsed"))
+        or _struct_to_utc(dict.get(entry, "updated_parsed")),
+        authors=_authors(entry) or inherited,
+        language=language,
+    )
+
+
+def _feed_document_urls(feed: Mapping[str, Any], base_url: str) -> frozenset[str]:
+    """URLs of the feed document itself, which are never an entry's article."""
+    candidates = [base_url, (feed.get("title_detail") or {}).get("base") or ""]
+    candidates += [
+        link.get("href") or "" for link in feed.get("links") or () if link.get("rel") == "self"
+    ]
+    return frozenset(u for u in map(normalize_url, candidates) if u)
+
+
+def _detail_type(item: Mapping[str, Any], key: str) -> str | None:
+    detail = item.get(f"{key}_detail")
+    return detail.get("type") if detail else None
+
+
+def _authors(item: Mapping[str, Any]) -> tuple[str, ...]:
+    # feedparser puts every <author>, <dc:creator> and Atom <author><name> in `authors`
+    # (names split from "jane@example.com (Jane Doe)"), and the last one alone in `author`.
+    # feedparser's own split of "address (Name)" is unreliable (it returned the name
+    # "stries (Jonas Große Sundrup" for "jonas@insanity.industries (Jonas Große Sundrup)"),
+    # so a single author is read from the raw `author` text.
+    people = item.get("authors") or ()
+    raw = [p.get("name") or "" for p in people]
+    if len(people) <= 1 and item.get("author"):
+        raw = [item["author"]]
+    return clean_authors(raw)
+
+
+def _struct_to_utc(value: Any) -> datetime | None:
+    # feedparser's *_parsed are struct_time already converted to UTC.
+    if not value:
+        return None
+    try:
+        year, month, day, hour, minute, second = value[:6]
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def _describe_bozo(exc: BaseException | None) -> str:
+    if exc is None:
+        return "malformed feed"
+    if isinstance(exc, SAXParseException):
+        message = f"malformed XML at line {exc.getLineNumber()}, column "
+        message += f"{exc.getColumnNumber()}: {exc.getMessage()}"
+    else:
+        message = f"{type(exc).__name__}: {exc}"
+    return (" ".join(message.split()))[:200]
+
+
+def _strip_leading_whitespace(body: bytes) -> bytes:
+    # Whitespace before <?xml is a fatal error for the strict XML parser, and feedparser's
+    # lenient fallback is less faithful; a dozen real feeds do it. UTF-16/32 bodies are left
+    # alone because the stripped result would not start with "<".
+    stripped = body.lstrip(_XML_WHITESPACE)
+    return stripped if stripped[:1] == b"<" else body
+
+
+def _is_utf8(body: bytes) -> bool:
+    """Whether the body is UTF-8, whatever it declares.
+
+    Non-ASCII text in a legacy encoding is almost never valid UTF-8, while feeds that are
+    UTF-8 but declare ISO-8859-1 or windows-1252 are a classic source of mojibake. NUL bytes
+    mean UTF-16/32, which feedparser detects on its own.
+    """
+    if b"\x00" in body[:4]:
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- JSON feeds
+
+
+def _looks_like_json(body: bytes, media_type: str | None) -> bool:
+    # The body wins over the header: servers label XML feeds application/json and back.
+    start = body[:64]
+    for bom in _BOMS:
+        start = start.removeprefix(bom)
+    first = start.lstrip(_XML_WHITESPACE)[:1]
+    return first == b"{" or (media_type in _JSON_TYPES and first != b"<")
+
+
+def _parse_json_feed(
+    feed_name: str, body: bytes, base_url: str, default_language: str | None
+) -> ParsedFeed:
+    """JSON Feed 1.0/1.1, and Dave Winer's RSS-in-JSON (`{"rss": {"channel": ...}}`)."""
+    try:
+        document = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        message = _describe_bozo(exc).split(": ", 1)[-1]
+        return ParsedFeed(feed_name, usable=False, problem=f"not a feed: invalid JSON: {message}")
+    if not isinstance(document, dict):
+        return ParsedFeed(feed_name, usable=False, problem="not a feed: JSON is not an object")
+    if isinstance(document.get("rss"), dict):
+        return _parse_rss_in_json(feed_name, document["rss"], base_url, default_language)
+    items = document.get("items")
+    if not isinstance(items, list):
+        return ParsedFeed(feed_name, usable=False, problem="not a feed: JSON without items")
+
+    site = _json_url(document.get("home_page_url"), base_url) or normalize_url(base_url)
+    site = site or base_url
+    language = _language(document.get("language")) or _language(default_language)
+    inherited = _json_authors(document)
+    entries = (
+        _json_entry(feed_name, item, site, language, inherited)
+        for item in items
+        if isinstance(item, dict)
+    )
+    return ParsedFeed(
+        feed_name,
+        entries=_dedupe(entries),
+        problem=None if "version" in document else "JSON Feed without a version",
+        title=_one_line(_plain_text(_json_str(document.get("title")), "text/plain")),
+        language=language,
+    )
+
+
+def _json_entry(
+    feed_name: str,
+    item: Mapping[str, Any],
+    site: str,
+    language: str | None,
+    inherited: tuple[str, ...],
+) -> FeedEntry | None:
+    url = _json_url(item.get("url"), site) or _json_url(item.get("external_url"), site)
+    if url is None:
+        return None
+    content_html = _json_str(item.get("content_html"))
+    content = (
+        html_to_text(content_html)
+        if content_html
+        else _plain_text(_json_str(item.get("content_text")), "text/plain")
+    )
+    published = _parse_date(item.get("date_published")) or _parse_date(item.get("date_modified"))
+    guid = item.get("id")
+    return FeedEntry(
+        feed_name=feed_name,
+        url=url,
+        guid=_json_str(str(guid)) if guid is not None else None,
+        # JSON Feed titles are plain text, but publishers paste HTML into them anyway.
+        title=_one_line(html_to_text(_json_str(item.get("title")))),
+        summary=html_to_text(_json_str(item.get("summary"))),
+        content=content,
+        published_at=published,
+        authors=_json_authors(item) or inherited,
+        language=_language(item.get("language")) or language,
+    )
+
+
+def _parse_rss_in_json(
+    feed_name: str, rss: Mapping[str, Any], base_url: str, default_language: str | None
+) -> ParsedFeed:
+    channel = rss.get("channel")
+    if not isinstance(channel, dict):
+        return ParsedFeed(
+            feed_name, usable=False, problem="not a feed: RSS-in-JSON without channel"
+        )
+    items = channel.get("item") or []
+    items = [items] if isinstance(items, dict) else items
+    site = _json_url(channel.get("link"), base_url) or normalize_url(base_url) or base_url
+    language = _language(channel.get("language")) or _language(default_language)
+    entries: list[FeedEntry | None] = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        guid = item.get("guid")
+        guid = guid.get("#value") or guid.get("value") if isinstance(guid, dict) else guid
+        link = _json_url(item.get("link"), site)
+        if link is None and isinstance(guid, str):
+            link = _json_url(guid, site)
+        if link is None:
+            entries.append(None)
+            continue
+        entries.append(
+            FeedEntry(
+                feed_name=feed_name,
+                url=link,
+                guid=_json_str(guid),
+                title=_one_line(html_to_text(_json_str(item.get("title")))),
+                summary=html_to_text(_json_str(item.get("description"))),
+                published_at=_parse_date(item.get("pubDate")),
+                authors=clean_authors([_json_str(item.get("author")) or ""]),
+                language=language,
+            )
+        )
+    return ParsedFeed(
+        feed_name,
+        entries=_dedupe(entries),
+        title=_one_line(html_to_text(_json_str(channel.get("title")))),
+        language=language,
+    )
+
+
+def _json_str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _json_url(value: Any, base: str) -> str | None:
+    return normalize_url(value, base) if isinstance(value, str) else None
+
+
+def _json_authors(item: Mapping[str, Any]) -> tuple[str, ...]:
+    # 1.1 has "authors": [{"name": ...}]; 1.0 had a single "author" object.
+    people = item.get("authors")
+    if not isinstance(people, list):
+        people = [item.get("author")]
+    names = []
+    for person in people:
+        if isinstance(person, dict):
+            names.append(_json_str(person.get("name")) or "")
+        elif isinstance(person, str):
+            names.append(person)
+    return clean_authors(names)
+
+
+def _parse_date(value: Any) -> datetime | None:
+    """RFC 3339 (JSON Feed) or RFC 822 (RSS-in-JSON) to aware UTC; naive means UTC."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+def clean_authors(raw: Iterable[str]) -> tuple[str, ...]:
+    """Author names from feed fields, split into people, e-mail addresses removed.
+
+    Splits on ";", "|", " and ", " & " (and German/French "und"/"et"; not Spanish "y",
+    which joins compound surnames). Commas are ambiguous, so they split only in two shapes:
+    "Surname, Initials" lists ("Ash, C., Mueller, K. L." gives "Ash, C." and "Mueller,
+    K. L.") and lists whose every part has two words or an initial ("Jane Doe, R.Scheer").
+    "Doe, Jane" (one person, surname first) and "Jane Doe, Jr." stay whole.
+    "jane@example.com (Jane Doe)" and "Jane Doe <jane@example.com>" give "Jane Doe"; a bare
+    address gives nothing, since an address is not a name. A leading "By " is dropped.
+    Order kept, duplicates removed.
+    """
+    names: dict[str, None] = {}
+    for value in raw:
+        text = _plain_text(value, "text/plain") if value else None
+        if not text:
+            continue
+        text = _BYLINE.sub("", " ".join(text.split()))
+        for part in _AUTHOR_SEPARATORS.split(text):
+            for name in _split_on_commas(part):
+                name = _clean_name(name)
+                if name:
+                    names.setdefault(name, None)
+    return tuple(names)
+
+
+def _split_on_commas(text: str) -> list[str]:
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) == 1:
+        return parts
+    if len(parts) % 2 == 0 and all(_INITIALS.fullmatch(p) for p in parts[1::2]):
+        pairs = zip(parts[::2], parts[1::2], strict=True)
+        return [f"{surname}, {initials}" for surname, initials in pairs]
+    if any(p.lower() in _SUFFIXES or _INITIALS.fullmatch(p) for p in parts):
+        return [text]
+    if all(len(p.split()) >= 2 or "." in p.rstrip(".") for p in parts):
+        return parts
+    return [text]
+
+
+def _clean_name(name: str) -> str:
+    name = _EMAIL.sub("", name.replace("mailto:", ""))
+    name = re.sub(r"\(\s*\)|<\s*>|\[\s*\]", "", name)
+    name = name.strip(" \t,;:-–—\"'")
+    # "(Jane Doe)" left over from "jane@example.com (Jane Doe)"; "Jakub Alba (yakubin)" stays.
+    if name.startswith("(") and name.endswith(")") and name.count("(") == 1:
+        name = name[1:-1].strip()
+    return name if any(c.isalpha() for c in name) else ""
+
+
+def _language(value: Any) -> str | None:
+    """Primary subtag, lower-cased: "en-US" and "en_us" give "en"; junk gives None."""
+    if not isinstance(value, str):
+        return None
+    match = _LANGUAGE.match(value.strip())
+    return match.group(0).lower() if match else None
+
+
+def _parse_content_type(content_type: str | None) -> tuple[str | None, str | None]:
+    if not content_type:
+        return None, None
+    media_type, _, params = content_type.partition(";")
+    charset = None
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip("\"'") or None
+    return media_type.strip().lower() or None, charset
+
+
+def _dedupe(entries: Iterable[FeedEntry | None]) -> tuple[FeedEntry, ...]:
+    """Drop missing entries and repeated links; the first entry with a link wins."""
+    seen: dict[str, FeedEntry] = {}
+    for entry in entries:
+        if entry is not None and entry.url not in seen:
+            seen[entry.url] = entry
+    return tuple(seen.values())

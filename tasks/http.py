@@ -1,0 +1,446 @@
+"""The HTTP layer: polite, bounded GETs for feeds and article pages.
+
+No Prefect and no SQL here: the functions take an `httpx.AsyncClient`, a `HostLimiter` and the
+settings, and return the plain dataclasses of `tasks.models`. Network problems never raise; they
+come back as a short one-line `error` the operator can read in the warehouse.
+
+Every request is bounded three ways: `total_timeout` over the whole response (a server trickling
+one byte a second is cut off), `max_response_bytes` counted *after* decompression (a gzip bomb is
+refused), and `max_redirects` followed by hand so each hop can be checked. Article links come from
+untrusted feeds, so `fetch_page` also refuses hosts that resolve to private addresses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import hashlib
+import ipaddress
+import socket
+import ssl
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from w3lib.encoding import html_to_unicode, http_content_type_encoding
+
+from newsdesk.settings import Settings
+from tasks.models import FeedSpec, FeedState, FetchedFeed, Page
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+HTML_MEDIA_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.8"
+PRIVATE_REFUSAL = (
+    "refused: {host} resolves to a private address (set NEWSDESK_ALLOW_PRIVATE_NETWORK=1 to allow)"
+)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class FetchError(Exception):
+    """A request that ended without a usable response; the message is shown to operators."""
+
+    def __init__(self, message: str, *, status: int | None = None, url: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.url = url
+
+
+@dataclass(frozen=True, slots=True)
+class _Response:
+    status: int
+    headers: httpx.Headers
+    url: str
+    body: bytes | None
+    """Read only for 2xx answers; error pages and 304s are not downloaded."""
+
+
+def make_client(settings: Settings) -> httpx.AsyncClient:
+    """An HTTP client for one run; use it as `async with make_client(settings) as client`."""
+    # Feeds and pages may be fetched at the same time, so the pool holds both; HostLimiter's
+    # `total` keeps callers from queueing inside the pool, where the wait would eat into
+    # total_timeout.
+    connections = settings.feed_concurrency + settings.article_concurrency
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+        follow_redirects=False,
+        headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+    )
+
+
+class HostLimiter:
+    """Caps requests in flight to one host (and, optionally, in total).
+
+    `fetch_feed` and `fetch_page` take a slot themselves: do not wrap them in `slot()` again (with
+    one slot per host that would wait forever). For other requests use
+    `async with limiter.slot(url): ...`. Pass `total` rather than wrapping calls in your own
+    semaphore: the host slot is taken first, so a task waiting for a busy host never holds one
+    of the `total` slots that requests to other hosts could use.
+    """
+
+    def __init__(self, per_host: int, total: int | None = None) -> None:
+        if per_host < 1 or (total is not None and total < 1):
+            raise ValueError("limits must be at least 1")
+        self._per_host = per_host
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._total = asyncio.Semaphore(total) if total is not None else None
+
+    @asynccontextmanager
+    async def slot(self, url: str) -> AsyncIterator[None]:
+        """Wait until a request to the host of `url` may start."""
+        host = _host_of(url)
+        semaphore = self._hosts.get(host)
+        if semaphore is None:
+            semaphore = self._hosts[host] = asyncio.Semaphore(self._per_host)
+        async with semaphore:
+            if self._total is None:
+                yield
+            else:
+                async with self._total:
+                    yield
+
+
+async def fetch_feed(
+    client: httpx.AsyncClient,
+    limiter: HostLimiter,
+    spec: FeedSpec,
+    state: FeedState | None,
+    settings: Settings,
+) -> FetchedFeed:
+    """Poll one feed with a conditional GET.
+
+    `etag`, `last_modified` and `body_hash` of the result are always what the next poll should
+    send: the new ones after a 200, and the remembered ones after a 304 or a failure.
+    """
+    old_etag = state.etag if state else None
+    old_last_modified = state.last_modified if state else None
+    old_hash = state.body_hash if state else None
+    headers = {"Accept": FEED_ACCEPT}
+    if old_etag:
+        headers["If-None-Match"] = old_etag
+    if old_last_modified:
+        headers["If-Modified-Since"] = old_last_modified
+
+    async with limiter.slot(spec.url):
+        started = time.perf_counter()
+        try:
+            response = await _get(client, spec.url, settings, headers=headers)
+        except FetchError as exc:
+            return FetchedFeed(
+                feed=spec,
+                outcome="failed",
+                http_status=exc.status,
+                final_url=exc.url,
+                etag=old_etag,
+                last_modified=old_last_modified,
+                body_hash=old_hash,
+                error=str(exc),
+                seconds=time.perf_counter() - started,
+            )
+    seconds = time.perf_counter() - started
+
+    if response.status == 304:
+        return FetchedFeed(
+            feed=spec,
+            outcome="not_modified",
+            http_status=304,
+            final_url=response.url,
+            # A 304 may carry a fresh validator (RFC 9110 §15.4.5); otherwise keep ours.
+            etag=response.headers.get("etag") or old_etag,
+            last_modified=response.headers.get("last-modified") or old_last_modified,
+            body_hash=old_hash,
+            seconds=seconds,
+        )
+    if response.body is None:
+        return FetchedFeed(
+            feed=spec,
+            outcome="failed",
+            http_status=response.status,
+            final_url=response.url,
+            etag=old_etag,
+            last_modified=old_last_modified,
+            body_hash=old_hash,
+            error=f"HTTP {response.status}",
+            seconds=seconds,
+        )
+
+    body_hash = hashlib.sha256(response.body).hexdigest()
+    unchanged = body_hash == old_hash
+    return FetchedFeed(
+        feed=spec,
+        outcome="unchanged" if unchanged else "ok",
+        http_status=response.status,
+        body=None if unchanged else response.body,
+        content_type=response.headers.get("content-type"),
+        final_url=response.url,
+        etag=response.headers.get("etag"),
+        last_modified=response.headers.get("last-modified"),
+        body_hash=body_hash,
+        seconds=seconds,
+    )
+
+
+async def fetch_page(
+    client: httpx.AsyncClient, limiter: HostLimiter, url: str, settings: Settings
+) -> Page:
+    """Download one article page and decode it to text.
+
+    Unless `settings.allow_private_network`, the host of the URL and of every redirect hop must
+    resolve only to public addresses, or no request is sent.
+    """
+    check_url = None if settings.allow_private_network else _refuse_private_hosts
+    async with limiter.slot(url):
+        try:
+            response = await _get(
+                client,
+                url,
+                settings,
+                headers={"Accept": PAGE_ACCEPT},
+                check_url=check_url,
+                check_response=_require_html,
+            )
+        except FetchError as exc:
+            return Page(url=url, final_url=exc.url, http_status=exc.status, error=str(exc))
+
+    if response.body is None:
+        return Page(
+            url=url,
+            final_url=response.url,
+            http_status=response.status,
+            error=f"HTTP {response.status}",
+        )
+    html = decode_html(response.headers.get("content-type"), response.body)
+    return Page(url=url, final_url=response.url, http_status=response.status, html=html)
+
+
+def decode_html(content_type: str | None, body: bytes) -> str:
+    """Decode an HTML body the way a browser would, without mojibake.
+
+    Order: byte-order mark, charset of the Content-Type header, `<meta charset>`, then a guess
+    (UTF-8 when the bytes are mostly valid UTF-8, else windows-1252). Browsers trust a header that
+    says UTF-8 even when the bytes are Latin-1; we do not, because UTF-8 is the one charset
+    whose claim can be checked. A header saying UTF-8 over bytes that mostly are not is ignored
+    in favour of `<meta charset>` and the guess.
+    """
+    declared = http_content_type_encoding(content_type)
+    if declared and codecs.lookup(declared).name == "utf-8" and _guess_encoding(body) != "utf-8":
+        content_type = None
+    _, text = html_to_unicode(content_type, body, auto_detect_fun=_guess_encoding)
+    return text
+
+
+def is_public_address(ip: IPAddress) -> bool:
+    """True when an article link may point at this address (not loopback, private, ...)."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        # IPv4 tunnelled in IPv6 (::ffff:127.0.0.1, 6to4, Teredo) is checked as IPv4 too.
+        embedded = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+        if not all(is_public_address(inner) for inner in embedded if inner is not None):
+            return False
+    return not (
+        ip.is_loopback
+        or ip.is_private
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or not ip.is_global  # e.g. 100.64.0.0/10, shared address space for carrier NAT
+    )
+
+
+async def _get(
+    client: httpx.AsyncClient,
+    url: str,
+    settings: Settings,
+    *,
+    headers: Mapping[str, str],
+    check_url: Callable[[str], Awaitable[None]] | None = None,
+    check_response: Callable[[httpx.Response], None] | None = None,
+) -> _Response:
+    """GET `url`, following redirects by hand, within `total_timeout` and `max_response_bytes`.
+
+    `check_url` runs before each hop is requested and `check_response` before a 2xx body is
+    read; either refuses by raising FetchError. Raises FetchError for every network problem.
+    """
+    try:
+        async with asyncio.timeout(settings.total_timeout):
+            return await _follow(client, url, settings, headers, check_url, check_response)
+    except TimeoutError:
+        raise FetchError(f"timed out after {settings.total_timeout:g} s") from None
+
+
+async def _follow(
+    client: httpx.AsyncClient,
+    url: str,
+    settings: Settings,
+    headers: Mapping[str, str],
+    check_url: Callable[[str], Awaitable[None]] | None,
+    check_response: Callable[[httpx.Response], None] | None,
+) -> _Response:
+    current = url
+    seen = {current}
+    for _hop in range(settings.max_redirects + 1):
+        try:
+            scheme = httpx.URL(current).scheme
+        except httpx.InvalidURL:
+            raise FetchError(f"invalid URL: {current}", url=current) from None
+        if scheme not in ("http", "https"):
+            raise FetchError(f"not an http(s) URL: {current}", url=current)
+        if check_url is not None:
+            await check_url(current)
+        status: int | None = None
+        try:
+            async with client.stream("GET", current, headers=headers) as response:
+                status = response.status_code
+                location = response.headers.get("location")
+                if status in REDIRECT_STATUSES and location:
+                    # Leaving the block closes the stream; a redirect's body is never read.
+                    target = str(response.url.join(location).copy_with(fragment=None))
+                elif not 200 <= status < 300:
+                    return _Response(status, response.headers, str(response.url), None)
+                else:
+                    if check_response is not None:
+                        check_response(response)
+                    body = await _read_capped(response, settings.max_response_bytes)
+                    return _Response(status, response.headers, str(response.url), body)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise FetchError(_describe(exc, current, settings), status=status, url=current) from exc
+        if target in seen:
+            raise FetchError(f"redirect loop at {target}", status=status, url=current)
+        seen.add(target)
+        current = target
+    raise FetchError(f"too many redirects (more than {settings.max_redirects})", url=current)
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    """The decoded body, or FetchError as soon as it grows past `limit` bytes."""
+    too_large = FetchError(
+        f"response larger than {_format_size(limit)}",
+        status=response.status_code,
+        url=str(response.url),
+    )
+    # Content-Length counts the bytes on the wire; a compressed body that is already too large
+    # there is too large decoded as well, so refuse it before reading anything.
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    # aiter_bytes yields decompressed bytes, so the cap holds against gzip bombs. httpx inflates
+    # one network read at a time, so memory may briefly exceed the cap by about one read's
+    # expansion (tens of MiB at gzip's ~1000:1 ceiling), never more.
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _require_html(response: httpx.Response) -> None:
+    media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type and media_type not in HTML_MEDIA_TYPES:
+        raise FetchError(
+            f"not an HTML page: {media_type}",
+            status=response.status_code,
+            url=str(response.url),
+        )
+
+
+async def _refuse_private_hosts(url: str) -> None:
+    """FetchError unless every address the host of `url` resolves to is public."""
+    # The check and the connection resolve the name separately, so a DNS server that answers
+    # differently the second time (DNS rebinding) is not caught here.
+    host = _host_of(url)
+    if not host:
+        raise FetchError(f"invalid URL (no host): {url}", url=url)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise FetchError(f"DNS lookup failed for host {host}", url=url) from None
+    except UnicodeError:
+        raise FetchError(f"invalid host name {host!r}", url=url) from None
+    for *_, sockaddr in infos:
+        if not is_public_address(ipaddress.ip_address(sockaddr[0])):
+            raise FetchError(PRIVATE_REFUSAL.format(host=host), url=url)
+
+
+def _describe(exc: httpx.HTTPError | httpx.InvalidURL, url: str, settings: Settings) -> str:
+    """One line an operator can act on; never a traceback."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"connection timed out after {settings.connect_timeout:g} s"
+    if isinstance(exc, httpx.ReadTimeout):
+        return f"no data for {settings.read_timeout:g} s"
+    if isinstance(exc, httpx.PoolTimeout):
+        return "no free connection in the pool"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.DecodingError):
+        return "could not decompress the response body"
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return f"invalid URL: {_first_line(exc)}"
+    causes = _causes(exc)
+    for cause in causes:
+        if isinstance(cause, socket.gaierror):
+            return f"DNS lookup failed for host {_host_of(url)}"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset by the server"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS certificate error: {cause.verify_message}"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS error: {cause.reason or _first_line(cause)}"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"protocol error: {_first_line(exc)}"
+    if isinstance(exc, httpx.ConnectError):
+        return f"connection failed: {_first_line(exc)}"
+    if isinstance(exc, httpx.ReadError):
+        return "connection lost while reading the response"
+    return f"{type(exc).__name__}: {_first_line(exc)}"
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def _guess_encoding(body: bytes) -> str:
+    """UTF-8 when most non-ASCII bytes form valid UTF-8, else windows-1252 (the web's default)."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = body.decode("utf-8", "replace")
+        invalid = text.count("\ufffd")
+        valid = sum(1 for char in text if char > "\x7f") - invalid
+        return "utf-8" if valid > invalid else "cp1252"
+    return "utf-8"
+
+
+def _host_of(url: str) -> str:
+    try:
+        return httpx.URL(url).host
+    except httpx.InvalidURL:
+        return ""
+
+
+def _format_size(size: int) -> str:
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor:
+            return f"{round(size / factor, 1):g} {unit}"
+    return f"{size} bytes"
