@@ -16,6 +16,8 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from storage.migrations import MIGRATIONS
 from tasks.models import Article, FeedState
@@ -296,10 +298,10 @@ def append_batch(
                 f"""
                 INSERT INTO feeds ({_FEED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (name) DO UPDATE SET
-                    url = excluded.url, etag = excluded.etag, last_modified = excluded.last_modified,
-                    body_hash = excluded.body_hash, last_polled_at = excluded.last_polled_at,
-                    last_status = excluded.last_status, last_http_status = excluded.last_http_status,
-                    last_error = excluded.last_error,
+                    url = excluded.url, etag = excluded.etag,
+                    last_modified = excluded.last_modified, body_hash = excluded.body_hash,
+                    last_polled_at = excluded.last_polled_at, last_status = excluded.last_status,
+                    last_http_status = excluded.last_http_status, last_error = excluded.last_error,
                     consecutive_failures = excluded.consecutive_failures,
                     last_success_at = excluded.last_success_at
                 """,
@@ -348,25 +350,20 @@ def run_query(path: Path | str, sql: str) -> tuple[list[str], list[tuple]]:
 
 # --- Prefect tasks: thin wrappers that open the warehouse for one stage each. ---
 
-from prefect import task  # noqa: E402 -- kept beside the wrappers that use it
-from prefect.cache_policies import NO_CACHE  # noqa: E402
 
-_stage = task(cache_policy=NO_CACHE, persist_result=False)
-
-
-@_stage(name="load-feed-states")
+@task(name="load-feed-states", cache_policy=NO_CACHE, persist_result=False)
 def load_feed_states_task(db: Path) -> dict[str, FeedState]:
     with connect(db) as con:
         return load_feed_states(con)
 
 
-@_stage(name="find-known-articles")
+@task(name="find-known-articles", cache_policy=NO_CACHE, persist_result=False)
 def find_known_task(db: Path, feed_urls: list[tuple[str, str]]) -> KnownUrls:
     with connect(db) as con:
         return find_known(con, feed_urls)
 
 
-@_stage(name="write-batch")
+@task(name="write-batch", cache_policy=NO_CACHE, persist_result=False)
 def append_batch_task(
     db: Path,
     articles: Sequence[Article],

@@ -42,7 +42,7 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     """Extraction workers. forkserver keeps them clear of the threads Prefect runs in this
     process (fork could copy a held lock); the server preloads trafilatura once for all."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["tasks.extract"])
+    context.set_forkserver_preload(["tasks.worker_preload"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 

@@ -3,7 +3,8 @@
 Tasks are sized by stage, not by feed or article: a Prefect task run costs milliseconds in the
 flow and an API record, which one task per article would multiply by thousands. Only network
 stages would benefit from Prefect retries, and they already retry nothing blindly: a failed feed
-is recorded and retried by the next scheduled run.
+is recorded and retried by the next scheduled run. Nothing is cached: inputs are large (feed
+bodies, pages), hashing them would cost more than the work, and a rerun wants fresh data anyway.
 """
 
 from __future__ import annotations
@@ -19,19 +20,15 @@ from tasks import collect
 from tasks.feeds import parse_feed
 from tasks.models import Article, FeedEntry, FeedSpec, FeedState, FetchedFeed, ParsedFeed
 
-# Inputs are large (feed bodies, pages): hashing them for a cache key would cost more than the
-# work, and a rerun must fetch fresh data anyway.
-_stage = task(cache_policy=NO_CACHE, persist_result=False)
 
-
-@_stage(name="poll-feeds")
+@task(name="poll-feeds", cache_policy=NO_CACHE, persist_result=False)
 def poll_feeds(
     specs: Sequence[FeedSpec], states: Mapping[str, FeedState], settings: Settings
 ) -> list[FetchedFeed]:
     return asyncio.run(collect.fetch_feeds(specs, states, settings))
 
 
-@_stage(name="parse-feeds")
+@task(name="parse-feeds", cache_policy=NO_CACHE, persist_result=False)
 def parse_feeds(fetched: Sequence[FetchedFeed]) -> list[ParsedFeed]:
     """Parse every feed body that changed since the last poll; unchanged feeds cost nothing."""
     return [
@@ -47,7 +44,7 @@ def parse_feeds(fetched: Sequence[FetchedFeed]) -> list[ParsedFeed]:
     ]
 
 
-@_stage(name="download-and-extract")
+@task(name="download-and-extract", cache_policy=NO_CACHE, persist_result=False)
 def download_and_extract(entries: Sequence[FeedEntry], settings: Settings) -> list[Article]:
     if not entries:
         return []

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -149,23 +150,23 @@ def test_a_writer_waits_for_a_lock_then_gives_a_clear_error(tmp_path):
     db = tmp_path / "news.duckdb"
     with connect(db):
         pass
-    import subprocess
-    import sys
-
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(30)",
+            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ok', flush=True); "
+            "time.sleep(30)",
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "ok"
-        with pytest.raises(WarehouseError, match="another process holds the warehouse lock"):
-            with connect(db, lock_wait_seconds=0.5):
-                pass
+        with (
+            pytest.raises(WarehouseError, match="another process holds the warehouse lock"),
+            connect(db, lock_wait_seconds=0.5),
+        ):
+            pass
     finally:
         holder.kill()
         holder.wait()
