@@ -1,4 +1,4 @@
-"""Cold ingest of the corpus's `aeb-*` pages through the real CLI, and the body F1 of what was stored.
+"""Cold ingest of the corpus `aeb-*` pages through the real CLI; body F1 of what was stored.
 
     .venv/bin/python -m bench.corpus_ingest [CORPUS_DIR]
 
