@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger, runtime
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from newsdesk.settings import Settings
 from storage.warehouse import (
@@ -20,6 +21,7 @@ from tasks.feedlist import load_feeds, select_feeds
 from tasks.feedstate import next_feed_state
 from tasks.models import FeedEntry, FeedReport, RunReport
 from tasks.plan import plan_downloads
+from tasks.report import feed_table, summary_markdown
 from tasks.stages import download_and_extract, parse_feeds, poll_feeds
 
 
@@ -45,9 +47,12 @@ def _sighting(entry: FeedEntry, article_id: str) -> Sighting:
 
 @flow(name="ingest", flow_run_name=_run_name, log_prints=False)
 def ingest(
-    feeds: list[str] | None = None,
-    tags: list[str] | None = None,
+    # Plain lists (not Optional) so the UI's Custom run shows a simple list input; the flow
+    # never mutates them.
+    feeds: list[str] = [],  # noqa: B006
+    tags: list[str] = [],  # noqa: B006
     max_articles_per_feed: int | None = None,
+    dry_run: bool = False,
     feeds_file: str | None = None,
     db: str | None = None,
 ) -> RunReport:
@@ -58,6 +63,8 @@ def ingest(
         tags: Poll feeds carrying any of these tags, in addition to `feeds`.
         max_articles_per_feed: New articles taken from one feed in this run; the rest wait for
             the next run. Empty uses NEWSDESK_MAX_ARTICLES_PER_FEED (default 100); 0 means no limit.
+        dry_run: Fetch, parse and extract as usual but write nothing to the warehouse; the
+            summary shows what would have been stored.
         feeds_file: Feeds file (TOML); empty uses NEWSDESK_FEEDS (default feeds.toml).
         db: Warehouse file; empty uses NEWSDESK_DB (default data/news.duckdb).
     """
@@ -121,7 +128,11 @@ def ingest(
         articles_failed=sum(unusable.values()),
         duration_seconds=(finished - started).total_seconds(),
     )
-    new_ids = append_batch_task(db_path, stored, sightings, feed_states, run)
+    if dry_run:
+        new_ids = {a.article_id for a in stored}
+        logger.info("dry run: nothing written to %s", db_path)
+    else:
+        new_ids = append_batch_task(db_path, stored, sightings, feed_states, run)
     new_by_feed = Counter(a.feed_name for a in stored if a.article_id in new_ids)
 
     for f, state in zip(fetched, feed_states, strict=True):
@@ -161,7 +172,9 @@ def ingest(
         articles_fallback=sum(fallback.values()),
         articles_failed=sum(unusable.values()),
         entries_seen=len(entries),
+        dry_run=dry_run,
     )
+    publish_artifacts(report)
     logger.info(
         "run done: %d feeds (%d failed), %d entries, %d new articles in %.1f s",
         len(report.feeds),
@@ -171,3 +184,17 @@ def ingest(
         report.seconds,
     )
     return report
+
+
+def publish_artifacts(report: RunReport) -> None:
+    """The per-feed table and the summary the Prefect UI shows on the run page."""
+    create_table_artifact(
+        key="ingest-feeds",
+        table=feed_table(report),
+        description="One row per feed polled by this run.",
+    )
+    create_markdown_artifact(
+        key="ingest-summary",
+        markdown=summary_markdown(report),
+        description="Totals, slowest and failing feeds, and where the warehouse is.",
+    )

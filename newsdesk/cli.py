@@ -7,6 +7,7 @@ fetched or the warehouse could not be written; 2 usage or configuration error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from tasks.models import RunReport
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_API_URL = "http://127.0.0.1:4200/api"
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # one message, one line, even when piped
@@ -39,6 +41,7 @@ def _prefect_environment(verbose: bool = False) -> None:
     Prefect API; the summary table says what happened). Set before Prefect is imported; an
     operator's own values win."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "ERROR")
@@ -69,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="TAG",
         help="only feeds with this tag (repeatable)",
+    )
+    ingest.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="fetch, parse and extract, but write nothing to the warehouse",
     )
     ingest.add_argument(
         "-v", "--verbose", action="store_true", help="show Prefect's run logs on the console"
@@ -111,6 +119,16 @@ def _parser() -> argparse.ArgumentParser:
         help="table for reading; csv or json (one object per line) for other programs",
     )
 
+    sub.add_parser(
+        "serve",
+        help="serve the scheduled deployments to a Prefect server",
+        description=(
+            "Serve the ingest and maintenance deployments to the Prefect API in PREFECT_API_URL "
+            f"(default {DEFAULT_API_URL}, a local `prefect server start`): schedules fire and "
+            "the UI's Run button works while this runs. Ctrl-C stops it."
+        ),
+    )
+
     feeds = sub.add_parser(
         "feeds", help="list feeds and their health", description="List each feed with its health."
     )
@@ -127,7 +145,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         err.print(f"[red]error:[/] invalid NEWSDESK_* setting:\n{exc}")
         return EXIT_USAGE
-    handler = {"ingest": _ingest, "demo": _demo, "sql": _sql, "feeds": _feeds}[args.command]
+    handler = {
+        "ingest": _ingest,
+        "demo": _demo,
+        "sql": _sql,
+        "feeds": _feeds,
+        "serve": _serve,
+    }[args.command]
     return handler(args, settings)
 
 
@@ -151,6 +175,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         feeds_file=feeds_file,
         db=db,
         max_articles_per_feed=args.max_articles_per_feed,
+        dry_run=args.dry_run,
         verbose=args.verbose,
     )
 
@@ -162,6 +187,7 @@ def run_ingest(
     feeds: Sequence[str] = (),
     tags: Sequence[str] = (),
     max_articles_per_feed: int | None = None,
+    dry_run: bool = False,
     verbose: bool = False,
 ) -> int:
     """Run the flow in this process with a progress display, print the summary, and return
@@ -173,8 +199,9 @@ def run_ingest(
     try:
         with _progress():
             report = ingest(
-                feeds=list(feeds) or None,
-                tags=list(tags) or None,
+                feeds=list(feeds),
+                tags=list(tags),
+                dry_run=dry_run,
                 max_articles_per_feed=max_articles_per_feed,
                 feeds_file=str(feeds_file),
                 db=str(db),
@@ -282,6 +309,10 @@ def print_report(report: RunReport) -> None:
     )
     if any(f.capped for f in report.feeds):
         out.print("[dim]+ more new entries than --max-articles-per-feed: the rest come next run[/]")
+    if report.dry_run:
+        out.print(
+            "[yellow]dry run: nothing was written; 'new' counts what would have been stored[/]"
+        )
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -299,6 +330,30 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
             '"SELECT feed_name, language, published_at, title FROM articles"'
         )
     return code
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import httpx
+
+    os.environ.setdefault("PREFECT_API_URL", DEFAULT_API_URL)
+    api = os.environ["PREFECT_API_URL"].rstrip("/")
+    try:
+        httpx.get(f"{api}/health", timeout=5).raise_for_status()
+    except httpx.HTTPError as exc:
+        err.print(
+            f"[red]error:[/] no Prefect API at {api} ({exc.__class__.__name__}): start one with "
+            "`prefect server start`, or set PREFECT_API_URL"
+        )
+        return EXIT_FAILED
+    _prefect_environment(verbose=True)
+    from prefect import serve
+
+    from deployments.definitions import build_deployments
+
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(*build_deployments(settings))
+    out.print("stopped serving")
+    return EXIT_OK
 
 
 def _sql(args: argparse.Namespace, settings: Settings) -> int:

@@ -44,3 +44,12 @@ class Settings(BaseSettings):
             "Off by default: feeds are untrusted input."
         ),
     )
+    ingest_interval_minutes: int = Field(
+        15, gt=0, description="How often `newsdesk serve` runs the scheduled ingest deployment."
+    )
+    ingest_cron: str | None = Field(
+        None, description="A cron schedule for ingest instead of the interval, e.g. '*/10 * * * *'."
+    )
+    maintenance_cron: str = Field(
+        "30 3 * * *", description="When `newsdesk serve` runs the daily maintenance (UTC cron)."
+    )

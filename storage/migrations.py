@@ -81,4 +81,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        5,
+        "feeds.failing_since",
+        """
+        ALTER TABLE feeds ADD COLUMN failing_since TIMESTAMPTZ;
+        UPDATE feeds SET failing_since = last_polled_at WHERE last_status = 'failed';
+        """,
+    ),
 )

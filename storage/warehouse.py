@@ -7,11 +7,12 @@ always has its articles stored with it.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -120,7 +121,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     )
     applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
     done = []
-    for migration in MIGRATIONS:
+    for migration in sorted(MIGRATIONS):
         if migration.version in applied:
             continue
         con.execute("BEGIN TRANSACTION")
@@ -140,7 +141,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
 
 _FEED_COLUMNS = (
     "name, url, etag, last_modified, body_hash, last_polled_at, last_status, last_http_status, "
-    "last_error, consecutive_failures, last_success_at"
+    "last_error, consecutive_failures, last_success_at, failing_since"
 )
 
 
@@ -296,14 +297,15 @@ def append_batch(
         if feed_states:
             con.executemany(
                 f"""
-                INSERT INTO feeds ({_FEED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO feeds ({_FEED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (name) DO UPDATE SET
                     url = excluded.url, etag = excluded.etag,
                     last_modified = excluded.last_modified, body_hash = excluded.body_hash,
                     last_polled_at = excluded.last_polled_at, last_status = excluded.last_status,
                     last_http_status = excluded.last_http_status, last_error = excluded.last_error,
                     consecutive_failures = excluded.consecutive_failures,
-                    last_success_at = excluded.last_success_at
+                    last_success_at = excluded.last_success_at,
+                    failing_since = excluded.failing_since
                 """,
                 [list(asdict(state).values()) for state in feed_states],
             )
@@ -375,3 +377,64 @@ def append_batch_task(
         return append_batch(
             con, articles=articles, sightings=sightings, feed_states=feed_states, run=run
         )
+
+
+def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """Fold the write-ahead log into the database file."""
+    con.execute("CHECKPOINT")
+
+
+def export_day(con: duckdb.DuckDBPyConnection, day: date, export_dir: Path) -> tuple[Path, int]:
+    """Write the articles first seen on `day` (UTC) to Parquet under
+    `export_dir/articles/first_seen_date=YYYY-MM-DD/`, replacing that day's partition.
+
+    Returns the partition directory and the number of rows written. Running it again for the
+    same day gives the same files, so a retried or repeated export never duplicates rows.
+    """
+    root = export_dir / "articles"
+    partition = root / f"first_seen_date={day.isoformat()}"
+    if partition.exists():
+        shutil.rmtree(partition)
+    root.mkdir(parents=True, exist_ok=True)
+    where = "first_seen_at >= ? AND first_seen_at < ?"
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    bounds = [start, start + timedelta(days=1)]
+    (count,) = con.execute(f"SELECT count(*) FROM articles WHERE {where}", bounds).fetchone() or (
+        0,
+    )
+    if count:
+        con.execute(
+            f"""
+            COPY (
+                SELECT *, CAST(timezone('UTC', first_seen_at) AS DATE) AS first_seen_date
+                FROM articles WHERE {where}
+            ) TO '{_sql_string(root)}'
+            (FORMAT PARQUET, PARTITION_BY (first_seen_date), OVERWRITE_OR_IGNORE)
+            """,
+            bounds,
+        )
+    return partition, int(count)
+
+
+def _sql_string(path: Path) -> str:
+    """A path as the body of a SQL string literal (COPY … TO takes no bound parameter)."""
+    return str(path).replace("'", "''")
+
+
+def failing_feeds(con: duckdb.DuckDBPyConnection, since: datetime) -> list[FeedState]:
+    """Feeds that have failed on every poll since `since` or earlier."""
+    rows = con.execute(
+        f"SELECT {_FEED_COLUMNS} FROM feeds WHERE failing_since <= ? ORDER BY name", [since]
+    ).fetchall()
+    return [FeedState(*row) for row in rows]
+
+
+@task(name="maintain-warehouse", cache_policy=NO_CACHE, persist_result=False)
+def maintain_task(
+    db: Path, day: date, export_dir: Path, failing_since: datetime
+) -> tuple[Path, int, list[FeedState]]:
+    """Checkpoint, export `day`, and list feeds failing since `failing_since`, in one open."""
+    with connect(db) as con:
+        checkpoint(con)
+        partition, rows = export_day(con, day, export_dir)
+        return partition, rows, failing_feeds(con, failing_since)

@@ -35,6 +35,7 @@ def next_feed_state(
             last_status="failed",
             last_error=failed_error,
             consecutive_failures=base.consecutive_failures + 1,
+            failing_since=base.failing_since or now,
         )
 
     problem = parsed.problem if parsed is not None else None
@@ -44,6 +45,7 @@ def next_feed_state(
         last_error=problem,
         consecutive_failures=0,
         last_success_at=now,
+        failing_since=None,
     )
     if fetched.outcome == "ok" and complete:
         state = replace(

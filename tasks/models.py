@@ -43,6 +43,8 @@ class FeedState:
     last_error: str | None = None
     consecutive_failures: int = 0
     last_success_at: datetime | None = None
+    failing_since: datetime | None = None
+    """The first failed poll of the current run of failures; None while the feed works."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +168,8 @@ class RunReport:
     articles_fallback: int
     articles_failed: int
     entries_seen: int
+    dry_run: bool = False
+    """Nothing was written; `articles_new` counts what would have been stored."""
 
     @property
     def feeds_failed(self) -> int:

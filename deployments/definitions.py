@@ -1,0 +1,62 @@
+"""The project's Prefect deployments, built from settings so schedules change without code.
+
+`newsdesk serve` serves these; `prefect.yaml` at the repository root declares the same two for
+`prefect deploy` onto a process work pool.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
+from prefect.schedules import Cron, Interval
+
+from flows.ingest import ingest
+from flows.maintenance import maintenance
+from newsdesk.settings import Settings
+
+INGEST_DESCRIPTION = """\
+Poll the feeds, download and extract new articles, and append them to the DuckDB warehouse.
+
+Scheduled over all feeds. To run a subset by hand, use Run → Custom run: pick feed names or tags,
+cap the new articles per feed, or tick dry run to fetch and extract without writing. Runs that
+overlap wait their turn (one at a time), so they never fight over the warehouse file.
+Each run publishes a per-feed table (`ingest-feeds`) and a summary (`ingest-summary`).
+"""
+
+MAINTENANCE_DESCRIPTION = """\
+Daily: checkpoint the warehouse, export yesterday's new articles to Parquet partitioned by date
+under data/export/, and report feeds that have failed for 24 hours or more
+(artifact `maintenance-report`).
+"""
+
+ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
+
+
+def build_deployments(settings: Settings | None = None) -> list[RunnerDeployment]:
+    """The `ingest` and `maintenance` deployments, scheduled from `settings`."""
+    settings = settings or Settings()
+    ingest_schedule = (
+        Cron(settings.ingest_cron, timezone="UTC")
+        if settings.ingest_cron
+        else Interval(timedelta(minutes=settings.ingest_interval_minutes))
+    )
+    return [
+        ingest.to_deployment(
+            name="ingest",
+            description=INGEST_DESCRIPTION,
+            schedule=ingest_schedule,
+            concurrency_limit=ONE_AT_A_TIME,
+            tags=["newsdesk"],
+            entrypoint_type=EntrypointType.MODULE_PATH,
+        ),
+        maintenance.to_deployment(
+            name="maintenance",
+            description=MAINTENANCE_DESCRIPTION,
+            schedule=Cron(settings.maintenance_cron, timezone="UTC"),
+            concurrency_limit=ONE_AT_A_TIME,
+            tags=["newsdesk"],
+            entrypoint_type=EntrypointType.MODULE_PATH,
+        ),
+    ]

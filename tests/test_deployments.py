@@ -1,0 +1,54 @@
+"""The project's deployments load, with their schedules, descriptions and parameter forms."""
+
+from __future__ import annotations
+
+import pytest
+
+from deployments.definitions import build_deployments
+from newsdesk.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def deployments():
+    return {d.name: d for d in build_deployments(Settings())}
+
+
+def test_ingest_and_maintenance_are_deployed(deployments):
+    assert set(deployments) == {"ingest", "maintenance"}
+
+
+@pytest.mark.parametrize("name", ["ingest", "maintenance"])
+def test_every_deployment_has_a_description_a_schedule_and_runs_one_at_a_time(deployments, name):
+    deployment = deployments[name]
+    assert deployment.description and len(deployment.description) > 40
+    assert len(deployment.schedules) == 1
+    assert deployment.concurrency_limit == 1
+    assert deployment.concurrency_options.collision_strategy == "ENQUEUE"
+    assert deployment.entrypoint == f"flows.{name}.{name}"
+
+
+@pytest.mark.parametrize("name", ["ingest", "maintenance"])
+def test_every_parameter_has_a_description_and_a_default(deployments, name):
+    schema = deployments[name]._parameter_openapi_schema
+    assert schema.required == []
+    for parameter, spec in schema.properties.items():
+        assert spec.get("description"), f"{name}.{parameter} has no description"
+        assert "default" in spec, f"{name}.{parameter} has no default"
+
+
+def test_the_ingest_form_offers_feeds_tags_cap_and_dry_run(deployments):
+    properties = deployments["ingest"]._parameter_openapi_schema.properties
+    assert properties["feeds"]["type"] == "array" and properties["feeds"]["default"] == []
+    assert properties["tags"]["type"] == "array"
+    assert properties["dry_run"] == {**properties["dry_run"], "type": "boolean", "default": False}
+    assert "max_articles_per_feed" in properties
+
+
+def test_schedules_come_from_settings_without_code_changes():
+    every_5 = {d.name: d for d in build_deployments(Settings(ingest_interval_minutes=5))}
+    assert every_5["ingest"].schedules[0].schedule.interval.total_seconds() == 300
+    cron = {d.name: d for d in build_deployments(Settings(ingest_cron="*/10 * * * *"))}
+    assert cron["ingest"].schedules[0].schedule.cron == "*/10 * * * *"
+    default = {d.name: d for d in build_deployments(Settings())}
+    assert default["ingest"].schedules[0].schedule.interval.total_seconds() == 15 * 60
+    assert default["maintenance"].schedules[0].schedule.cron == "30 3 * * *"
