@@ -4,8 +4,9 @@ PYTHON ?= python3
 UV ?= $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY := false
 
-.PHONY: setup ingest demo test lint bench clean
+.PHONY: setup ingest demo serve deploy test lint clean
 
 setup: .venv/.synced
 
@@ -23,6 +24,13 @@ ingest: setup
 
 demo: setup
 	.venv/bin/newsdesk demo
+
+serve: setup
+	.venv/bin/newsdesk serve
+
+# Register the deployments in prefect.yaml to the `newsdesk` process work pool (see README).
+deploy: setup
+	NEWSDESK_HOME=$(CURDIR) .venv/bin/prefect --no-prompt deploy --all
 
 test: setup
 	.venv/bin/pytest

@@ -42,7 +42,7 @@ def build_deployments(settings: Settings | None = None) -> list[RunnerDeployment
         if settings.ingest_cron
         else Interval(timedelta(minutes=settings.ingest_interval_minutes))
     )
-    return [
+    deployments = [
         ingest.to_deployment(
             name="ingest",
             description=INGEST_DESCRIPTION,
@@ -60,3 +60,5 @@ def build_deployments(settings: Settings | None = None) -> list[RunnerDeployment
             entrypoint_type=EntrypointType.MODULE_PATH,
         ),
     ]
+    # `to_deployment` returns a coroutine only when called from async code; this is sync.
+    return [d for d in deployments if isinstance(d, RunnerDeployment)]

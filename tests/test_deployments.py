@@ -52,3 +52,21 @@ def test_schedules_come_from_settings_without_code_changes():
     default = {d.name: d for d in build_deployments(Settings())}
     assert default["ingest"].schedules[0].schedule.interval.total_seconds() == 15 * 60
     assert default["maintenance"].schedules[0].schedule.cron == "30 3 * * *"
+
+
+def test_prefect_yaml_declares_the_same_deployments_for_a_work_pool(deployments):
+    import importlib
+    from pathlib import Path
+
+    import yaml
+
+    config = yaml.safe_load((Path(__file__).parents[1] / "prefect.yaml").read_text())
+    declared = {d["name"]: d for d in config["deployments"]}
+    assert set(declared) == set(deployments)
+    for name, spec in declared.items():
+        path, function = spec["entrypoint"].split(":")
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        assert getattr(module, function).name == deployments[name].flow_name
+        assert spec["description"] and spec["schedules"]
+        assert spec["concurrency_limit"] == {"limit": 1, "collision_strategy": "ENQUEUE"}
+        assert spec["work_pool"]["name"] == "newsdesk"
