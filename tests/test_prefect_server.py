@@ -245,7 +245,7 @@ def test_custom_run_and_quick_run_from_the_prefect_ui(served):
             page.locator("textarea").first.fill("sample-dach")
             page.get_by_role("button", name="Submit").click()
             custom = wait_for(
-                lambda: [r for r in runs() if r["id"] not in before], 60, "the custom run"
+                lambda: [r for r in runs() if r["id"] not in before], 120, "the custom run"
             )[0]
             custom = wait_finished(served, custom["id"])
             ui_seconds = time.monotonic() - clicked
@@ -260,7 +260,7 @@ def test_custom_run_and_quick_run_from_the_prefect_ui(served):
             open_run_menu()
             page.get_by_text("Quick run", exact=True).click()
             quick = wait_for(
-                lambda: [r for r in runs() if r["id"] not in before], 60, "the quick run"
+                lambda: [r for r in runs() if r["id"] not in before], 120, "the quick run"
             )[0]
             quick = wait_finished(served, quick["id"])
             assert quick["state_type"] == "COMPLETED"
