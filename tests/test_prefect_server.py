@@ -29,9 +29,17 @@ CHROMIUM = "/usr/bin/chromium"
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
+# A process started from a non-interactive shell may inherit an ignored SIGINT; this launcher
+# restores the default so the child sees Ctrl-C as an operator's terminal would send it.
+RESTORE_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        args,
+        [sys.executable, "-c", RESTORE_SIGINT, *args],
         env=env,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
@@ -135,7 +143,9 @@ def served(prefect_server, tmp_path_factory) -> Iterator[Served]:
         finally:
             stop(serve)
             client.close()
-            assert serve.returncode is not None
+        # Ctrl-C stops it cleanly.
+        assert serve.returncode == 0
+        assert "stopped serving" in (work / "serve.log").read_text()
 
 
 def _deployment(client: httpx.Client, name: str) -> dict | None:
