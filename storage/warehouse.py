@@ -204,6 +204,11 @@ _ARTICLE_SCHEMA = pa.schema(
         ("http_status", pa.int32()),
         ("first_seen_at", pa.timestamp("us", tz="UTC")),
         ("run_id", pa.string()),
+        ("page_type", pa.string()),
+        ("wire_agency", pa.string()),
+        ("dateline", pa.string()),
+        ("story_id", pa.string()),
+        ("published_at_offset_minutes", pa.int32()),
     ]
 )
 
@@ -244,6 +249,11 @@ def article_row(article: Article, run_id: str, seen_at: datetime) -> dict[str, o
         "http_status": article.http_status,
         "first_seen_at": seen_at,
         "run_id": run_id,
+        "page_type": article.page_type,
+        "wire_agency": article.wire_agency,
+        "dateline": article.dateline,
+        "story_id": article.story_id,
+        "published_at_offset_minutes": article.published_at_offset_minutes,
     }
 
 
@@ -278,7 +288,7 @@ def append_batch(
         # keep the first so the insert below never conflicts with itself.
         inserted = con.execute(
             """
-            INSERT INTO articles
+            INSERT INTO articles BY NAME
             SELECT * FROM staged_articles
             QUALIFY row_number() OVER (PARTITION BY article_id) = 1
             ON CONFLICT (article_id) DO NOTHING
@@ -287,7 +297,7 @@ def append_batch(
         ).fetchall()
         con.execute(
             """
-            INSERT INTO feed_entries
+            INSERT INTO feed_entries BY NAME
             SELECT * FROM staged_sightings
             QUALIFY row_number() OVER (PARTITION BY feed_name, entry_url) = 1
             ON CONFLICT (feed_name, entry_url) DO NOTHING

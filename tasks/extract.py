@@ -20,6 +20,8 @@ from lxml.html import HtmlElement
 from trafilatura.settings import Document
 
 from tasks.dates import find_published, parse_day
+from tasks.headlines import find_headline, strip_title_segments
+from tasks.jsonld import article_headlines
 from tasks.language import detect_language
 from tasks.models import Article, DatePrecision, DateSource, Extraction, FeedEntry, Page
 from tasks.urls import article_id, canonical_url, normalize_url
@@ -77,6 +79,10 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         title = strip_site_suffix(title, site_name, _host_label(final_url))
     authors = (reading.authors if reading else ()) or split_authors(entry.authors)
     published_at, source, precision = _choose_date(entry, reading)
+    offset = None
+    if source == "page" and precision != "day" and reading and reading.published[0]:
+        delta = reading.published[0].utcoffset()
+        offset = int(delta.total_seconds() // 60) if delta is not None else None
     hint = entry.language or (reading.html_lang if reading else None)
     summary = clean_line(entry.summary) or (clean_line(reading.description) if reading else None)
 
@@ -100,6 +106,7 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         site_name=site_name,
         http_status=page.http_status,
         entry_urls=(entry.url,),
+        published_at_offset_minutes=offset,
     )
 
 
@@ -112,10 +119,19 @@ def read_page(html: str, url: str) -> PageReading:
     if tree is None:
         return PageReading("", None, (), None, None, None, (None, None), None, None)
     # Our readers run first: bare_extraction copies the tree it is given, but be safe anyway.
-    published = find_published(tree, url)
     declared = declared_canonical(tree, url)
     og_site_name = _meta_content(tree, "og:site_name")
     html_lang = tree.get("lang") or tree.get("xml:lang")
+    meta_titles = [
+        _meta_content(tree, "og:title"),
+        _meta_content(tree, "twitter:title"),
+        *(t.text_content() for t in tree.iter("title")),
+        *article_headlines(tree),
+    ]
+    headline, h1 = find_headline(
+        tree, url, [clean_line(t) for t in meta_titles], [og_site_name, _host_label(url)]
+    )
+    published = find_published(tree, url, anchor=h1)
 
     document = _run_trafilatura(tree, url, favor_precision=True)
     if document is None or not document.text:
@@ -127,9 +143,10 @@ def read_page(html: str, url: str) -> PageReading:
             "", None, (), clean_line(og_site_name), None, declared, published, None, html_lang
         )
     site_name = clean_line(og_site_name) or clean_line(document.sitename)
-    title = clean_line(document.title)
-    if title:
+    title = clean_line(headline) if headline else None
+    if not title and (title := clean_line(document.title)):
         title = strip_site_suffix(title, site_name, document.sitename, _host_label(url))
+        title = strip_title_segments(title)
     return PageReading(
         text=unicodedata.normalize("NFC", document.text or "").strip(),
         title=title,
@@ -161,6 +178,8 @@ def _choose_date(
 ) -> tuple[datetime | None, DateSource | None, DatePrecision | None]:
     """A page time beats the feed's time, which beats a page day. Never the fetch time."""
     page_date, page_precision = reading.published if reading else (None, None)
+    if page_date is not None:
+        page_date = page_date.astimezone(UTC)
     if page_date is not None and page_precision in ("second", "minute"):
         return page_date, "page", page_precision
     if entry.published_at is not None:
