@@ -88,7 +88,10 @@ def author_words(names: Iterable[str] | str | None) -> frozenset[str]:
     if isinstance(names, str):
         names = [names]
     return frozenset(
-        w.casefold() for n in names for w in _NAME_WORD.findall(n) if len(w) > 1 or w.isupper()
+        w.casefold()
+        for n in names
+        for w in _NAME_WORD.findall(n)
+        if (len(w) > 1 or w.isupper()) and w.casefold() not in {"and", "und", "et", "y"}
     )
 
 

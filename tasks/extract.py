@@ -19,12 +19,14 @@ import trafilatura
 from lxml.html import HtmlElement
 from trafilatura.settings import Document
 
+from tasks.authors import find_authors
 from tasks.dates import find_published, parse_day
 from tasks.headlines import find_headline, strip_title_segments
 from tasks.jsonld import article_headlines
 from tasks.language import detect_language
 from tasks.models import Article, DatePrecision, DateSource, Extraction, FeedEntry, Page
 from tasks.urls import article_id, canonical_url, normalize_url
+from tasks.wire import find_wire
 
 NO_PAGE_TEXT = "no text extracted from page"
 
@@ -85,6 +87,7 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         offset = int(delta.total_seconds() // 60) if delta is not None else None
     hint = entry.language or (reading.html_lang if reading else None)
     summary = clean_line(entry.summary) or (clean_line(reading.description) if reading else None)
+    wire = find_wire(text, authors, site_name)
 
     return Article(
         article_id=article_id(canonical),
@@ -107,6 +110,8 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         http_status=page.http_status,
         entry_urls=(entry.url,),
         published_at_offset_minutes=offset,
+        wire_agency=wire.agency,
+        dateline=wire.dateline,
     )
 
 
@@ -150,7 +155,12 @@ def read_page(html: str, url: str) -> PageReading:
     return PageReading(
         text=unicodedata.normalize("NFC", document.text or "").strip(),
         title=title,
-        authors=split_authors((document.author or "").split(";")),
+        authors=find_authors(
+            tree,
+            (document.author or "").split(";"),
+            [site_name, document.sitename, _host_label(url), urlsplit(url).hostname],
+            anchor=h1,
+        ),
         site_name=site_name,
         description=document.description,
         declared_url=declared,
