@@ -24,7 +24,16 @@ from tasks.dates import find_published, parse_day
 from tasks.headlines import find_headline, strip_title_segments
 from tasks.jsonld import article_headlines
 from tasks.language import detect_language
-from tasks.models import Article, DatePrecision, DateSource, Extraction, FeedEntry, Page
+from tasks.models import (
+    Article,
+    DatePrecision,
+    DateSource,
+    Extraction,
+    FeedEntry,
+    Page,
+    PageType,
+)
+from tasks.pagetype import classify_page
 from tasks.urls import article_id, canonical_url, normalize_url
 from tasks.wire import find_wire
 
@@ -50,6 +59,7 @@ class PageReading:
     published: tuple[datetime | None, DatePrecision | None]
     day: datetime | None
     html_lang: str | None
+    page_type: PageType = "article"
 
 
 def extract_article(entry: FeedEntry, page: Page) -> Article:
@@ -64,13 +74,15 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
             reading = read_page(page.html, final_url)
         except Exception as exc:  # one odd page must never sink the batch
             error = f"extraction failed: {type(exc).__name__}"
-    if error is None and (reading is None or not reading.text):
+    page_type = reading.page_type if reading else None
+    if error is None and page_type == "article" and (reading is None or not reading.text):
         error = NO_PAGE_TEXT
 
-    # A page that parsed but gave no body (a video page, say) still knows its title and date.
+    # A page that parsed but gave no body still knows its title and date. A section front or
+    # a video page keeps no text at all: its teasers or captions are not an article's body.
     extraction: Extraction
-    if reading is not None and reading.text:
-        text, extraction = reading.text, "page"
+    if reading is not None and (reading.text or page_type != "article"):
+        text, extraction = reading.text if page_type == "article" else "", "page"
     else:
         text, extraction = clean_text(entry.content or entry.summary or ""), "feed"
 
@@ -110,6 +122,7 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         http_status=page.http_status,
         entry_urls=(entry.url,),
         published_at_offset_minutes=offset,
+        page_type=page_type,
         wire_agency=wire.agency,
         dateline=wire.dateline,
     )
@@ -145,7 +158,16 @@ def read_page(html: str, url: str) -> PageReading:
         document = _run_trafilatura(tree, url, favor_precision=False) or document
     if document is None:
         return PageReading(
-            "", None, (), clean_line(og_site_name), None, declared, published, None, html_lang
+            "",
+            None,
+            (),
+            clean_line(og_site_name),
+            None,
+            declared,
+            published,
+            None,
+            html_lang,
+            page_type=classify_page(tree, url, "", headline is not None),
         )
     site_name = clean_line(og_site_name) or clean_line(document.sitename)
     title = clean_line(headline) if headline else None
@@ -167,6 +189,7 @@ def read_page(html: str, url: str) -> PageReading:
         published=published,
         day=parse_day(document.date),
         html_lang=html_lang,
+        page_type=classify_page(tree, url, document.text or "", headline is not None),
     )
 
 
