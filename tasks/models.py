@@ -145,6 +145,16 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class StorySketch:
+    """What the warehouse keeps per article to compare later articles with it."""
+
+    article_id: str
+    story_id: str
+    minhash: bytes
+    """MinHash values of the text's shingles, little-endian uint32 (see `tasks.stories`)."""
+
+
+@dataclass(frozen=True, slots=True)
 class FeedReport:
     """One feed's line in a run summary."""
 

@@ -72,7 +72,7 @@ def classify_page(tree: HtmlElement, url: str, text: str, has_headline: bool) ->
     score = 0
     if types & _LISTING_TYPES and not types & jsonld.ARTICLE_TYPES:
         score += 2
-    if _LISTING_PATH.search(path) or path.count("/") <= 2 and path.endswith("/"):
+    if _LISTING_PATH.search(path) or (path.count("/") <= 2 and path.endswith("/")):
         score += 2 if _LISTING_PATH.search(path) else 1
     if og_type in ("website", ""):
         score += 1

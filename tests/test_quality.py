@@ -14,7 +14,7 @@ import pytest
 from corpus import CORPUS, needs_corpus
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from bench.quality import (  # noqa: E402
+from bench.quality import (
     date_is_right,
     headline_key,
     load_corpus,
