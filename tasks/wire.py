@@ -65,13 +65,28 @@ AGENCIES: dict[str, tuple[str, ...]] = {
     "Canadian Press": ("cp", "the canadian press", "canadian press"),
     "UPI": ("upi", "united press international"),
     "AGI": ("agi",),
+    "BSS": ("bss", "bangladesh sangbad sangstha"),
+    "UNB": ("unb",),
+    "APP": ("app", "associated press of pakistan"),
+    "IRNA": ("irna",),
+    "WAM": ("wam",),
+    "SPA": ("spa", "saudi press agency"),
+    "KUNA": ("kuna",),
+    "QNA": ("qna",),
+    "MENA": ("mena",),
+    "NAN": ("nan", "news agency of nigeria"),
+    "GNA": ("gna", "ghana news agency"),
+    "VNA": ("vna", "vietnam news agency"),
+    "PNA": ("pna", "philippine news agency"),
     "Adnkronos": ("adnkronos",),
 }
 _BY_ALIAS = {alias: name for name, aliases in AGENCIES.items() for alias in aliases}
 
 # Aliases that are also ordinary words or common initials: accepted inside "(…)" or "/…/" in
 # an opening, never as a bare byline token.
-_AMBIGUOUS = frozenset({"aa", "ani", "ap", "apa", "ats", "cp", "pa", "tt", "uni", "agi", "cna"})
+_AMBIGUOUS = frozenset(
+    {"aa", "ani", "ap", "apa", "ats", "cp", "pa", "tt", "uni", "agi", "cna", "app", "spa", "nan"}
+)
 
 _DASH = r"(?:\s*(?:[-—–‑]{1,2}|\.[-—–])\s*)"
 # A place: one to five words, each capitalized (or an all-caps word), with the particles that
@@ -197,7 +212,14 @@ def find_wire(
 ) -> WireInfo:
     """The wire agency and dateline of an article, from its text, byline and publisher."""
     agency, dateline = None, None
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()][:3]
+    # The opening is the first paragraph of running text; the headline, a kicker or a byline
+    # may come before it as short lines.
+    lines: list[str] = []
+    for line in (text or "").splitlines():
+        if line.strip():
+            lines.append(line.strip())
+        if len(lines) >= 6 or len(line) >= 150:
+            break
     for index, line in enumerate(lines):
         found = read_opening(line, first=index == 0)
         if found.agency or found.dateline:

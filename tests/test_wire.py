@@ -26,6 +26,7 @@ OPENINGS = [
     ("SYDNEY, Feb 2 (AAP) - Australia's central bank left rates on hold.", "AAP", "SYDNEY"),
     ("Reuters, MOSCOW — Russia said on Tuesday it had expelled two diplomats.", "Reuters", "MOSCOW"),
     ("MOSCOW, March 3. /TASS/. Russia's Foreign Ministry summoned the ambassador on Monday.", "TASS", "MOSCOW"),
+    ("RAJSHAHI, Dec 20, 2025 (BSS) - Homestead gardening has been contributing to self-reliance.", "BSS", "RAJSHAHI"),
     # German: dpa and its regional desks, AFP, Reuters, epd, KNA, APA, SDA
     ("Berlin (dpa) - Die Bundesregierung will das Heizungsgesetz noch vor der Sommerpause ändern.", "dpa", "Berlin"),
     ("Hamburg (dpa/lno) - Ein Großbrand in einer Lagerhalle hat in der Nacht hohen Schaden verursacht.", "dpa", "Hamburg"),
