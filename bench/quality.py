@@ -407,6 +407,37 @@ def markdown(scores: list[Score], mode: str, seconds: float, stored: int, total:
     return "\n".join(lines)
 
 
+FINDINGS = """\
+Where the misses came from, and what fixed them (causes, not pages):
+
+- **Dates.** Pages declare one date for machines (JSON-LD `datePublished`,
+  `article:published_time`, `DC.date.issued`, `<time datetime>`) and print one for readers;
+  the annotations follow the printed one. The page's date is now the declared date reconciled
+  with the printed date nearest the headline (dates labelled or marked up as updates skipped,
+  "Veröffentlicht am" / "Originally published" taken wherever they are): when they disagree,
+  the machine-readable date of the printed day gives the instant (often the page's modified
+  time: the row dates the version stored). A UTC ("Z") instant agrees with any local day it
+  falls in. Ambiguous `11/01/2023` meta dates are read the way the page prints them; a full
+  date in the URL path is the last resort. Instants keep the offset they were written with
+  (`published_at_offset_minutes`); a day is never presented as a time.
+  The 5 dates still wrong are not on the page: two wcxb annotations name dates the page does
+  not print, tomshardware's and iwr's annotated days appear nowhere (the page prints 4 Nov and
+  2 Dec), and zeit.de's only in an analytics parameter.
+- **Headlines.** `<title>` carries the site name and `og:title` is often a different social
+  headline; the page's headline is its `<h1>`, with the kicker in its own element
+  (`dachzeile`, `article-heading__kicker`, `roofline`, `toptitle`, a section label) left out,
+  not the site's logo set as `<h1>` and not a teaser linking elsewhere, and sharing words with
+  a metadata title. Without such an `<h1>`, `<title>` loses trailing "| Section | Site"
+  segments. The 8 misses left are annotation choices: the `<title>` variant although the page
+  prints another `<h1>` (2), a shortened or truncated title (2), the overline or a subheading
+  instead of the headline (2), an inline "Covid-19:" kicker removed (while the BBC page keeps
+  its "Coronavirus:"), and Handelsblatt's `twitter:title`.
+- **Authors.** JSON-LD and `<meta name="author">` before trafilatura's guess (which turns
+  "Z.B. Steele" into "Z B Steele"), then the byline printed under the headline; job titles,
+  "View all posts by", placeholders, dates and the publisher's own name removed.
+"""
+
+
 def write_docs(table: str) -> None:
     section = (
         "## Quality\n\n"
@@ -417,7 +448,7 @@ def write_docs(table: str) -> None:
         "for the body, `bare_extraction` for the metadata) on the same bytes in the same run.\n"
         "How each"
         " measure is counted is in the module docstring of `bench/quality.py`.\n\n"
-        f"{table}\n"
+        f"{table}\n\n{FINDINGS}"
     )
     text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n\n"
     if "## Quality" in text:

@@ -105,8 +105,9 @@ _PLACEHOLDERS = frozenset(
     ]
 )
 _MONTH_OR_DAY = re.compile(
-    r"^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)"
-    r"[a-z]*\.?$|^\d",
+    r"^(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|mon(?:day)?|tue(?:sday)?"
+    r"|wed(?:nesday)?|thu(?:rsday)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)\.?,?$|^\d",
     re.IGNORECASE,
 )
 _URLISH = re.compile(r"^(?:https?://|www\.)|@|\.(?:com|org|net|de|at|ch|co\.uk)/", re.I)

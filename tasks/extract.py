@@ -195,7 +195,7 @@ def read_page(html: str, url: str) -> PageReading:
 
 def _run_trafilatura(tree: HtmlElement, url: str, *, favor_precision: bool) -> Document | None:
     # favor_precision and no comments: body F1 0.944 → 0.961 on the 181 aeb-* corpus pages
-    # (bench/quality_probe.py).
+    # (python -m bench.quality).
     document = trafilatura.bare_extraction(
         tree,
         url=url,

@@ -21,6 +21,7 @@ from tasks.authors import clean_authors, find_authors
         (["admin"], ()),
         (["Dec"], ()),
         (["Jeff Foust Monday"], ("Jeff Foust",)),
+        (["Arlene Marturano", "Mary Junge"], ("Arlene Marturano", "Mary Junge")),
         (["ERIC TUCKER Associated Press"], ("ERIC TUCKER",)),
         (["STEVE PEOPLES", "AP National Political Writer"], ("STEVE PEOPLES",)),
         (["The Associated Press"], ("The Associated Press",)),
