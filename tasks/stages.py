@@ -27,7 +27,6 @@ from tasks.models import (
     ParsedFeed,
     StorySketch,
 )
-from tasks.stories import cluster_articles
 
 
 @task(name="poll-feeds", cache_policy=NO_CACHE, persist_result=False)
@@ -66,4 +65,6 @@ def cluster_stories(
     articles: Sequence[Article], recent: Sequence[StorySketch], threshold: float
 ) -> tuple[list[Article], list[StorySketch]]:
     """Give each new article the story of a recent near-duplicate, or a story of its own."""
+    from tasks.stories import cluster_articles  # datasketch loads scipy: only when needed
+
     return cluster_articles(articles, recent, threshold)
