@@ -128,8 +128,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def _feeds_actions(feeds: argparse.ArgumentParser) -> None:
     actions = feeds.add_subparsers(dest="feeds_action", metavar="ACTION")
-    feeds_file = {"type": Path, "help": "feeds file (default: $NEWSDESK_FEEDS or feeds.toml)"}
-    tag = {"action": "append", "default": [], "metavar": "TAG", "help": "tag to give (repeatable)"}
+
+    def feeds_file(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--feeds", type=Path, help="feeds file (default: $NEWSDESK_FEEDS or feeds.toml)"
+        )
+
+    def tag(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--tag", action="append", default=[], metavar="TAG", help="tag to give (repeatable)"
+        )
 
     imported = actions.add_parser(
         "import",
@@ -138,15 +146,15 @@ def _feeds_actions(feeds: argparse.ArgumentParser) -> None:
         "the feeds file. Folders become tags; feeds already in the file are skipped.",
     )
     imported.add_argument("opml", type=Path, metavar="FILE.opml")
-    imported.add_argument("--feeds", **feeds_file)  # type: ignore[arg-type]
-    imported.add_argument("--tag", **tag)  # type: ignore[arg-type]
+    feeds_file(imported)
+    tag(imported)
 
     exported = actions.add_parser(
         "export",
         help="write the feeds file as OPML",
         description="Write the feeds file as OPML 2.0 (tags in `category`), for feed readers.",
     )
-    exported.add_argument("--feeds", **feeds_file)  # type: ignore[arg-type]
+    feeds_file(exported)
     exported.add_argument(
         "-o", "--output", type=Path, metavar="FILE", help="write here instead of stdout"
     )
@@ -158,9 +166,9 @@ def _feeds_actions(feeds: argparse.ArgumentParser) -> None:
         "then common paths such as /feed and /rss.xml) and add the first to the feeds file.",
     )
     added.add_argument("url", help="the site's home page, or a feed URL")
-    added.add_argument("--feeds", **feeds_file)  # type: ignore[arg-type]
+    feeds_file(added)
     added.add_argument("--name", help="name for the feed (default: from its title)")
-    added.add_argument("--tag", **tag)  # type: ignore[arg-type]
+    tag(added)
     added.add_argument("--all", action="store_true", help="add every feed found, not the first")
 
 
