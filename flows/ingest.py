@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from prefect import flow, get_run_logger, runtime
@@ -16,13 +16,14 @@ from storage.warehouse import (
     append_batch_task,
     find_known_task,
     load_feed_states_task,
+    load_recent_sketches_task,
 )
 from tasks.feedlist import load_feeds, select_feeds
 from tasks.feedstate import next_feed_state
 from tasks.models import FeedEntry, FeedReport, RunReport
 from tasks.plan import plan_downloads
 from tasks.report import feed_table, summary_markdown
-from tasks.stages import download_and_extract, parse_feeds, poll_feeds
+from tasks.stages import cluster_stories, download_and_extract, parse_feeds, poll_feeds
 
 
 def _run_name() -> str:
@@ -95,6 +96,11 @@ def ingest(
     by_url = dict(zip((e.url for e in plan.download), articles, strict=True))
     stored = [a for a in articles if a.text or a.title]
     stored_ids = {a.article_id for a in stored}
+    # Syndicated copies and near-duplicates of recent articles share their story_id.
+    recent = load_recent_sketches_task(
+        db_path, started - timedelta(days=settings.story_window_days)
+    )
+    stored, sketches = cluster_stories(stored, recent, settings.story_threshold)
     sightings = [_sighting(e, by_url[e.url].article_id) for e in (*plan.download, *plan.riders)]
     sightings = [s for s in sightings if s.article_id in stored_ids]
     sightings += [_sighting(e, article_id) for e, article_id in plan.resighted]
@@ -132,7 +138,7 @@ def ingest(
         new_ids = {a.article_id for a in stored}
         logger.info("dry run: nothing written to %s", db_path)
     else:
-        new_ids = append_batch_task(db_path, stored, sightings, feed_states, run)
+        new_ids = append_batch_task(db_path, stored, sightings, feed_states, run, sketches)
     new_by_feed = Counter(a.feed_name for a in stored if a.article_id in new_ids)
 
     for f, state in zip(fetched, feed_states, strict=True):

@@ -130,12 +130,64 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     feeds = sub.add_parser(
-        "feeds", help="list feeds and their health", description="List each feed with its health."
+        "feeds",
+        help="list feeds and their health; import, export or add feeds",
+        description=(
+            "Without an action: list each feed with its health. "
+            "`import`, `export` and `add` edit or write the feeds file."
+        ),
     )
     feeds.add_argument(
         "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
     )
+    _feeds_actions(feeds)
     return parser
+
+
+def _feeds_actions(feeds: argparse.ArgumentParser) -> None:
+    actions = feeds.add_subparsers(dest="feeds_action", metavar="ACTION")
+
+    def feeds_file(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--feeds", type=Path, help="feeds file (default: $NEWSDESK_FEEDS or feeds.toml)"
+        )
+
+    def tag(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--tag", action="append", default=[], metavar="TAG", help="tag to give (repeatable)"
+        )
+
+    imported = actions.add_parser(
+        "import",
+        help="add the feeds of an OPML file",
+        description="Add the subscriptions of an OPML file (as feed readers export them) to "
+        "the feeds file. Folders become tags; feeds already in the file are skipped.",
+    )
+    imported.add_argument("opml", type=Path, metavar="FILE.opml")
+    feeds_file(imported)
+    tag(imported)
+
+    exported = actions.add_parser(
+        "export",
+        help="write the feeds file as OPML",
+        description="Write the feeds file as OPML 2.0 (tags in `category`), for feed readers.",
+    )
+    feeds_file(exported)
+    exported.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="write here instead of stdout"
+    )
+
+    added = actions.add_parser(
+        "add",
+        help="find a site's feed and add it",
+        description='Find the feeds of a site from its home page (<link rel="alternate">, '
+        "then common paths such as /feed and /rss.xml) and add the first to the feeds file.",
+    )
+    added.add_argument("url", help="the site's home page, or a feed URL")
+    feeds_file(added)
+    added.add_argument("--name", help="name for the feed (default: from its title)")
+    tag(added)
+    added.add_argument("--all", action="store_true", help="add every feed found, not the first")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -382,6 +434,10 @@ def _sql(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _feeds(args: argparse.Namespace, settings: Settings) -> int:
+    if args.feeds_action is not None:
+        from newsdesk.feedcommands import run_feeds_action
+
+        return run_feeds_action(args, settings, out, err)
     from storage.warehouse import WarehouseError, connect, feed_health
 
     try:

@@ -53,3 +53,15 @@ class Settings(BaseSettings):
     maintenance_cron: str = Field(
         "30 3 * * *", description="When `newsdesk serve` runs the daily maintenance (UTC cron)."
     )
+    story_threshold: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description=(
+            "Estimated share of word 3-grams two texts must have in common to be one story "
+            "(MinHash Jaccard similarity)."
+        ),
+    )
+    story_window_days: float = Field(
+        3.0, gt=0, description="New articles are compared with the stories of this many days."
+    )

@@ -82,6 +82,24 @@ MIGRATIONS: tuple[Migration, ...] = (
         """,
     ),
     Migration(
+        3,
+        "article metadata: page type, wire agency, dateline, story clusters, UTC offset",
+        """
+        ALTER TABLE articles ADD COLUMN page_type VARCHAR;
+        ALTER TABLE articles ADD COLUMN wire_agency VARCHAR;
+        ALTER TABLE articles ADD COLUMN dateline VARCHAR;
+        ALTER TABLE articles ADD COLUMN story_id VARCHAR;
+        ALTER TABLE articles ADD COLUMN published_at_offset_minutes INTEGER;
+
+        CREATE TABLE story_sketches (
+            article_id  VARCHAR PRIMARY KEY,
+            story_id    VARCHAR NOT NULL,
+            sketched_at TIMESTAMPTZ NOT NULL,
+            minhash     BLOB NOT NULL
+        );
+        """,
+    ),
+    Migration(
         5,
         "feeds.failing_since",
         """

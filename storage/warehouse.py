@@ -21,7 +21,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from storage.migrations import MIGRATIONS
-from tasks.models import Article, FeedState
+from tasks.models import Article, FeedState, StorySketch
 
 
 class WarehouseError(RuntimeError):
@@ -205,6 +205,11 @@ _ARTICLE_SCHEMA = pa.schema(
         ("http_status", pa.int32()),
         ("first_seen_at", pa.timestamp("us", tz="UTC")),
         ("run_id", pa.string()),
+        ("page_type", pa.string()),
+        ("wire_agency", pa.string()),
+        ("dateline", pa.string()),
+        ("story_id", pa.string()),
+        ("published_at_offset_minutes", pa.int32()),
     ]
 )
 
@@ -218,6 +223,16 @@ _SIGHTING_SCHEMA = pa.schema(
         ("entry_published_at", pa.timestamp("us", tz="UTC")),
         ("seen_at", pa.timestamp("us", tz="UTC")),
         ("run_id", pa.string()),
+    ]
+)
+
+
+_SKETCH_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("story_id", pa.string()),
+        ("sketched_at", pa.timestamp("us", tz="UTC")),
+        ("minhash", pa.binary()),
     ]
 )
 
@@ -245,6 +260,11 @@ def article_row(article: Article, run_id: str, seen_at: datetime) -> dict[str, o
         "http_status": article.http_status,
         "first_seen_at": seen_at,
         "run_id": run_id,
+        "page_type": article.page_type,
+        "wire_agency": article.wire_agency,
+        "dateline": article.dateline,
+        "story_id": article.story_id,
+        "published_at_offset_minutes": article.published_at_offset_minutes,
     }
 
 
@@ -255,6 +275,7 @@ def append_batch(
     sightings: Sequence[Sighting],
     feed_states: Sequence[FeedState],
     run: RunRecord,
+    sketches: Sequence[StorySketch] = (),
 ) -> set[str]:
     """Store a run's results atomically; return the ids of articles that were new.
 
@@ -279,7 +300,7 @@ def append_batch(
         # keep the first so the insert below never conflicts with itself.
         inserted = con.execute(
             """
-            INSERT INTO articles
+            INSERT INTO articles BY NAME
             SELECT * FROM staged_articles
             QUALIFY row_number() OVER (PARTITION BY article_id) = 1
             ON CONFLICT (article_id) DO NOTHING
@@ -288,7 +309,7 @@ def append_batch(
         ).fetchall()
         con.execute(
             """
-            INSERT INTO feed_entries
+            INSERT INTO feed_entries BY NAME
             SELECT * FROM staged_sightings
             QUALIFY row_number() OVER (PARTITION BY feed_name, entry_url) = 1
             ON CONFLICT (feed_name, entry_url) DO NOTHING
@@ -309,6 +330,8 @@ def append_batch(
                 """,
                 [list(asdict(state).values()) for state in feed_states],
             )
+        new_ids = {row[0] for row in inserted}
+        _insert_sketches(con, [s for s in sketches if s.article_id in new_ids], seen_at)
         run = replace(run, articles_new=len(inserted))
         con.execute(
             "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -322,6 +345,45 @@ def append_batch(
         con.unregister("staged_articles")
         con.unregister("staged_sightings")
     return {row[0] for row in inserted}
+
+
+def _insert_sketches(
+    con: duckdb.DuckDBPyConnection, sketches: Sequence[StorySketch], sketched_at: datetime
+) -> None:
+    if not sketches:
+        return
+    staged = pa.Table.from_pylist(
+        [
+            {
+                "article_id": s.article_id,
+                "story_id": s.story_id,
+                "sketched_at": sketched_at,
+                "minhash": s.minhash,
+            }
+            for s in sketches
+        ],
+        schema=_SKETCH_SCHEMA,
+    )
+    con.register("staged_sketches", staged)
+    try:
+        con.execute(
+            "INSERT INTO story_sketches BY NAME SELECT * FROM staged_sketches "
+            "ON CONFLICT (article_id) DO NOTHING"
+        )
+    finally:
+        con.unregister("staged_sketches")
+
+
+def load_recent_sketches(con: duckdb.DuckDBPyConnection, since: datetime) -> list[StorySketch]:
+    """Sketches of the articles stored since `since`: what new articles are compared with."""
+    rows = con.execute(
+        "SELECT article_id, story_id, minhash FROM story_sketches WHERE sketched_at >= ? "
+        "ORDER BY sketched_at, article_id",
+        [since],
+    ).fetchall()
+    return [
+        StorySketch(article_id, story_id, bytes(minhash)) for article_id, story_id, minhash in rows
+    ]
 
 
 def feed_health(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
@@ -365,6 +427,12 @@ def find_known_task(db: Path, feed_urls: list[tuple[str, str]]) -> KnownUrls:
         return find_known(con, feed_urls)
 
 
+@task(name="load-recent-stories", cache_policy=NO_CACHE, persist_result=False)
+def load_recent_sketches_task(db: Path, since: datetime) -> list[StorySketch]:
+    with connect(db) as con:
+        return load_recent_sketches(con, since)
+
+
 @task(name="write-batch", cache_policy=NO_CACHE, persist_result=False)
 def append_batch_task(
     db: Path,
@@ -372,10 +440,16 @@ def append_batch_task(
     sightings: Sequence[Sighting],
     feed_states: Sequence[FeedState],
     run: RunRecord,
+    sketches: Sequence[StorySketch] = (),
 ) -> set[str]:
     with connect(db) as con:
         return append_batch(
-            con, articles=articles, sightings=sightings, feed_states=feed_states, run=run
+            con,
+            articles=articles,
+            sightings=sightings,
+            feed_states=feed_states,
+            run=run,
+            sketches=sketches,
         )
 
 

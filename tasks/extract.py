@@ -19,10 +19,23 @@ import trafilatura
 from lxml.html import HtmlElement
 from trafilatura.settings import Document
 
+from tasks.authors import find_authors
 from tasks.dates import find_published, parse_day
+from tasks.headlines import find_headline, strip_title_segments
+from tasks.jsonld import article_headlines
 from tasks.language import detect_language
-from tasks.models import Article, DatePrecision, DateSource, Extraction, FeedEntry, Page
+from tasks.models import (
+    Article,
+    DatePrecision,
+    DateSource,
+    Extraction,
+    FeedEntry,
+    Page,
+    PageType,
+)
+from tasks.pagetype import classify_page
 from tasks.urls import article_id, canonical_url, normalize_url
+from tasks.wire import find_wire
 
 NO_PAGE_TEXT = "no text extracted from page"
 
@@ -46,6 +59,7 @@ class PageReading:
     published: tuple[datetime | None, DatePrecision | None]
     day: datetime | None
     html_lang: str | None
+    page_type: PageType = "article"
 
 
 def extract_article(entry: FeedEntry, page: Page) -> Article:
@@ -60,13 +74,15 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
             reading = read_page(page.html, final_url)
         except Exception as exc:  # one odd page must never sink the batch
             error = f"extraction failed: {type(exc).__name__}"
-    if error is None and (reading is None or not reading.text):
+    page_type = reading.page_type if reading else None
+    if error is None and page_type == "article" and (reading is None or not reading.text):
         error = NO_PAGE_TEXT
 
-    # A page that parsed but gave no body (a video page, say) still knows its title and date.
+    # A page that parsed but gave no body still knows its title and date. A section front or
+    # a video page keeps no text at all: its teasers or captions are not an article's body.
     extraction: Extraction
-    if reading is not None and reading.text:
-        text, extraction = reading.text, "page"
+    if reading is not None and (reading.text or page_type != "article"):
+        text, extraction = reading.text if page_type == "article" else "", "page"
     else:
         text, extraction = clean_text(entry.content or entry.summary or ""), "feed"
 
@@ -77,8 +93,13 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         title = strip_site_suffix(title, site_name, _host_label(final_url))
     authors = (reading.authors if reading else ()) or split_authors(entry.authors)
     published_at, source, precision = _choose_date(entry, reading)
+    offset = None
+    if source == "page" and precision != "day" and reading and reading.published[0]:
+        delta = reading.published[0].utcoffset()
+        offset = int(delta.total_seconds() // 60) if delta is not None else None
     hint = entry.language or (reading.html_lang if reading else None)
     summary = clean_line(entry.summary) or (clean_line(reading.description) if reading else None)
+    wire = find_wire(text, authors, site_name)
 
     return Article(
         article_id=article_id(canonical),
@@ -100,6 +121,10 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         site_name=site_name,
         http_status=page.http_status,
         entry_urls=(entry.url,),
+        published_at_offset_minutes=offset,
+        page_type=page_type,
+        wire_agency=wire.agency,
+        dateline=wire.dateline,
     )
 
 
@@ -112,10 +137,19 @@ def read_page(html: str, url: str) -> PageReading:
     if tree is None:
         return PageReading("", None, (), None, None, None, (None, None), None, None)
     # Our readers run first: bare_extraction copies the tree it is given, but be safe anyway.
-    published = find_published(tree, url)
     declared = declared_canonical(tree, url)
     og_site_name = _meta_content(tree, "og:site_name")
     html_lang = tree.get("lang") or tree.get("xml:lang")
+    meta_titles = [
+        _meta_content(tree, "og:title"),
+        _meta_content(tree, "twitter:title"),
+        *(t.text_content() for t in tree.iter("title")),
+        *article_headlines(tree),
+    ]
+    headline, h1 = find_headline(
+        tree, url, [clean_line(t) for t in meta_titles], [og_site_name, _host_label(url)]
+    )
+    published = find_published(tree, url, anchor=h1)
 
     document = _run_trafilatura(tree, url, favor_precision=True)
     if document is None or not document.text:
@@ -124,28 +158,44 @@ def read_page(html: str, url: str) -> PageReading:
         document = _run_trafilatura(tree, url, favor_precision=False) or document
     if document is None:
         return PageReading(
-            "", None, (), clean_line(og_site_name), None, declared, published, None, html_lang
+            "",
+            None,
+            (),
+            clean_line(og_site_name),
+            None,
+            declared,
+            published,
+            None,
+            html_lang,
+            page_type=classify_page(tree, url, "", headline is not None),
         )
     site_name = clean_line(og_site_name) or clean_line(document.sitename)
-    title = clean_line(document.title)
-    if title:
+    title = clean_line(headline) if headline else None
+    if not title and (title := clean_line(document.title)):
         title = strip_site_suffix(title, site_name, document.sitename, _host_label(url))
+        title = strip_title_segments(title)
     return PageReading(
         text=unicodedata.normalize("NFC", document.text or "").strip(),
         title=title,
-        authors=split_authors((document.author or "").split(";")),
+        authors=find_authors(
+            tree,
+            (document.author or "").split(";"),
+            [site_name, document.sitename, _host_label(url), urlsplit(url).hostname],
+            anchor=h1,
+        ),
         site_name=site_name,
         description=document.description,
         declared_url=declared,
         published=published,
         day=parse_day(document.date),
         html_lang=html_lang,
+        page_type=classify_page(tree, url, document.text or "", headline is not None),
     )
 
 
 def _run_trafilatura(tree: HtmlElement, url: str, *, favor_precision: bool) -> Document | None:
     # favor_precision and no comments: body F1 0.944 → 0.961 on the 181 aeb-* corpus pages
-    # (bench/quality_probe.py).
+    # (python -m bench.quality).
     document = trafilatura.bare_extraction(
         tree,
         url=url,
@@ -161,6 +211,8 @@ def _choose_date(
 ) -> tuple[datetime | None, DateSource | None, DatePrecision | None]:
     """A page time beats the feed's time, which beats a page day. Never the fetch time."""
     page_date, page_precision = reading.published if reading else (None, None)
+    if page_date is not None:
+        page_date = page_date.astimezone(UTC)
     if page_date is not None and page_precision in ("second", "minute"):
         return page_date, "page", page_precision
     if entry.published_at is not None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
+import tomlkit
+
 from tasks.models import FeedSpec
+from tasks.opml import unique_name
+from tasks.urls import normalize_url
 
 _TABLE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*feeds[ \t]*\]\]", re.MULTILINE)
 _ALLOWED_KEYS = {"name", "url", "tags", "language"}
@@ -29,6 +35,11 @@ def load_feeds(path: Path) -> list[FeedSpec]:
         raise FeedsFileError(f"{path}: feeds file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise FeedsFileError(f"{path}: cannot read feeds file: {exc}") from None
+    return parse_feeds_text(text, path)
+
+
+def parse_feeds_text(text: str, path: Path) -> list[FeedSpec]:
+    """Validate the text of a feeds file; `path` is only used in messages."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -99,3 +110,70 @@ def select_feeds(
     if missing := sorted(tags - known_tags):
         raise FeedsFileError(f"unknown tag(s): {', '.join(missing)}")
     return [s for s in specs if s.name in names or tags.intersection(s.tags)]
+
+
+NEW_FILE_HEADER = """\
+# Feeds polled by `newsdesk ingest`. Each [[feeds]] table: name (unique), url, optional tags
+# (list), optional language (a hint used when an article's text is too short to detect).
+"""
+
+
+def new_feeds(
+    existing: Sequence[FeedSpec], candidates: Iterable[FeedSpec]
+) -> tuple[list[FeedSpec], list[FeedSpec]]:
+    """The candidates worth adding, renamed where a name is taken, and those already present.
+
+    A candidate is already present when its URL, normalized, is that of a feed in the file (or
+    of an earlier candidate).
+    """
+    urls = {_url_key(spec.url) for spec in existing}
+    names = {spec.name for spec in existing}
+    added: list[FeedSpec] = []
+    present: list[FeedSpec] = []
+    for spec in candidates:
+        key = _url_key(spec.url)
+        if key in urls:
+            present.append(spec)
+            continue
+        spec = replace(spec, name=unique_name(spec.name, names))
+        urls.add(key)
+        names.add(spec.name)
+        added.append(spec)
+    return added, present
+
+
+def append_feeds(path: Path, specs: Sequence[FeedSpec]) -> None:
+    """Append `[[feeds]]` tables to the feeds file, leaving its existing text untouched.
+
+    The new file is validated as a whole before it replaces the old one (written to a
+    temporary file next to it, then renamed), so a failure leaves the old file as it was.
+    Creates the file when it does not exist.
+    """
+    if not specs:
+        return
+    existing = path.read_text(encoding="utf-8") if path.exists() else NEW_FILE_HEADER
+    tables = tomlkit.aot()
+    for spec in specs:
+        table = tomlkit.table()
+        table.add("name", spec.name)
+        table.add("url", spec.url)
+        if spec.tags:
+            table.add("tags", list(spec.tags))
+        if spec.language:
+            table.add("language", spec.language)
+        tables.append(table)
+    document = tomlkit.document()
+    document.append("feeds", tables)
+    text = existing.rstrip("\n") + "\n\n" + tomlkit.dumps(document).lstrip("\n")
+    parse_feeds_text(text, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _url_key(url: str) -> str:
+    return normalize_url(url.strip()) or url.strip()

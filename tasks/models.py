@@ -16,6 +16,9 @@ FetchOutcome = Literal["ok", "not_modified", "unchanged", "failed"]
 DatePrecision = Literal["second", "minute", "day"]
 DateSource = Literal["page", "feed"]
 Extraction = Literal["page", "feed"]
+PageType = Literal["article", "index", "video"]
+"""What kind of page an entry led to: an article, a section front / tag / topic listing, or a
+page whose content is a video player with little or no text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,24 @@ class Article:
     http_status: int | None = None
     entry_urls: tuple[str, ...] = field(default=())
     """Every entry link that led to this article (before canonicalization)."""
+    page_type: PageType | None = None
+    """None when the page could not be read (the row then holds the feed's text)."""
+    wire_agency: str | None = None
+    dateline: str | None = None
+    published_at_offset_minutes: int | None = None
+    """The UTC offset written with the page's time, when `published_at` came from the page."""
+    story_id: str | None = None
+    """Assigned after extraction, by comparing the text with recent articles."""
+
+
+@dataclass(frozen=True, slots=True)
+class StorySketch:
+    """What the warehouse keeps per article to compare later articles with it."""
+
+    article_id: str
+    story_id: str
+    minhash: bytes
+    """MinHash values of the text's shingles, little-endian uint32 (see `tasks.stories`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,15 @@ from prefect.cache_policies import NO_CACHE
 from newsdesk.settings import Settings
 from tasks import collect
 from tasks.feeds import parse_feed
-from tasks.models import Article, FeedEntry, FeedSpec, FeedState, FetchedFeed, ParsedFeed
+from tasks.models import (
+    Article,
+    FeedEntry,
+    FeedSpec,
+    FeedState,
+    FetchedFeed,
+    ParsedFeed,
+    StorySketch,
+)
 
 
 @task(name="poll-feeds", cache_policy=NO_CACHE, persist_result=False)
@@ -50,3 +58,13 @@ def download_and_extract(entries: Sequence[FeedEntry], settings: Settings) -> li
         return []
     with collect.process_pool(min(settings.workers, len(entries))) as pool:
         return asyncio.run(collect.collect_articles(entries, settings, pool))
+
+
+@task(name="cluster-stories", cache_policy=NO_CACHE, persist_result=False)
+def cluster_stories(
+    articles: Sequence[Article], recent: Sequence[StorySketch], threshold: float
+) -> tuple[list[Article], list[StorySketch]]:
+    """Give each new article the story of a recent near-duplicate, or a story of its own."""
+    from tasks.stories import cluster_articles  # datasketch loads scipy: only when needed
+
+    return cluster_articles(articles, recent, threshold)

@@ -113,3 +113,65 @@ def test_demo_ingests_the_bundled_sample_then_sql_and_feeds_read_it(tmp_path, pr
     again = newsdesk("demo", "--db", str(db), env=env)
     assert again.returncode == 0
     assert "0 new articles" in again.stdout
+
+
+OPML = b"""<?xml version="1.0"?><opml version="2.0"><head><title>reader</title></head><body>
+<outline text="World"><outline text="BBC World" xmlUrl="https://feeds.bbci.co.uk/news/world/rss.xml"/>
+<outline text="Already here" xmlUrl="https://x/feed"/></outline>
+<outline text="Not web" xmlUrl="ftp://x/feed"/></body></opml>"""
+
+
+def test_feeds_import_then_export_round_trips_through_opml(tmp_path):
+    feeds = tmp_path / "feeds.toml"
+    feeds.write_text('# my feeds\n[[feeds]]\nname = "a"\nurl = "https://x/feed"\n')
+    opml = tmp_path / "reader.opml"
+    opml.write_bytes(OPML)
+
+    result = newsdesk("feeds", "import", str(opml), "--feeds", str(feeds), "--tag", "imported")
+    assert result.returncode == 0, result.stderr
+    assert "imported 1 feeds" in result.stdout and "1 already there" in result.stdout
+    assert "skipped 1 that are not http(s)" in result.stdout
+    text = feeds.read_text()
+    assert text.startswith('# my feeds\n[[feeds]]\nname = "a"')
+    assert 'name = "bbc-world"' in text and 'tags = ["world", "imported"]' in text
+
+    exported = newsdesk("feeds", "export", "--feeds", str(feeds))
+    assert exported.returncode == 0
+    assert exported.stdout.startswith("<?xml")
+    assert 'xmlUrl="https://feeds.bbci.co.uk/news/world/rss.xml"' in exported.stdout
+    assert 'category="/world,/imported"' in exported.stdout
+
+
+def test_feeds_import_of_a_broken_file_is_a_usage_error(tmp_path):
+    opml = tmp_path / "broken.opml"
+    opml.write_text("<opml><body>")
+    result = newsdesk("feeds", "import", str(opml), "--feeds", str(tmp_path / "feeds.toml"))
+    assert result.returncode == 2
+    assert "not valid XML" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "feeds.toml").exists()
+
+
+def test_feeds_add_discovers_the_feed_of_a_home_page(tmp_path):
+    from httpserver import LocalServer, Reply
+
+    feeds = tmp_path / "feeds.toml"
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour Times</title>'
+        b"<item><title>t</title><link>http://h/1</link></item></channel></rss>"
+    )
+    with LocalServer() as server:
+        server.routes["/"] = Reply(
+            headers={"Content-Type": "text/html"},
+            body=b'<html><head><link rel="alternate" type="application/rss+xml" '
+            b'href="/rss"></head><body>home</body></html>',
+        )
+        server.routes["/rss"] = Reply(headers={"Content-Type": "application/rss+xml"}, body=rss)
+        added = newsdesk("feeds", "add", server.url("/"), "--feeds", str(feeds), "--tag", "local")
+        again = newsdesk("feeds", "add", server.url("/"), "--feeds", str(feeds))
+        nothing = newsdesk("feeds", "add", server.url("/rss-missing"), "--feeds", str(feeds))
+
+    assert added.returncode == 0, added.stderr
+    assert f"added harbour-times = {server.url('/rss')}" in added.stdout
+    assert 'tags = ["local"]' in feeds.read_text()
+    assert again.returncode == 0 and "already in" in again.stdout
+    assert nothing.returncode == 1 and "HTTP 404" in nothing.stderr

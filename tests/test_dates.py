@@ -163,3 +163,90 @@ def test_trafilatura_day_string_becomes_midnight_utc():
     assert parse_day("2023-10-17") == datetime(2023, 10, 17, tzinfo=UTC)
     assert parse_day("2023-02-30") is None
     assert parse_day(None) is None
+
+
+def test_an_instant_keeps_the_offset_it_was_written_with():
+    parsed = parse_date("2020-04-24T10:15:30+02:00")
+    assert parsed is not None
+    assert parsed[0].utcoffset() == timedelta(hours=2)
+    assert parsed[0].astimezone(UTC) == datetime(2020, 4, 24, 8, 15, 30, tzinfo=UTC)
+
+
+def article(head: str, header: str, text: str = "", after: str = "") -> str:
+    body = "<p>" + "The council met on Tuesday evening to discuss the budget. " * 4 + "</p>"
+    return page(
+        head, f"<article><h1>Council passes budget</h1>{header}{text or body}{after}</article>"
+    )
+
+
+def test_the_printed_date_picks_the_machine_date_of_that_day():
+    # The page prints its update day; its machine-readable modified time gives the time.
+    head = (
+        '<meta property="article:published_time" content="2020-01-03T09:48:24Z">'
+        '<meta property="og:updated_time" content="2020-01-06T09:22:36Z">'
+    )
+    html = article(head, "<p class='date'>Monday, 6 January 2020</p>")
+    assert find_published(html) == (datetime(2020, 1, 6, 9, 22, 36, tzinfo=UTC), "second")
+
+
+def test_a_printed_date_that_agrees_keeps_the_declared_time():
+    head = '<meta property="article:published_time" content="2020-01-06T09:48:24+01:00">'
+    html = article(head, "<p class='date'>6. Januar 2020</p>")
+    assert find_published(html) == (datetime(2020, 1, 6, 8, 48, 24, tzinfo=UTC), "second")
+
+
+def test_a_utc_instant_agrees_with_the_local_day_the_page_prints():
+    # 02:59 UTC on the 20th is the evening of the 19th in Minnesota, as the byline says.
+    head = '<meta property="article:published_time" content="2019-11-20T02:59:46Z">'
+    html = article(head, "<p>Published: November 19, 2019 at 9:59 pm</p>")
+    assert find_published(html) == (datetime(2019, 11, 20, 2, 59, 46, tzinfo=UTC), "second")
+
+
+def test_a_printed_byline_day_replaces_a_declared_day_without_time():
+    head = '<meta name="date" content="2020-04-29T11:52:23">'  # no zone: only a day
+    html = article(head, "<p class='stand'>Stand: 28.04.2020 18:00 Uhr</p>")
+    assert find_published(html) == (datetime(2020, 4, 28, tzinfo=UTC), "day")
+
+
+def test_a_printed_date_without_support_does_not_replace_a_declared_instant():
+    head = '<meta property="article:published_time" content="2022-12-30T07:00:40+01:00">'
+    html = article(head, "<p>29. Dezember 2022</p>")
+    assert find_published(html) == (datetime(2022, 12, 30, 6, 0, 40, tzinfo=UTC), "second")
+
+
+def test_dates_labelled_as_updates_are_not_the_publication_date():
+    html = article(
+        "",
+        "<p>Last updated 12 Jan 2026</p>",
+        after="<ul><li><h6>3 Sept 2024 <span>| Originally published</span></h6></li></ul>",
+    )
+    assert find_published(html) == (datetime(2024, 9, 3, tzinfo=UTC), "day")
+
+
+def test_update_markup_is_skipped_unless_it_also_says_published():
+    updated = '<time class="updated" itemprop="dateModified">29. Dezember 2022</time>'
+    both = '<time class="entry-date published updated">1. November 2023 09:35</time>'
+    assert find_published(article("", f"<p>{updated}</p>")) == (None, None)
+    assert find_published(article("", f"<p>{both}</p>")) == (
+        datetime(2023, 11, 1, tzinfo=UTC),
+        "day",
+    )
+
+
+def test_a_date_inside_the_running_text_is_not_the_publication_date():
+    text = "<p>" + "The hackathon is planned for 23.-26.8.2017 in Vienna, the organisers said. " * 3
+    assert find_published(article("", "", text=text + "</p>")) == (None, None)
+
+
+def test_an_ambiguous_slashed_date_is_read_the_way_the_page_prints_it():
+    head = '<meta name="date" content="11/01/2023 12:43:42">'
+    html = article(head, "", after="<p>Erstellt am: 01.11.2023</p>")
+    assert find_published(html) == (datetime(2023, 11, 1, tzinfo=UTC), "day")
+    assert find_published(article(head, "")) == (None, None)
+
+
+def test_a_full_date_in_the_url_is_the_last_resort():
+    html = article("", "")
+    url = "https://news.example/2024/05/03/harbour-bridge"
+    assert find_published(html, url) == (datetime(2024, 5, 3, tzinfo=UTC), "day")
+    assert find_published(html, "https://news.example/2024/05/harbour") == (None, None)

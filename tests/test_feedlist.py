@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.feedlist import FeedsFileError, load_feeds, select_feeds
+from tasks.feedlist import FeedsFileError, append_feeds, load_feeds, new_feeds, select_feeds
 from tasks.models import FeedSpec
 
 GOOD = """
@@ -89,3 +89,49 @@ def test_selection_by_name_or_tag(tmp_path):
         select_feeds(specs, names=["three"])
     with pytest.raises(FeedsFileError, match="unknown tag"):
         select_feeds(specs, tags=["sport"])
+
+
+def test_appending_feeds_keeps_the_file_as_written(tmp_path):
+    path = write(tmp_path, GOOD)
+    added = [
+        FeedSpec("three", 'https://example.org/a "quoted" feed.xml?x=1&y=2', ("de",), "de"),
+        FeedSpec("four", "https://example.org/four.xml"),
+    ]
+    append_feeds(path, added)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith(GOOD.rstrip("\n") + "\n\n[[feeds]]")  # comments and layout kept
+    assert load_feeds(path)[2:] == added
+
+
+def test_a_new_feeds_file_is_created_with_a_header(tmp_path):
+    path = tmp_path / "sub" / "feeds.toml"
+    append_feeds(path, [FeedSpec("one", "https://example.org/one.xml")])
+    assert path.read_text().startswith("# Feeds polled by")
+    assert load_feeds(path) == [FeedSpec("one", "https://example.org/one.xml")]
+
+
+def test_an_append_that_would_break_the_file_leaves_it_alone(tmp_path):
+    # A file whose feeds are an inline array cannot take [[feeds]] tables.
+    original = 'feeds = [{name = "one", url = "https://example.org/one.xml"}]\n'
+    path = write(tmp_path, original)
+    with pytest.raises(FeedsFileError):
+        append_feeds(path, [FeedSpec("two", "https://example.org/two.xml")])
+    assert path.read_text() == original
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_new_feeds_skips_known_urls_and_renames_taken_names():
+    existing = [FeedSpec("one", "https://Example.org/one.xml")]
+    added, present = new_feeds(
+        existing,
+        [
+            FeedSpec("one", "https://example.org/other.xml"),
+            FeedSpec("dup", "https://example.org/one.xml#top"),
+            FeedSpec("one", "https://example.org/third.xml"),
+        ],
+    )
+    assert [(s.name, s.url) for s in added] == [
+        ("one-2", "https://example.org/other.xml"),
+        ("one-3", "https://example.org/third.xml"),
+    ]
+    assert [s.name for s in present] == ["dup"]

@@ -3,6 +3,7 @@ DuckDB file, real trafilatura."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -254,3 +255,51 @@ def test_corpus_feeds_rewritten_to_local_pages_store_every_article(tmp_path, pri
         assert published_at is not None and published_at.utcoffset().total_seconds() == 0, url
         assert language, url
         assert not any(m in title + text for m in MOJIBAKE), url
+
+
+def _story_page(headline: str, text: str) -> bytes:
+    paragraphs = "".join(f"<p>{line}</p>" for line in text.split("\n"))
+    return (
+        "<html lang='en'><head><meta property='og:type' content='article'>"
+        f"<title>{headline}</title></head><body><article><h1>{headline}</h1>"
+        f"{paragraphs}</article></body></html>"
+    ).encode()
+
+
+def _json_feed(server: LocalServer, paths: list[str]) -> bytes:
+    items = [{"id": path, "url": server.url(path), "title": path.strip("/")} for path in paths]
+    return json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": "outlets", "items": items}
+    ).encode()
+
+
+def test_a_wire_story_in_three_outlets_is_one_story_across_runs(tmp_path, private_network):
+    from test_stories import OUTLET_A, OUTLET_B, OUTLET_C, SAME_TOPIC
+
+    pages = {
+        "/a/house-prices": ("House prices jump at start of year", OUTLET_A),
+        "/b/uk-house-prices": ("UK house prices beat forecasts", OUTLET_B),
+        "/c/property": ("Property prices rise", OUTLET_C),
+        "/d/rents": ("Rents climb again", SAME_TOPIC),
+    }
+    db = tmp_path / "news.duckdb"
+    with LocalServer() as server:
+        for path, (headline, text) in pages.items():
+            server.routes[path] = Reply(
+                headers={"Content-Type": "text/html"}, body=_story_page(headline, text)
+            )
+        feeds_file = write_feeds_file(tmp_path / "feeds.toml", {"outlets": server.url("/f.json")})
+        # JSON Feed, through the same path as RSS and Atom; the second run brings two outlets.
+        for paths in (["/a/house-prices", "/d/rents"], list(pages)):
+            server.routes["/f.json"] = Reply(
+                headers={"Content-Type": "application/feed+json"}, body=_json_feed(server, paths)
+            )
+            run(feeds_file, db)
+
+    rows = dict(query(db, "SELECT split_part(url, '/', 4), story_id FROM articles"))
+    ids = dict(query(db, "SELECT split_part(url, '/', 4), article_id FROM articles"))
+    assert rows["a"] == rows["b"] == rows["c"] == ids["a"]
+    assert rows["d"] == ids["d"]
+    wire = query(db, "SELECT DISTINCT wire_agency, dateline FROM articles WHERE url LIKE '%/a/%'")
+    assert wire == [("Reuters", "LONDON")]
+    assert query(db, "SELECT count(*) FROM story_sketches") == [(4,)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
@@ -19,9 +19,10 @@ from storage.warehouse import (
     connect,
     find_known,
     load_feed_states,
+    load_recent_sketches,
     run_query,
 )
-from tasks.models import Article, FeedState
+from tasks.models import Article, FeedState, StorySketch
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -172,3 +173,55 @@ def test_a_writer_waits_for_a_lock_then_gives_a_clear_error(tmp_path):
         holder.wait()
     with connect(db, lock_wait_seconds=5):  # free again
         pass
+
+
+def test_story_sketches_are_stored_with_new_articles_and_read_back_by_window(tmp_path):
+    db = tmp_path / "news.duckdb"
+    sketch_1 = StorySketch("id1", "id1", b"\x01" * 512)
+    with connect(db) as con:
+        append_batch(
+            con,
+            articles=[replace(article(1), story_id="id1", wire_agency="AP", dateline="KYIV")],
+            sightings=[sighting(1)],
+            feed_states=[],
+            run=run("r1"),
+            sketches=[sketch_1],
+        )
+        # Replayed: the article is not new, so neither is its sketch (nor a different one).
+        append_batch(
+            con,
+            articles=[article(1)],
+            sightings=[],
+            feed_states=[],
+            run=run("r2"),
+            sketches=[StorySketch("id1", "other", b"\x02" * 512)],
+        )
+        assert load_recent_sketches(con, NOW - timedelta(days=1)) == [sketch_1]
+        assert load_recent_sketches(con, NOW + timedelta(seconds=1)) == []
+        row = con.execute("SELECT story_id, wire_agency, dateline FROM articles").fetchone()
+    assert row == ("id1", "AP", "KYIV")
+
+
+def test_a_warehouse_from_before_migration_3_is_upgraded_in_place(tmp_path):
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute(MIGRATIONS[0].sql)
+    con.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+        "applied_at TIMESTAMPTZ NOT NULL)"
+    )
+    con.execute("INSERT INTO schema_migrations VALUES (1, 'initial schema', now())")
+    con.execute(
+        "INSERT INTO articles (article_id, url, canonical_url, feed_name, text, authors, "
+        "word_count, content_hash, extraction, first_seen_at, run_id) VALUES "
+        "('old', 'u', 'u', 'f', 'text', [], 1, 'h', 'page', now(), 'r0')"
+    )
+    con.close()
+    with connect(db) as con:
+        row = con.execute(
+            "SELECT text, page_type, wire_agency, dateline, story_id, published_at_offset_minutes "
+            "FROM articles"
+        ).fetchone()
+        assert row == ("text", None, None, None, None, None)
+        append_batch(con, articles=[article(2)], sightings=[], feed_states=[], run=run())
+        assert con.execute("SELECT count(*) FROM articles").fetchone() == (2,)
