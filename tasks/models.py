@@ -60,6 +60,8 @@ class FetchedFeed:
     body_hash: str | None = None
     error: str | None = None
     seconds: float = 0.0
+    retry_after: float | None = None
+    """Seconds the server asked us to wait before polling again (429/503 with Retry-After)."""
 
 
 @dataclass(frozen=True, slots=True)
