@@ -13,6 +13,7 @@ import codecs
 import html
 import io
 import json
+import pyexpat
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -23,7 +24,6 @@ from xml.sax import SAXParseException
 
 import feedparser
 import lxml.html
-import pyexpat
 from lxml import etree
 
 from tasks.models import FeedEntry, ParsedFeed
@@ -282,6 +282,7 @@ def _xml_entry(
         or _struct_to_utc(dict.get(entry, "updated_parsed")),
         authors=_authors(entry) or inherited,
         language=language,
+        updated_at=_struct_to_utc(dict.get(entry, "updated_parsed")),
     )
 
 
@@ -444,6 +445,7 @@ def _json_entry(
         published_at=published,
         authors=_json_authors(item) or inherited,
         language=_language(item.get("language")) or language,
+        updated_at=_parse_date(item.get("date_modified")),
     )
 
 

@@ -43,6 +43,8 @@ class FeedState:
     last_error: str | None = None
     consecutive_failures: int = 0
     last_success_at: datetime | None = None
+    next_poll_at: datetime | None = None
+    """A failing feed is not polled before this time (backoff); None when it is healthy."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,18 @@ class FeedEntry:
     """Timezone-aware UTC."""
     authors: tuple[str, ...] = ()
     language: str | None = None
+    updated_at: datetime | None = None
+    """The entry's own "last updated" date (Atom `updated`, JSON Feed `date_modified`), UTC."""
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFingerprint:
+    """What a feed said about an entry when we last recorded it: tells an edit from a repeat."""
+
+    updated_at: datetime | None
+    content_hash: str | None
+    """Hash of the entry's title, summary and content; None for sightings recorded before
+    fingerprints existed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +155,7 @@ class FeedReport:
 
     name: str
     status: str
-    """ok, not_modified, unchanged or failed."""
+    """ok, not_modified, unchanged, failed, or backoff (not polled: resting after failures)."""
     http_status: int | None
     entries: int
     new_articles: int
@@ -168,14 +182,27 @@ class RunReport:
     articles_fallback: int
     articles_failed: int
     entries_seen: int
+    articles_updated: int = 0
+    """Stored articles whose text or title changed; the previous version is kept."""
+    spooled_to: str | None = None
+    """Set when the warehouse stayed locked: the batch waits there for the next run."""
+    lock_error: str | None = None
+    merged_runs: tuple[str, ...] = ()
+    """Earlier runs whose spooled batches this run wrote to the warehouse."""
 
     @property
     def feeds_failed(self) -> int:
         return sum(f.status == "failed" for f in self.feeds)
 
     @property
+    def feeds_backoff(self) -> int:
+        return sum(f.status == "backoff" for f in self.feeds)
+
+    @property
     def all_failed(self) -> bool:
-        return bool(self.feeds) and self.feeds_failed == len(self.feeds)
+        """Every feed polled failed (feeds resting after failures were not polled)."""
+        polled = len(self.feeds) - self.feeds_backoff
+        return polled > 0 and self.feeds_failed == polled
 
     @property
     def seconds(self) -> float:

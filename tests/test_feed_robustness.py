@@ -26,7 +26,10 @@ from tasks.urls import normalize_url
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 FUZZ = settings(
-    max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=False
+    max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=False,
 )
 
 
@@ -255,7 +258,13 @@ def mutate(body: bytes, steps: list[tuple]) -> bytes:
 
 
 CONTENT_TYPES = st.sampled_from(
-    [None, "application/rss+xml", "application/json", "text/html; charset=utf-16", "text/xml; charset=nope"]
+    [
+        None,
+        "application/rss+xml",
+        "application/json",
+        "text/html; charset=utf-16",
+        "text/xml; charset=nope",
+    ]
 )
 
 
@@ -295,7 +304,9 @@ def test_mutated_real_feeds_never_crash_the_parser(
     ),
     escape_text=st.booleans(),
 )
-def test_feeds_with_arbitrary_field_text_parse_cleanly(items: list[dict], escape_text: bool) -> None:
+def test_feeds_with_arbitrary_field_text_parse_cleanly(
+    items: list[dict], escape_text: bool
+) -> None:
     from xml.sax.saxutils import escape
 
     def field(value: str) -> str:

@@ -19,10 +19,10 @@ from newsdesk.settings import Settings
 from tasks.http import (
     FetchError,
     HostLimiter,
-    get_bounded,
     decode_html,
     fetch_feed,
     fetch_page,
+    get_bounded,
     is_public_address,
     make_client,
 )

@@ -4,6 +4,7 @@ per-host spacing, robots.txt, and address pinning (DNS rebinding, private redire
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -172,7 +173,7 @@ def test_slots_for_one_host_start_at_least_the_delay_apart() -> None:
         return starts
 
     starts = sorted(asyncio.run(run()))
-    assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= 0.199
+    assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.199
 
 
 def test_a_server_sees_requests_spaced_by_the_delay(server: LocalServer) -> None:
