@@ -124,10 +124,12 @@ def read_page(html: str, url: str) -> PageReading:
         document = _run_trafilatura(tree, url, favor_precision=False) or document
     if document is None:
         return PageReading(
-            "", None, (), clean_line(og_site_name), None, declared, published, None, html_lang
+            "", None, (), clean_headline(og_site_name), None, declared, published, None, html_lang
         )
-    site_name = clean_line(og_site_name) or clean_line(document.sitename)
-    title = clean_line(document.title)
+    # Markup in a page's metadata (`<i>` in og:site_name, `<b>` in <title>) is removed like
+    # markup in feed titles: these columns are plain text.
+    site_name = clean_headline(og_site_name) or clean_headline(document.sitename)
+    title = clean_headline(document.title)
     if title:
         title = strip_site_suffix(title, site_name, document.sitename, _host_label(url))
     return PageReading(
@@ -204,8 +206,15 @@ def clean_line(value: str | None) -> str | None:
 
 
 def clean_headline(value: str | None) -> str | None:
-    """A feed title as plain text: tags removed (feeds do put `<em>` in titles), one line."""
-    if value and _TAG.search(value):
+    """A feed title as plain text: tags removed (feeds do put `<em>` in titles), one line.
+
+    Controls go first and tags are removed until none is left, so neither `<\x07b>` nor
+    `<<b>b>` turns into a tag on the way out.
+    """
+    if not value:
+        return None
+    value = _INVISIBLE.sub("", value)
+    while _TAG.search(value):
         value = _TAG.sub("", value)
     return clean_line(value)
 
@@ -252,7 +261,7 @@ def split_authors(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     seen: set[str] = set()
     result: list[str] = []
     for name in names:
-        cleaned = clean_line(name)
+        cleaned = clean_headline(name)
         if cleaned and cleaned.casefold() not in seen:
             seen.add(cleaned.casefold())
             result.append(cleaned)

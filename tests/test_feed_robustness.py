@@ -358,3 +358,29 @@ def test_every_corpus_feed_goes_through_fetch_parse_normalize(tmp_path: Path) ->
         usable += feed.usable
     # The handful that are not usable are the corpus's deliberately broken files.
     assert usable >= 140
+
+
+# ---------------------------------------------------------------- display text
+
+
+MARKUP = re.compile(r"<[A-Za-z/!][^>]*>")
+
+
+@FUZZ
+@given(
+    value=st.one_of(
+        st.text(max_size=60),
+        st.lists(
+            st.sampled_from(["<", ">", "/", "b", "i", "!", "&amp;", " ", "\x07", "\x00", "<b>"]),
+            max_size=20,
+        ).map("".join),
+    )
+)
+def test_titles_authors_and_site_names_never_carry_markup_or_controls(value: str) -> None:
+    from tasks.extract import clean_headline, split_authors
+
+    for cleaned in (clean_headline(value), *split_authors([value])):
+        if cleaned is not None:
+            assert not MARKUP.search(cleaned), cleaned
+            assert not CONTROL.search(cleaned), cleaned
+            assert "\n" not in cleaned
