@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -39,10 +38,28 @@ FAST_LIMITS = {
     "NEWSDESK_PER_HOST_CONCURRENCY": "8",
     "NEWSDESK_ALLOW_PRIVATE_NETWORK": "1",
 }
-WORDS = (
-    "river council budget school harbour festival railway museum library bridge election "
-    "market weather doctor tram village orchestra stadium farmer ferry"
-).split()
+WORDS = [
+    "river",
+    "council",
+    "budget",
+    "school",
+    "harbour",
+    "festival",
+    "railway",
+    "museum",
+    "library",
+    "bridge",
+    "election",
+    "market",
+    "weather",
+    "doctor",
+    "tram",
+    "village",
+    "orchestra",
+    "stadium",
+    "farmer",
+    "ferry",
+]
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 RSS = {"Content-Type": "application/rss+xml"}
 MARKUP_OR_CONTROL = ("<b>", "</b>", "<i>", "<script", "\x07", "\x1b", "\x00")
