@@ -41,10 +41,11 @@ NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
 FEEDS_PER_HOST = 10
 FAILING = ("http-500", "http-404", "http-410", "refused", "html-page")
 HOSTILE = ("gzip-bomb", "huge", "trickle", "never-answers", "redirect-loop", "billion-laughs")
-WORDS = (
+VOCABULARY = (
     "river council budget school harbour festival railway museum library bridge election "
     "market weather doctor tram village orchestra stadium farmer ferry"
-).split()
+)
+WORDS = VOCABULARY.split()
 ENV = {
     "NEWSDESK_ALLOW_PRIVATE_NETWORK": "1",  # every "site" is on loopback
     "NEWSDESK_CONNECT_TIMEOUT": "5",
@@ -222,8 +223,8 @@ def _check(result: LoadResult, db: Path, feeds: dict[str, str], kinds: list[str]
         with_page_text = {
             name
             for (name,) in con.execute(
-                "SELECT DISTINCT e.feed_name FROM feed_entries e JOIN articles a USING (article_id) "
-                "WHERE a.extraction = 'page'"
+                "SELECT DISTINCT e.feed_name FROM feed_entries e "
+                "JOIN articles a USING (article_id) WHERE a.extraction = 'page'"
             ).fetchall()
         }
         (result.articles,) = con.execute("SELECT count(*) FROM articles").fetchone() or (0,)
@@ -244,7 +245,8 @@ def main() -> None:
     result = run_load(count)
     print(f"feeds: {result.feeds} {dict(result.kinds)}")
     print(
-        f"exit code {result.exit_code}, {result.seconds:.1f} s wall, peak RSS {result.peak_rss_mib:.0f} MiB"
+        f"exit code {result.exit_code}, {result.seconds:.1f} s wall, "
+        f"peak RSS {result.peak_rss_mib:.0f} MiB"
     )
     print(f"summary: {result.summary}")
     print(f"feed statuses: {dict(result.statuses)}; articles stored: {result.articles}")

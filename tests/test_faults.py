@@ -38,28 +38,11 @@ FAST_LIMITS = {
     "NEWSDESK_PER_HOST_CONCURRENCY": "8",
     "NEWSDESK_ALLOW_PRIVATE_NETWORK": "1",
 }
-WORDS = [
-    "river",
-    "council",
-    "budget",
-    "school",
-    "harbour",
-    "festival",
-    "railway",
-    "museum",
-    "library",
-    "bridge",
-    "election",
-    "market",
-    "weather",
-    "doctor",
-    "tram",
-    "village",
-    "orchestra",
-    "stadium",
-    "farmer",
-    "ferry",
-]
+VOCABULARY = (
+    "river council budget school harbour festival railway museum library bridge election "
+    "market weather doctor tram village orchestra stadium farmer ferry"
+)
+WORDS = VOCABULARY.split()
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 RSS = {"Content-Type": "application/rss+xml"}
 MARKUP_OR_CONTROL = ("<b>", "</b>", "<i>", "<script", "\x07", "\x1b", "\x00")

@@ -12,6 +12,7 @@ a failure can be replayed with NEWSDESK_KILL9_SEED.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -40,7 +41,8 @@ MAX_TRIALS = 40
 FEEDS = 3
 START_ENTRIES = 10
 NEW_PER_TRIAL = 2
-WORDS = "river council budget school harbour festival railway museum library bridge".split()
+VOCABULARY = "river council budget school harbour festival railway museum library bridge"
+WORDS = VOCABULARY.split()
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 
 
@@ -121,10 +123,8 @@ def start_ingest(feeds_file: Path, db: Path, env: dict[str, str]) -> subprocess.
 
 
 def kill_group(proc: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):  # the run may have ended already
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait(timeout=30)
     # Nothing of the group may survive (extraction workers, the fork server).
     deadline = time.monotonic() + 10
