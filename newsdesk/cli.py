@@ -198,7 +198,7 @@ def run_ingest(
     the exit code."""
     _prefect_environment(verbose)
     from flows.ingest import ingest
-    from storage.warehouse import WarehouseError
+    from storage.warehouse import WarehouseError, WarehouseLocked
 
     try:
         with _progress():
@@ -209,6 +209,13 @@ def run_ingest(
                 feeds_file=str(feeds_file),
                 db=str(db),
             )
+    except WarehouseLocked as exc:
+        err.print(
+            f"[red]error:[/] {exc}. Nothing was stored and nothing is lost: the next run fetches "
+            "it again. Close the other session (read with `newsdesk sql` or `newsdesk snapshot` "
+            "instead)."
+        )
+        return EXIT_FAILED
     except WarehouseError as exc:
         err.print(f"[red]error:[/] the warehouse could not be written: {exc}")
         return EXIT_FAILED

@@ -77,6 +77,13 @@ def remove(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def set_aside(path: Path) -> Path:
+    """Rename a batch that cannot be read to `.<name>.unreadable`: kept, no longer pending."""
+    target = path.with_name(f".{path.name}.unreadable")
+    path.rename(target)
+    return target
+
+
 def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:80]
 

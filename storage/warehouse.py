@@ -543,9 +543,14 @@ def merge_spool(con: duckdb.DuckDBPyConnection, db: Path) -> list[RunRecord]:
     delete it once committed; return the merged runs with what they added."""
     merged = []
     for path in spool.pending(db):
-        tables = spool.read_spool(path)
-        feed_states = [FeedState(**row) for row in tables["feeds"].to_pylist()]
-        run = RunRecord(**tables["run"].to_pylist()[0])
+        try:
+            tables = spool.read_spool(path)
+            feed_states = [FeedState(**row) for row in tables["feeds"].to_pylist()]
+            run = RunRecord(**tables["run"].to_pylist()[0])
+        except (OSError, KeyError, IndexError, TypeError, pa.ArrowException):
+            # Damaged on disk: set aside (kept for inspection) so it cannot block every run.
+            spool.set_aside(path)
+            continue
         result = write_staged(con, tables["articles"], tables["sightings"], feed_states, run)
         spool.remove(path)
         merged.append(

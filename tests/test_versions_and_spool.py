@@ -322,3 +322,15 @@ def test_a_snapshot_is_a_consistent_copy_that_locks_nothing(tmp_path: Path) -> N
         assert analyst.execute("SELECT count(*) FROM articles").fetchone() == (2,)
         write(db, T0 + timedelta(hours=1), "r1", [article(3)])  # the writer is not blocked
     assert rows(db, "SELECT count(*) FROM articles") == [(3,)]
+
+
+def test_an_unreadable_spooled_batch_is_set_aside_and_blocks_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "news.duckdb"
+    write(db, T0, "r0")
+    damaged = spool.spool_dir(db) / "20260301T090000000000-r9"
+    damaged.mkdir(parents=True)
+    (damaged / "articles.parquet").write_bytes(b"not parquet at all")
+
+    assert prepare_warehouse_task.fn(db, lock_wait=5) == ()
+    assert spool.pending(db) == []
+    assert (damaged.parent / f".{damaged.name}.unreadable").is_dir()
