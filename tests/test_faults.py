@@ -25,6 +25,7 @@ from httpserver import LocalServer, Reply, Seen, redirect
 from sites import write_feeds_file
 
 from flows.ingest import ingest
+from storage.warehouse import connect
 from tasks.models import RunReport
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
@@ -212,14 +213,14 @@ def test_a_healthy_feed_is_ingested_next_to_every_misbehaving_one(feed_faults) -
 def test_a_feed_that_trickles_is_cut_off_by_the_total_timeout(feed_faults) -> None:
     row = feed_faults.row("slow")
     assert (row.status, row.error) == ("failed", "timed out after 2 s")
-    assert row.seconds < 4
+    assert row.seconds < 6  # the 2 s limit, with room for a busy machine
 
 
 def test_a_feed_server_that_never_answers_is_given_up(feed_faults) -> None:
     row = feed_faults.row("silent")
     assert row.status == "failed"
     assert row.error in ("no data for 1.5 s", "timed out after 2 s")
-    assert row.seconds < 4
+    assert row.seconds < 6  # the 2 s limit, with room for a busy machine
 
 
 @pytest.mark.parametrize("name", ["huge", "gzip-bomb"])
@@ -449,17 +450,23 @@ def test_links_to_loopback_are_refused_and_the_canary_sees_no_request(
 # ---------------------------------------------------------------- backoff
 
 
+def end_the_rest(db: Path) -> None:
+    """Let the time a resting feed waits for pass, without waiting: move it into the past."""
+    with connect(db) as con:
+        con.execute("UPDATE feeds SET next_poll_at = now() - INTERVAL 1 SECOND")
+
+
 def test_a_failing_feed_rests_with_growing_intervals_but_is_never_disabled(
     tmp_path, monkeypatch
 ) -> None:
-    monkeypatch.setenv("NEWSDESK_BACKOFF_BASE", "1")
-    monkeypatch.setenv("NEWSDESK_BACKOFF_MAX", "2")
+    monkeypatch.setenv("NEWSDESK_BACKOFF_BASE", "60")
+    monkeypatch.setenv("NEWSDESK_BACKOFF_MAX", "240")
     with LocalServer() as server:
         server.routes["/feed.xml"] = Reply(status=500)
         feeds_file = write_feeds_file(tmp_path / "feeds.toml", {"flaky": server.url("/feed.xml")})
         db = tmp_path / "news.duckdb"
         rests = []
-        for failures in range(1, 5):
+        for failures in range(1, 6):
             report = run(feeds_file, db)
             assert report.feeds[0].status == "failed"
             polled, next_poll = query(db, "SELECT last_polled_at, next_poll_at FROM feeds")[0]
@@ -471,14 +478,14 @@ def test_a_failing_feed_rests_with_growing_intervals_but_is_never_disabled(
             assert "next poll after" in (resting.feeds[0].error or "")
             assert not resting.all_failed
             assert len(server.requests) == failures
-            time.sleep(max(0.0, (next_poll - datetime.now(UTC)).total_seconds()) + 0.05)
+            end_the_rest(db)
 
-        assert rests == [1, 2, 2, 2]  # doubling, capped, never "disabled"
+        assert rests == [60, 120, 240, 240, 240]  # doubling, capped, never "disabled"
         server.routes["/feed.xml"] = Reply(headers=RSS, body=rss([]))
         healed = run(feeds_file, db)
     assert healed.feeds[0].status == "ok"
     assert query(db, "SELECT consecutive_failures, next_poll_at FROM feeds") == [(0, None)]
-    assert one_value(db, "SELECT sum(feeds_backoff) FROM ingest_runs") == 4
+    assert one_value(db, "SELECT sum(feeds_backoff) FROM ingest_runs") == 5
 
 
 def test_a_feed_named_explicitly_is_polled_even_while_it_rests(tmp_path) -> None:
