@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,17 +12,20 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from newsdesk.settings import Settings
 from storage.warehouse import (
+    BatchResult,
     RunRecord,
     Sighting,
+    WriteOutcome,
     append_batch_task,
     find_known_task,
     load_feed_states_task,
     load_recent_sketches_task,
+    prepare_warehouse_task,
 )
 from tasks.feedlist import load_feeds, select_feeds
-from tasks.feedstate import next_feed_state
-from tasks.models import FeedEntry, FeedReport, RunReport
-from tasks.plan import plan_downloads
+from tasks.feedstate import Backoff, due_feeds, next_feed_state
+from tasks.models import FeedEntry, FeedReport, FeedState, RunReport
+from tasks.plan import entry_fingerprint, plan_downloads
 from tasks.report import feed_table, summary_markdown
 from tasks.stages import cluster_stories, download_and_extract, parse_feeds, poll_feeds
 
@@ -43,6 +47,24 @@ def _sighting(entry: FeedEntry, article_id: str) -> Sighting:
         guid=entry.guid,
         entry_title=entry.title,
         entry_published_at=entry.published_at,
+        entry_updated_at=entry.updated_at,
+        entry_hash=entry_fingerprint(entry).content_hash,
+    )
+
+
+def _resting(name: str, state: FeedState | None) -> FeedReport:
+    until = f"{state.next_poll_at:%Y-%m-%d %H:%M} UTC" if state and state.next_poll_at else "?"
+    failures = state.consecutive_failures if state else 0
+    return FeedReport(
+        name=name,
+        status="backoff",
+        http_status=None,
+        entries=0,
+        new_articles=0,
+        fallback_articles=0,
+        failed_articles=0,
+        seconds=0.0,
+        error=f"not polled: {failures} failures in a row, next poll after {until}",
     )
 
 
@@ -79,21 +101,44 @@ def ingest(
     specs = select_feeds(
         load_feeds(Path(feeds_file) if feeds_file else settings.feeds), feeds or (), tags or ()
     )
-    states = load_feed_states_task(db_path)
+    # Batches spooled by earlier runs are merged first (a dry run writes nothing, not even those).
+    merged = () if dry_run else prepare_warehouse_task(db_path, settings.lock_wait)
+    states = load_feed_states_task(db_path, settings.lock_wait)
+    # A feed that keeps failing rests (backoff) but is never dropped; one named explicitly
+    # is polled anyway, so an operator can check a fix at once.
+    due, resting = due_feeds(specs, states, started)
+    due += [s for s in resting if s.name in (feeds or ())]
+    resting = [s for s in resting if s.name not in (feeds or ())]
 
-    fetched = poll_feeds(specs, states, settings)
+    fetched = poll_feeds(due, states, settings)
     parsed = {p.feed_name: p for p in parse_feeds(fetched)}
     entries = [e for p in parsed.values() if p.usable for e in p.entries]
 
-    known = find_known_task(db_path, [(e.feed_name, e.url) for e in entries])
-    plan = plan_downloads(
-        [p for p in parsed.values() if p.usable], known.article_ids, known.sightings, cap
+    known = find_known_task(
+        db_path,
+        [(e.feed_name, e.url) for e in entries],
+        [(e.feed_name, e.guid) for e in entries if e.guid],
+        settings.lock_wait,
     )
-    articles = download_and_extract(plan.download, settings)
+    plan = plan_downloads(
+        [p for p in parsed.values() if p.usable],
+        known.article_ids,
+        known.sightings,
+        cap,
+        fingerprints=known.fingerprints,
+        known_guids=known.guids,
+    )
+    revisit_ids = {e.url: article_id for e, article_id in plan.revisit}
+    to_fetch = [*plan.download, *(e for e, _ in plan.revisit)]
+    # A page fetched again keeps its article's key even if it now names another canonical URL.
+    articles = [
+        replace(a, article_id=revisit_ids[e.url]) if e.url in revisit_ids else a
+        for e, a in zip(to_fetch, download_and_extract(to_fetch, settings), strict=True)
+    ]
+    by_url = dict(zip((e.url for e in to_fetch), articles, strict=True))
 
     # An article needs text or at least a title to be worth a row. One with neither is not
     # stored and not recorded as seen, so it is tried again the next time its feed changes.
-    by_url = dict(zip((e.url for e in plan.download), articles, strict=True))
     stored = [a for a in articles if a.text or a.title]
     stored_ids = {a.article_id for a in stored}
     # Syndicated copies and near-duplicates of recent articles share their story_id.
@@ -104,9 +149,19 @@ def ingest(
     sightings = [_sighting(e, by_url[e.url].article_id) for e in (*plan.download, *plan.riders)]
     sightings = [s for s in sightings if s.article_id in stored_ids]
     sightings += [_sighting(e, article_id) for e, article_id in plan.resighted]
-    unusable = Counter(a.feed_name for a in articles if a.article_id not in stored_ids)
+    sightings += [_sighting(e, article_id) for e, article_id in plan.refingerprint]
+    # An edited entry's new fingerprint is recorded once its page was read again; after a
+    # failed fetch the old one stays, and the next change of the feed body tries again.
+    sightings += [
+        _sighting(e, article_id)
+        for e, article_id in plan.revisit
+        if by_url[e.url].extraction == "page"
+    ]
+    fresh = [by_url[e.url] for e in plan.download]
+    unusable = Counter(a.feed_name for a in fresh if a.article_id not in stored_ids)
 
     finished = datetime.now(UTC)
+    backoff = Backoff(settings.backoff_base, settings.backoff_max)
     feed_states = [
         next_feed_state(
             states.get(f.feed.name),
@@ -114,12 +169,15 @@ def ingest(
             parsed.get(f.feed.name),
             finished,
             complete=f.feed.name not in plan.capped,
+            backoff=backoff,
         )
         for f in fetched
     ]
 
-    report_rows = []
-    fallback = Counter(a.feed_name for a in stored if a.extraction == "feed")
+    report_rows = [_resting(spec.name, states.get(spec.name)) for spec in resting]
+    fallback = Counter(
+        a.feed_name for a in fresh if a.article_id in stored_ids and a.extraction == "feed"
+    )
     run = RunRecord(
         run_id=run_id,
         started_at=started,
@@ -133,13 +191,18 @@ def ingest(
         articles_fallback=sum(fallback.values()),
         articles_failed=sum(unusable.values()),
         duration_seconds=(finished - started).total_seconds(),
+        feeds_backoff=len(resting),
     )
     if dry_run:
-        new_ids = {a.article_id for a in stored}
+        written = WriteOutcome(BatchResult({a.article_id for a in stored}, set()))
         logger.info("dry run: nothing written to %s", db_path)
     else:
-        new_ids = append_batch_task(db_path, stored, sightings, feed_states, run, sketches)
+        written = append_batch_task(
+            db_path, stored, sightings, feed_states, run, sketches, settings.lock_wait
+        )
+    new_ids = written.result.new_ids
     new_by_feed = Counter(a.feed_name for a in stored if a.article_id in new_ids)
+    merged = (*merged, *written.merged)
 
     for f, state in zip(fetched, feed_states, strict=True):
         name = f.feed.name
@@ -168,6 +231,21 @@ def ingest(
                 " (capped)" if row.capped else "",
             )
 
+    for row in report_rows[: len(resting)]:
+        logger.info("feed %s: %s", row.name, row.error)
+    for earlier in merged:
+        logger.info(
+            "merged the spooled batch of run %s: %d new articles",
+            earlier.run_id,
+            earlier.articles_new,
+        )
+    if written.spooled_to is not None:
+        logger.warning(
+            "warehouse locked (%s): batch kept in %s for the next run",
+            written.lock_error,
+            written.spooled_to,
+        )
+
     report = RunReport(
         run_id=run_id,
         db=str(db_path),
@@ -179,6 +257,10 @@ def ingest(
         articles_failed=sum(unusable.values()),
         entries_seen=len(entries),
         dry_run=dry_run,
+        articles_updated=len(written.result.updated_ids),
+        spooled_to=str(written.spooled_to) if written.spooled_to else None,
+        lock_error=written.lock_error,
+        merged_runs=tuple(r.run_id for r in merged),
     )
     publish_artifacts(report)
     logger.info(

@@ -1,7 +1,8 @@
 """`newsdesk`: run the ingest flow, the offline demo, and read the warehouse.
 
 Exit codes: 0 the run completed (failed feeds are reported, not fatal); 1 no feed could be
-fetched or the warehouse could not be written; 2 usage or configuration error.
+fetched or the warehouse could not be written; 2 usage or configuration error; 3 the run
+completed but the warehouse stayed locked, so its batch waits in the spool for the next run.
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_API_URL = "http://127.0.0.1:4200/api"
+
+READING_WHILE_RUNS_WRITE = (
+    "DuckDB lets one process write the file or several read it, not both: a query holds a "
+    "read lock for as long as it runs, and a run that needs to write waits for it (then spools "
+    "its batch). `newsdesk sql` holds it only for the one query. For a long session, work on a "
+    "copy that locks nothing: `newsdesk snapshot /tmp/news.duckdb`."
+)
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # one message, one line, even when piped
@@ -104,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
         "sql",
         help="run a read-only SQL query",
         description="Run a read-only SQL query on the warehouse.",
+        epilog=READING_WHILE_RUNS_WRITE,
     )
     sql.add_argument("query", help='SQL, e.g. "SELECT title FROM articles LIMIT 5"')
     sql.add_argument(
@@ -127,6 +136,21 @@ def _parser() -> argparse.ArgumentParser:
             f"(default {DEFAULT_API_URL}, a local `prefect server start`): schedules fire and "
             "the UI's Run button works while this runs. Ctrl-C stops it."
         ),
+    )
+
+    snapshot = sub.add_parser(
+        "snapshot",
+        help="copy the warehouse for a long analysis session",
+        description=(
+            "Copy the warehouse consistently to PATH (replacing it), holding the source only "
+            "for the copy's few seconds. Open the copy with any tool for as long as you like: "
+            "runs are never blocked by it."
+        ),
+        epilog=READING_WHILE_RUNS_WRITE,
+    )
+    snapshot.add_argument("path", type=Path, help="where to write the copy, e.g. /tmp/news.duckdb")
+    snapshot.add_argument(
+        "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
     )
 
     feeds = sub.add_parser(
@@ -203,6 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sql": _sql,
         "feeds": _feeds,
         "serve": _serve,
+        "snapshot": _snapshot,
     }[args.command]
     return handler(args, settings)
 
@@ -246,7 +271,7 @@ def run_ingest(
     the exit code."""
     _prefect_environment(verbose)
     from flows.ingest import ingest
-    from storage.warehouse import WarehouseError
+    from storage.warehouse import WarehouseError, WarehouseLocked
 
     try:
         with _progress():
@@ -258,24 +283,38 @@ def run_ingest(
                 feeds_file=str(feeds_file),
                 db=str(db),
             )
+    except WarehouseLocked as exc:
+        err.print(
+            f"[red]error:[/] {exc}. Nothing was stored and nothing is lost: the next run fetches "
+            "it again. Close the other session (read with `newsdesk sql` or `newsdesk snapshot` "
+            "instead)."
+        )
+        return EXIT_FAILED
     except WarehouseError as exc:
         err.print(f"[red]error:[/] the warehouse could not be written: {exc}")
         return EXIT_FAILED
     except KeyboardInterrupt:
         err.print("interrupted: nothing from this run was written")
         return 130
-    if report.all_failed:
+    if report.all_failed and not report.spooled_to:
         if verbose:
             print_report(report)
         err.print(f"[red]error:[/] {all_failed_message(report)}")
         return EXIT_FAILED
     print_report(report)
+    if report.spooled_to:
+        err.print(
+            f"[yellow]warning:[/] the warehouse stayed locked by another process, so this run's "
+            f"batch is kept in {report.spooled_to}; the next run merges it. "
+            f"({report.lock_error})"
+        )
+        return EXIT_FAILED
     return EXIT_OK
 
 
 def all_failed_message(report: RunReport) -> str:
     """One line for a run where no feed could be fetched, e.g. on a machine with no network."""
-    errors = [f.error or "unknown error" for f in report.feeds]
+    errors = [f.error or "unknown error" for f in report.feeds if f.status != "backoff"]
     example = errors[0] if len(set(errors)) == 1 else f"e.g. {errors[0]}"
     if all(_looks_offline(e) for e in errors):
         return (
@@ -340,7 +379,7 @@ def print_report(report: RunReport) -> None:
             if column in ("http", "entries", "new", "from feed", "seconds")
             else "left",
         )
-    styles = {"failed": "red", "ok": "green"}
+    styles = {"failed": "red", "ok": "green", "backoff": "yellow"}
     for f in report.feeds:
         table.add_row(
             f.name,
@@ -353,12 +392,19 @@ def print_report(report: RunReport) -> None:
             (f.error or "")[:80],
         )
     out.print(table)
+    resting = f", {report.feeds_backoff} resting" if report.feeds_backoff else ""
+    updated = f", {report.articles_updated} updated" if report.articles_updated else ""
     out.print(
-        f"{len(report.feeds)} feeds ({report.feeds_failed} failed), {report.entries_seen} entries, "
-        f"[bold]{report.articles_new} new articles[/] "
+        f"{len(report.feeds)} feeds ({report.feeds_failed} failed{resting}), "
+        f"{report.entries_seen} entries, [bold]{report.articles_new} new articles[/]{updated} "
         f"({report.articles_fallback} from feed text, {report.articles_failed} without text) "
         f"in {report.seconds:.1f} s → {report.db}"
     )
+    if report.merged_runs:
+        out.print(
+            f"merged {len(report.merged_runs)} batch(es) spooled by earlier runs while the "
+            "warehouse was locked"
+        )
     if any(f.capped for f in report.feeds):
         out.print("[dim]+ more new entries than --max-articles-per-feed: the rest come next run[/]")
     if report.dry_run:
@@ -370,8 +416,10 @@ def print_report(report: RunReport) -> None:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from newsdesk.demo import DEMO_PORT, serve_sample, write_sample_feeds
 
-    # The sample server is on loopback by design; article links to it must be allowed.
+    # The sample server is on loopback by design; article links to it must be allowed, and
+    # spacing requests to our own server would only slow the demo down.
     os.environ["NEWSDESK_ALLOW_PRIVATE_NETWORK"] = "1"
+    os.environ.setdefault("NEWSDESK_PER_HOST_DELAY", "0")
     with serve_sample(DEMO_PORT) as base_url, tempfile.TemporaryDirectory() as tmp:
         feeds_file = write_sample_feeds(base_url, Path(tmp) / "feeds.toml")
         out.print(f"serving the bundled sample at {base_url}")
@@ -430,6 +478,18 @@ def _sql(args: argparse.Namespace, settings: Settings) -> int:
     else:
         for row in rows:
             print(json.dumps(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False))
+    return EXIT_OK
+
+
+def _snapshot(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.warehouse import WarehouseError, snapshot
+
+    try:
+        snapshot(args.db or settings.db, args.path)
+    except WarehouseError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return EXIT_FAILED
+    out.print(f"copied to {args.path}; open it with `duckdb {args.path}` (runs are not blocked)")
     return EXIT_OK
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_USER_AGENT = "newsdesk/0.1 (RSS/Atom news ingestion; honours ETag and Last-Modified)"
+DEFAULT_USER_AGENT = (
+    "newsdesk/0.1 (RSS/Atom news ingestion; obeys robots.txt, Retry-After, ETag and Last-Modified)"
+)
 
 
 class Settings(BaseSettings):
@@ -29,6 +31,34 @@ class Settings(BaseSettings):
     feed_concurrency: int = Field(16, gt=0, description="Feeds fetched at once.")
     article_concurrency: int = Field(32, gt=0, description="Article pages fetched at once.")
     per_host_concurrency: int = Field(2, gt=0, description="Requests at once to one host.")
+    per_host_delay: float = Field(
+        0.5, ge=0, description="Seconds between the starts of two requests to one host."
+    )
+    respect_robots_txt: bool = Field(
+        True, description="Fetch an article page only when the site's robots.txt allows it."
+    )
+    retry_after_max: float = Field(
+        30.0,
+        ge=0,
+        description=(
+            "Longest Retry-After (429/503) waited for before one retry; a longer one fails the "
+            "request, and a feed is then not polled again before that time."
+        ),
+    )
+    backoff_base: float = Field(
+        900.0, gt=0, description="Seconds a feed rests after its first failure; doubles each time."
+    )
+    backoff_max: float = Field(
+        86400.0, gt=0, description="Longest rest of a failing feed, in seconds."
+    )
+    lock_wait: float = Field(
+        30.0,
+        ge=0,
+        description=(
+            "Seconds to wait for another process's lock on the warehouse before the batch "
+            "goes to the spool."
+        ),
+    )
     max_articles_per_feed: int = Field(
         100, ge=0, description="New articles taken from one feed per run (0: no limit)."
     )

@@ -82,6 +82,50 @@ MIGRATIONS: tuple[Migration, ...] = (
         """,
     ),
     Migration(
+        2,
+        "article versions, entry fingerprints, feed backoff",
+        """
+        ALTER TABLE articles ADD COLUMN version INTEGER DEFAULT 1;
+        ALTER TABLE articles ADD COLUMN updated_at TIMESTAMPTZ;
+
+        CREATE TABLE article_versions (
+            article_id             VARCHAR NOT NULL,
+            version                INTEGER NOT NULL,
+            url                    VARCHAR NOT NULL,
+            canonical_url          VARCHAR NOT NULL,
+            feed_name              VARCHAR NOT NULL,
+            site_name              VARCHAR,
+            title                  VARCHAR,
+            text                   VARCHAR NOT NULL,
+            summary                VARCHAR,
+            authors                VARCHAR[] NOT NULL,
+            published_at           TIMESTAMPTZ,
+            published_at_source    VARCHAR,
+            published_at_precision VARCHAR,
+            language               VARCHAR,
+            word_count             INTEGER NOT NULL,
+            content_hash           VARCHAR NOT NULL,
+            extraction             VARCHAR NOT NULL,
+            extraction_error       VARCHAR,
+            http_status            INTEGER,
+            stored_at              TIMESTAMPTZ NOT NULL,
+            superseded_at          TIMESTAMPTZ NOT NULL,
+            superseded_by_run_id   VARCHAR NOT NULL,
+            PRIMARY KEY (article_id, version)
+        );
+
+        ALTER TABLE feed_entries ADD COLUMN entry_updated_at TIMESTAMPTZ;
+        ALTER TABLE feed_entries ADD COLUMN entry_hash VARCHAR;
+
+        ALTER TABLE feeds ADD COLUMN next_poll_at TIMESTAMPTZ;
+
+        ALTER TABLE ingest_runs ADD COLUMN feeds_backoff INTEGER DEFAULT 0;
+        ALTER TABLE ingest_runs ADD COLUMN articles_updated INTEGER DEFAULT 0;
+        ALTER TABLE ingest_runs ADD COLUMN written_at TIMESTAMPTZ;
+        UPDATE ingest_runs SET written_at = finished_at;
+        """,
+    ),
+    Migration(
         3,
         "article metadata: page type, wire agency, dateline, story clusters, UTC offset",
         """

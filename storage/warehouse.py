@@ -2,7 +2,11 @@
 
 Writes go through `append_batch`, which stores a run's articles, feed sightings, feed states and
 run record in one transaction: a crash leaves either all of it or none of it, so a stored ETag
-always has its articles stored with it.
+always has its articles stored with it. An article that is already stored and comes back with
+another text is updated in that transaction, its previous version moved to `article_versions`.
+
+When another process holds the file for longer than the run may wait, the batch goes to the
+spool (`storage/spool.py`) instead, and the next run that gets the lock merges it first.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -20,12 +24,17 @@ import pyarrow as pa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from storage import spool
 from storage.migrations import MIGRATIONS
-from tasks.models import Article, FeedState, StorySketch
+from tasks.models import Article, EntryFingerprint, FeedState, StorySketch
 
 
 class WarehouseError(RuntimeError):
     """The warehouse cannot be opened or written; the message says why and where."""
+
+
+class WarehouseLocked(WarehouseError):
+    """Another process held the warehouse's lock for longer than we were willing to wait."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +47,10 @@ class Sighting:
     guid: str | None
     entry_title: str | None
     entry_published_at: datetime | None
+    entry_updated_at: datetime | None = None
+    entry_hash: str | None = None
+    """With `entry_updated_at`, the entry's fingerprint: a later sighting that differs from it
+    is an edit (see `tasks.plan`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +69,18 @@ class RunRecord:
     articles_fallback: int
     articles_failed: int
     duration_seconds: float
+    feeds_backoff: int = 0
+    articles_updated: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What `append_batch` changed."""
+
+    new_ids: set[str]
+    """Articles inserted."""
+    updated_ids: set[str]
+    """Articles whose text or title changed; their previous version is in article_versions."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +91,10 @@ class KnownUrls:
     """Entry or article URL -> article_id, for URLs already stored."""
     sightings: frozenset[tuple[str, str]]
     """(feed_name, entry_url) pairs already recorded."""
+    fingerprints: dict[tuple[str, str], EntryFingerprint] = field(default_factory=dict)
+    """(feed_name, entry_url) -> what that feed said about the entry when it was recorded."""
+    guids: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(feed_name, guid) -> article_id, for guids of the candidates already recorded."""
 
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
@@ -94,7 +123,7 @@ def connect(
             if not any(m in str(exc) for m in _LOCK_MARKERS):
                 raise WarehouseError(f"{path}: cannot open warehouse: {exc}") from None
             if time.monotonic() >= deadline:
-                raise WarehouseError(
+                raise WarehouseLocked(
                     f"{path}: another process holds the warehouse lock "
                     f"(waited {lock_wait_seconds:.0f} s): {exc}"
                 ) from None
@@ -141,7 +170,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
 
 _FEED_COLUMNS = (
     "name, url, etag, last_modified, body_hash, last_polled_at, last_status, last_http_status, "
-    "last_error, consecutive_failures, last_success_at, failing_since"
+    "last_error, consecutive_failures, last_success_at, failing_since, next_poll_at"
 )
 
 
@@ -151,17 +180,25 @@ def load_feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
     return {row[0]: FeedState(*row) for row in rows}
 
 
-def find_known(con: duckdb.DuckDBPyConnection, feed_urls: Iterable[tuple[str, str]]) -> KnownUrls:
-    """Look up (feed_name, entry_url) pairs: which URLs are stored and which sightings exist."""
+def find_known(
+    con: duckdb.DuckDBPyConnection,
+    feed_urls: Iterable[tuple[str, str]],
+    feed_guids: Iterable[tuple[str, str]] = (),
+) -> KnownUrls:
+    """Look up (feed_name, entry_url) pairs: which URLs are stored, which sightings exist and
+    what they recorded, and which of the (feed_name, guid) pairs are already known."""
     pairs = sorted(set(feed_urls))
-    if not pairs:
+    guid_pairs = sorted(set(feed_guids))
+    if not pairs and not guid_pairs:
         return KnownUrls({}, frozenset())
     candidates = pa.table({"feed_name": [p[0] for p in pairs], "url": [p[1] for p in pairs]})
+    guids = pa.table({"feed_name": [p[0] for p in guid_pairs], "guid": [p[1] for p in guid_pairs]})
     con.register("candidates", candidates)
+    con.register("candidate_guids", guids)
     try:
         sightings = con.execute(
             """
-            SELECT c.feed_name, c.url FROM candidates c
+            SELECT c.feed_name, c.url, e.entry_updated_at, e.entry_hash FROM candidates c
             JOIN feed_entries e ON e.feed_name = c.feed_name AND e.entry_url = c.url
             """
         ).fetchall()
@@ -175,11 +212,25 @@ def find_known(con: duckdb.DuckDBPyConnection, feed_urls: Iterable[tuple[str, st
             SELECT u.url, a.article_id FROM urls u JOIN articles a ON a.canonical_url = u.url
             """
         ).fetchall()
+        # A guid recorded for two different articles of one feed is not an identity.
+        by_guid = con.execute(
+            """
+            SELECT g.feed_name, g.guid, any_value(e.article_id) FROM candidate_guids g
+            JOIN feed_entries e ON e.feed_name = g.feed_name AND e.guid = g.guid
+            GROUP BY ALL HAVING count(DISTINCT e.article_id) = 1
+            """
+        ).fetchall()
     finally:
         con.unregister("candidates")
+        con.unregister("candidate_guids")
     return KnownUrls(
         article_ids={url: article_id for url, article_id in ids},
-        sightings=frozenset((feed, url) for feed, url in sightings),
+        sightings=frozenset((feed, url) for feed, url, _, _ in sightings),
+        fingerprints={
+            (feed, url): EntryFingerprint(updated, entry_hash)
+            for feed, url, updated, entry_hash in sightings
+        },
+        guids={(feed, guid): article_id for feed, guid, article_id in by_guid},
     )
 
 
@@ -210,6 +261,8 @@ _ARTICLE_SCHEMA = pa.schema(
         ("dateline", pa.string()),
         ("story_id", pa.string()),
         ("published_at_offset_minutes", pa.int32()),
+        ("version", pa.int32()),
+        ("updated_at", pa.timestamp("us", tz="UTC")),
     ]
 )
 
@@ -221,9 +274,54 @@ _SIGHTING_SCHEMA = pa.schema(
         ("guid", pa.string()),
         ("entry_title", pa.string()),
         ("entry_published_at", pa.timestamp("us", tz="UTC")),
+        ("entry_updated_at", pa.timestamp("us", tz="UTC")),
+        ("entry_hash", pa.string()),
         ("seen_at", pa.timestamp("us", tz="UTC")),
         ("run_id", pa.string()),
     ]
+)
+_FEED_STATE_SCHEMA = pa.schema(
+    [
+        ("name", pa.string()),
+        ("url", pa.string()),
+        ("etag", pa.string()),
+        ("last_modified", pa.string()),
+        ("body_hash", pa.string()),
+        ("last_polled_at", pa.timestamp("us", tz="UTC")),
+        ("last_status", pa.string()),
+        ("last_http_status", pa.int32()),
+        ("last_error", pa.string()),
+        ("consecutive_failures", pa.int32()),
+        ("last_success_at", pa.timestamp("us", tz="UTC")),
+        ("failing_since", pa.timestamp("us", tz="UTC")),
+        ("next_poll_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+_RUN_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("started_at", pa.timestamp("us", tz="UTC")),
+        ("finished_at", pa.timestamp("us", tz="UTC")),
+        *((name, pa.int32()) for name in ("feeds_total", "feeds_ok", "feeds_unchanged")),
+        *((name, pa.int32()) for name in ("feeds_failed", "entries_seen", "articles_new")),
+        ("articles_fallback", pa.int32()),
+        ("articles_failed", pa.int32()),
+        ("duration_seconds", pa.float64()),
+        ("feeds_backoff", pa.int32()),
+        ("articles_updated", pa.int32()),
+    ]
+)
+_ARTICLE_COLUMNS = ", ".join(_ARTICLE_SCHEMA.names)
+_SIGHTING_COLUMNS = ", ".join(_SIGHTING_SCHEMA.names)
+# Columns an edit replaces; the key, the URLs and the first sighting stay as they were.
+_CONTENT_COLUMNS = (
+    "site_name, title, text, summary, authors, language, word_count, content_hash, "
+    "extraction, extraction_error, http_status, page_type, wire_agency, dateline"
+)
+_VERSIONED_COLUMNS = (
+    "url, canonical_url, feed_name, site_name, title, text, summary, authors, published_at, "
+    "published_at_source, published_at_precision, language, word_count, content_hash, "
+    "extraction, extraction_error, http_status"
 )
 
 
@@ -265,6 +363,8 @@ def article_row(article: Article, run_id: str, seen_at: datetime) -> dict[str, o
         "dateline": article.dateline,
         "story_id": article.story_id,
         "published_at_offset_minutes": article.published_at_offset_minutes,
+        "version": 1,
+        "updated_at": None,
     }
 
 
@@ -276,14 +376,26 @@ def append_batch(
     feed_states: Sequence[FeedState],
     run: RunRecord,
     sketches: Sequence[StorySketch] = (),
-) -> set[str]:
-    """Store a run's results atomically; return the ids of articles that were new.
+) -> BatchResult:
+    """Store a run's results atomically; return the articles that were new and updated.
 
-    `run.articles_new` is filled in from what the insert actually added.
+    `run.articles_new` and `run.articles_updated` are filled in from what the write did.
 
-    Articles already stored (same `article_id`) and sightings already recorded are left as they
-    are, so replaying a batch changes nothing.
+    An article already stored (same `article_id`) is updated only when its text or title
+    changed, the new reading is not a step down (feed text never replaces page text), and it
+    is newer than the stored version (a batch replayed from the spool never rolls one back);
+    the stored version is copied to `article_versions` first. Sightings already recorded keep
+    their first run and time and take the new fingerprint. A feed's state is replaced only by
+    a later poll. So replaying a batch changes nothing.
     """
+    staged_articles, staged_sightings = stage_batch(articles, sightings, run)
+    return write_staged(con, staged_articles, staged_sightings, feed_states, run, sketches)
+
+
+def stage_batch(
+    articles: Sequence[Article], sightings: Sequence[Sighting], run: RunRecord
+) -> tuple[pa.Table, pa.Table]:
+    """A batch's articles and sightings as the rows they become (also what the spool keeps)."""
     seen_at = run.finished_at
     staged_articles = pa.Table.from_pylist(
         [article_row(a, run.run_id, seen_at) for a in articles], schema=_ARTICLE_SCHEMA
@@ -292,27 +404,84 @@ def append_batch(
         [{**asdict(s), "seen_at": seen_at, "run_id": run.run_id} for s in sightings],
         schema=_SIGHTING_SCHEMA,
     )
+    return staged_articles, staged_sightings
+
+
+def write_staged(
+    con: duckdb.DuckDBPyConnection,
+    staged_articles: pa.Table,
+    staged_sightings: pa.Table,
+    feed_states: Sequence[FeedState],
+    run: RunRecord,
+    sketches: Sequence[StorySketch] = (),
+) -> BatchResult:
+    """`append_batch` for rows already staged: one transaction, idempotent.
+
+    Story sketches are not spooled: a spooled batch's articles get their story but are not
+    offered as candidates to later batches.
+    """
+    seen_at = run.finished_at
     con.register("staged_articles", staged_articles)
     con.register("staged_sightings", staged_sightings)
     con.execute("BEGIN TRANSACTION")
     try:
         # Within one batch the same article can arrive twice (two feeds, two entry links);
-        # keep the first so the insert below never conflicts with itself.
-        inserted = con.execute(
+        # keep the first so neither statement below conflicts with itself.
+        con.execute(
             """
-            INSERT INTO articles BY NAME
-            SELECT * FROM staged_articles
-            QUALIFY row_number() OVER (PARTITION BY article_id) = 1
+            CREATE OR REPLACE TEMP TABLE batch_articles AS
+            SELECT * FROM staged_articles QUALIFY row_number() OVER (PARTITION BY article_id) = 1
+            """
+        )
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE edited AS
+            SELECT b.* FROM batch_articles b JOIN articles a USING (article_id)
+            WHERE (b.content_hash <> a.content_hash OR b.title IS DISTINCT FROM a.title)
+              AND NOT (b.extraction = 'feed' AND a.extraction = 'page')
+              AND b.first_seen_at > coalesce(a.updated_at, a.first_seen_at)
+            """
+        )
+        con.execute(
+            f"""
+            INSERT INTO article_versions
+            SELECT a.article_id, a.version, {_prefixed("a", _VERSIONED_COLUMNS)},
+                   coalesce(a.updated_at, a.first_seen_at), ?, ?
+            FROM articles a JOIN edited USING (article_id)
+            """,
+            [seen_at, run.run_id],
+        )
+        updated = con.execute(
+            f"""
+            UPDATE articles SET
+                {", ".join(f"{c} = e.{c}" for c in _CONTENT_COLUMNS.split(", "))},
+                published_at = coalesce(articles.published_at, e.published_at),
+                published_at_source = CASE WHEN articles.published_at IS NULL
+                    THEN e.published_at_source ELSE articles.published_at_source END,
+                published_at_precision = CASE WHEN articles.published_at IS NULL
+                    THEN e.published_at_precision ELSE articles.published_at_precision END,
+                version = articles.version + 1,
+                updated_at = e.first_seen_at
+            FROM edited e WHERE articles.article_id = e.article_id
+            RETURNING articles.article_id
+            """
+        ).fetchall()
+        inserted = con.execute(
+            f"""
+            INSERT INTO articles ({_ARTICLE_COLUMNS})
+            SELECT {_ARTICLE_COLUMNS} FROM batch_articles
             ON CONFLICT (article_id) DO NOTHING
             RETURNING article_id
             """
         ).fetchall()
         con.execute(
-            """
-            INSERT INTO feed_entries BY NAME
-            SELECT * FROM staged_sightings
+            f"""
+            INSERT INTO feed_entries ({_SIGHTING_COLUMNS})
+            SELECT {_SIGHTING_COLUMNS} FROM staged_sightings
             QUALIFY row_number() OVER (PARTITION BY feed_name, entry_url) = 1
-            ON CONFLICT (feed_name, entry_url) DO NOTHING
+            ON CONFLICT (feed_name, entry_url) DO UPDATE SET
+                entry_updated_at = coalesce(excluded.entry_updated_at, entry_updated_at),
+                entry_hash = coalesce(excluded.entry_hash, entry_hash)
             """
         )
         if feed_states:
@@ -326,16 +495,23 @@ def append_batch(
                     last_http_status = excluded.last_http_status, last_error = excluded.last_error,
                     consecutive_failures = excluded.consecutive_failures,
                     last_success_at = excluded.last_success_at,
-                    failing_since = excluded.failing_since
+                    failing_since = excluded.failing_since,
+                    next_poll_at = excluded.next_poll_at
+                WHERE feeds.last_polled_at IS NULL
+                   OR excluded.last_polled_at >= feeds.last_polled_at
                 """,
                 [list(asdict(state).values()) for state in feed_states],
             )
         new_ids = {row[0] for row in inserted}
         _insert_sketches(con, [s for s in sketches if s.article_id in new_ids], seen_at)
-        run = replace(run, articles_new=len(inserted))
+        run = replace(run, articles_new=len(inserted), articles_updated=len(updated))
+        record = {**asdict(run), "written_at": datetime.now(UTC)}
         con.execute(
-            "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            list(asdict(run).values()),
+            f"""
+            INSERT INTO ingest_runs ({", ".join(record)}) VALUES ({", ".join("?" * len(record))})
+            ON CONFLICT (run_id) DO NOTHING
+            """,
+            list(record.values()),
         )
         con.execute("COMMIT")
     except BaseException:
@@ -344,7 +520,9 @@ def append_batch(
     finally:
         con.unregister("staged_articles")
         con.unregister("staged_sightings")
-    return {row[0] for row in inserted}
+    return BatchResult(
+        new_ids={row[0] for row in inserted}, updated_ids={row[0] for row in updated}
+    )
 
 
 def _insert_sketches(
@@ -392,7 +570,7 @@ def feed_health(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]
         """
         SELECT f.name AS feed, f.last_status, f.last_http_status AS http, f.last_polled_at,
                f.last_success_at, f.consecutive_failures AS failures,
-               coalesce(a.articles, 0) AS articles, f.last_error
+               f.next_poll_at AS resting_until, coalesce(a.articles, 0) AS articles, f.last_error
         FROM feeds f
         LEFT JOIN (SELECT feed_name, count(*) AS articles FROM articles GROUP BY feed_name) a
                ON a.feed_name = f.name
@@ -412,19 +590,135 @@ def run_query(path: Path | str, sql: str) -> tuple[list[str], list[tuple]]:
         return [d[0] for d in cursor.description], cursor.fetchall()
 
 
+def spool_batch(
+    db: Path,
+    articles: Sequence[Article],
+    sightings: Sequence[Sighting],
+    feed_states: Sequence[FeedState],
+    run: RunRecord,
+) -> Path:
+    """Keep a batch in the spool, for the next run that gets the lock to merge."""
+    staged_articles, staged_sightings = stage_batch(articles, sightings, run)
+    tables = {
+        "articles": staged_articles,
+        "sightings": staged_sightings,
+        "feeds": pa.Table.from_pylist([asdict(s) for s in feed_states], schema=_FEED_STATE_SCHEMA),
+        "run": pa.Table.from_pylist([asdict(run)], schema=_RUN_SCHEMA),
+    }
+    return spool.write_spool(db, run.run_id, run.finished_at, tables)
+
+
+def merge_spool(con: duckdb.DuckDBPyConnection, db: Path) -> list[RunRecord]:
+    """Write every spooled batch of `db`, oldest first, each in its own transaction, and
+    delete it once committed; return the merged runs with what they added."""
+    merged = []
+    for path in spool.pending(db):
+        try:
+            tables = spool.read_spool(path)
+            feed_states = [FeedState(**row) for row in tables["feeds"].to_pylist()]
+            run = RunRecord(**tables["run"].to_pylist()[0])
+        except (OSError, KeyError, IndexError, TypeError, pa.ArrowException):
+            # Damaged on disk: set aside (kept for inspection) so it cannot block every run.
+            spool.set_aside(path)
+            continue
+        result = write_staged(con, tables["articles"], tables["sightings"], feed_states, run)
+        spool.remove(path)
+        merged.append(
+            replace(run, articles_new=len(result.new_ids), articles_updated=len(result.updated_ids))
+        )
+    return merged
+
+
+def snapshot(db: Path | str, target: Path | str) -> None:
+    """Copy the warehouse, consistently, to `target` (replaced atomically if it exists).
+
+    The source is attached read-only for the copy's few seconds only; an analyst who works on
+    the copy never blocks a run, however long the session.
+    """
+    db, target = Path(db), Path(target)
+    if not db.exists():
+        raise WarehouseError(f"{db}: no warehouse here yet (run `newsdesk ingest` first)")
+    partial = target.with_name(f".{target.name}.partial")
+    partial.unlink(missing_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + 30.0
+    while True:
+        con = duckdb.connect()
+        try:
+            # ATTACH takes no bound parameters: the paths (the operator's, not data) are quoted.
+            con.execute(f"ATTACH {_quote(str(db))} AS source (READ_ONLY)")
+            con.execute(f"ATTACH {_quote(str(partial))} AS copy")
+            con.execute("COPY FROM DATABASE source TO copy")
+            con.execute("DETACH copy")
+            break
+        except duckdb.IOException as exc:
+            if not any(m in str(exc) for m in _LOCK_MARKERS) or time.monotonic() >= deadline:
+                raise WarehouseError(f"{db}: cannot copy the warehouse: {exc}") from None
+            time.sleep(0.5)
+        finally:
+            con.close()
+    partial.replace(target)
+
+
+def _prefixed(alias: str, columns: str) -> str:
+    return ", ".join(f"{alias}.{c}" for c in columns.split(", "))
+
+
+def _quote(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 # --- Prefect tasks: thin wrappers that open the warehouse for one stage each. ---
 
 
+@dataclass(frozen=True, slots=True)
+class WriteOutcome:
+    """What became of a run's batch."""
+
+    result: BatchResult
+    spooled_to: Path | None = None
+    """Set when the warehouse stayed locked and the batch went to the spool instead."""
+    lock_error: str | None = None
+    merged: tuple[RunRecord, ...] = ()
+    """Spooled batches of earlier runs merged before this one."""
+
+
+@task(name="prepare-warehouse", cache_policy=NO_CACHE, persist_result=False)
+def prepare_warehouse_task(db: Path, lock_wait: float) -> tuple[RunRecord, ...]:
+    """Create or migrate the warehouse and merge spooled batches; return the runs merged.
+
+    When another process holds the lock the spool waits for a later run; the run goes on
+    (its reads need only a shared lock) as long as the schema is current.
+    """
+    try:
+        with connect(db, lock_wait_seconds=lock_wait) as con:
+            return tuple(merge_spool(con, db))
+    except WarehouseLocked:
+        if not db.exists():
+            raise
+        with connect(db, read_only=True, lock_wait_seconds=0) as con:
+            current = con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+        if current is None or current[0] != MIGRATIONS[-1].version:
+            raise
+        return ()
+
+
 @task(name="load-feed-states", cache_policy=NO_CACHE, persist_result=False)
-def load_feed_states_task(db: Path) -> dict[str, FeedState]:
-    with connect(db) as con:
+def load_feed_states_task(db: Path, lock_wait: float = 30.0) -> dict[str, FeedState]:
+    with connect(db, read_only=True, lock_wait_seconds=lock_wait) as con:
         return load_feed_states(con)
 
 
 @task(name="find-known-articles", cache_policy=NO_CACHE, persist_result=False)
-def find_known_task(db: Path, feed_urls: list[tuple[str, str]]) -> KnownUrls:
-    with connect(db) as con:
-        return find_known(con, feed_urls)
+def find_known_task(
+    db: Path,
+    feed_urls: list[tuple[str, str]],
+    feed_guids: list[tuple[str, str]] | None = None,
+    lock_wait: float = 30.0,
+) -> KnownUrls:
+    with connect(db, read_only=True, lock_wait_seconds=lock_wait) as con:
+        return find_known(con, feed_urls, feed_guids or ())
 
 
 @task(name="load-recent-stories", cache_policy=NO_CACHE, persist_result=False)
@@ -441,16 +735,24 @@ def append_batch_task(
     feed_states: Sequence[FeedState],
     run: RunRecord,
     sketches: Sequence[StorySketch] = (),
-) -> set[str]:
-    with connect(db) as con:
-        return append_batch(
-            con,
-            articles=articles,
-            sightings=sightings,
-            feed_states=feed_states,
-            run=run,
-            sketches=sketches,
-        )
+    lock_wait: float = 30.0,
+) -> WriteOutcome:
+    """Write the batch, after any spooled ones; spool it if the lock stays taken."""
+    try:
+        with connect(db, lock_wait_seconds=lock_wait) as con:
+            merged = tuple(merge_spool(con, db))
+            result = append_batch(
+                con,
+                articles=articles,
+                sightings=sightings,
+                feed_states=feed_states,
+                run=run,
+                sketches=sketches,
+            )
+            return WriteOutcome(result, merged=merged)
+    except WarehouseLocked as exc:
+        path = spool_batch(db, articles, sightings, feed_states, run)
+        return WriteOutcome(BatchResult(set(), set()), spooled_to=path, lock_error=str(exc))
 
 
 def checkpoint(con: duckdb.DuckDBPyConnection) -> None:

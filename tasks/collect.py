@@ -19,13 +19,18 @@ from tasks import progress
 from tasks.extract import extract_article
 from tasks.http import HostLimiter, fetch_feed, fetch_page, make_client
 from tasks.models import Article, FeedEntry, FeedSpec, FeedState, FetchedFeed
+from tasks.robots import RobotsRules
 
 
 async def fetch_feeds(
     specs: Sequence[FeedSpec], states: Mapping[str, FeedState], settings: Settings
 ) -> list[FetchedFeed]:
     """Poll every feed concurrently; failures come back as `outcome == "failed"`, never raise."""
-    limiter = HostLimiter(settings.per_host_concurrency, total=settings.feed_concurrency)
+    limiter = HostLimiter(
+        settings.per_host_concurrency,
+        total=settings.feed_concurrency,
+        delay=settings.per_host_delay,
+    )
     progress.report("feeds", 0, len(specs))
 
     async with make_client(settings) as client:
@@ -52,17 +57,24 @@ async def collect_articles(
     """Download each entry's page and extract it into an `Article`, in entry order."""
     # A gate slot is held from download until extraction ends: it bounds the pages in memory.
     gate = asyncio.Semaphore(settings.article_concurrency)
-    limiter = HostLimiter(settings.per_host_concurrency, total=settings.article_concurrency)
+    limiter = HostLimiter(
+        settings.per_host_concurrency,
+        total=settings.article_concurrency,
+        delay=settings.per_host_delay,
+    )
     loop = asyncio.get_running_loop()
     progress.report("articles", 0, len(entries))
     articles: list[Article | None] = [None] * len(entries)
 
-    async with make_client(settings) as client:
+    # Article links come from feeds: untrusted, so only public addresses unless allowed.
+    public_only = not settings.allow_private_network
+    async with make_client(settings, public_only=public_only) as client:
+        robots = RobotsRules(client, settings) if settings.respect_robots_txt else None
 
         async def one(index: int) -> None:
             entry = entries[index]
             async with gate:
-                page = await fetch_page(client, limiter, entry.url, settings)
+                page = await fetch_page(client, limiter, entry.url, settings, robots)
                 articles[index] = await loop.run_in_executor(pool, extract_article, entry, page)
             progress.report("articles", 1)
 

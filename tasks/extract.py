@@ -161,7 +161,7 @@ def read_page(html: str, url: str) -> PageReading:
             "",
             None,
             (),
-            clean_line(og_site_name),
+            clean_headline(og_site_name),
             None,
             declared,
             published,
@@ -169,9 +169,11 @@ def read_page(html: str, url: str) -> PageReading:
             html_lang,
             page_type=classify_page(tree, url, "", headline is not None),
         )
-    site_name = clean_line(og_site_name) or clean_line(document.sitename)
-    title = clean_line(headline) if headline else None
-    if not title and (title := clean_line(document.title)):
+    # Markup in a page's metadata (`<i>` in og:site_name, `<b>` in <title>) is removed like
+    # markup in feed titles: these columns are plain text.
+    site_name = clean_headline(og_site_name) or clean_headline(document.sitename)
+    title = clean_headline(headline) if headline else None
+    if not title and (title := clean_headline(document.title)):
         title = strip_site_suffix(title, site_name, document.sitename, _host_label(url))
         title = strip_title_segments(title)
     return PageReading(
@@ -256,8 +258,15 @@ def clean_line(value: str | None) -> str | None:
 
 
 def clean_headline(value: str | None) -> str | None:
-    """A feed title as plain text: tags removed (feeds do put `<em>` in titles), one line."""
-    if value and _TAG.search(value):
+    """A feed title as plain text: tags removed (feeds do put `<em>` in titles), one line.
+
+    Controls go first and tags are removed until none is left, so neither `<\x07b>` nor
+    `<<b>b>` turns into a tag on the way out.
+    """
+    if not value:
+        return None
+    value = _INVISIBLE.sub("", value)
+    while _TAG.search(value):
         value = _TAG.sub("", value)
     return clean_line(value)
 
@@ -304,7 +313,7 @@ def split_authors(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     seen: set[str] = set()
     result: list[str] = []
     for name in names:
-        cleaned = clean_line(name)
+        cleaned = clean_headline(name)
         if cleaned and cleaned.casefold() not in seen:
             seen.add(cleaned.casefold())
             result.append(cleaned)

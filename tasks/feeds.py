@@ -13,6 +13,7 @@ import codecs
 import html
 import io
 import json
+import pyexpat
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -34,6 +35,13 @@ _JSON_TYPES = frozenset({"application/feed+json", "application/json"})
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _GZIP_MAGIC = b"\x1f\x8b"
 _XML_WHITESPACE = b" \t\r\n"
+# A numeric character reference: feedparser's lenient parser crashes on ones that name no
+# character (a lone surrogate such as &#xD800;, or anything past U+10FFFF).
+_CHARREF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+_DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>", re.DOTALL)
+# Expat 2.4.0 added limits on entity expansion ("billion laughs"); feedparser keeps simple
+# internal entities of a DOCTYPE and hands them to expat. Older expat gets no DOCTYPE at all.
+_EXPAT_LIMITS_EXPANSION = pyexpat.version_info >= (2, 4, 0)
 
 # Elements whose start and end are line breaks in the plain text.
 _BLOCK_TAGS = frozenset(
@@ -76,11 +84,18 @@ def parse_feed(
     HTML page, gzip bytes, truncated JSON) is `usable=False`.
     """
     media_type, charset = _parse_content_type(content_type)
-    if _looks_like_json(body, media_type):
-        return _parse_json_feed(feed_name, body, base_url, default_language)
     if body[:2] == _GZIP_MAGIC:
         return ParsedFeed(feed_name, usable=False, problem="not a feed: gzip-compressed body")
-    return _parse_xml_feed(feed_name, body, base_url, charset, default_language)
+    try:
+        if _looks_like_json(body, media_type):
+            return _parse_json_feed(feed_name, body, base_url, default_language)
+        return _parse_xml_feed(feed_name, body, base_url, charset, default_language)
+    except Exception as exc:
+        # The parsers read untrusted bytes; one feed that trips a bug in them (the fuzz tests
+        # found a few in feedparser) must fail alone, not sink the run.
+        return ParsedFeed(
+            feed_name, usable=False, problem=f"not a feed: parser failed: {_describe_bozo(exc)}"
+        )
 
 
 def html_to_text(markup: str | None) -> str | None:
@@ -127,6 +142,8 @@ def _text_chunks(root: Any) -> Iterator[str]:
 
 
 def _join_lines(text: str) -> str | None:
+    # Controls again: character references (`&#8;`) become control characters only now.
+    text = _CONTROL.sub("", text.replace("\r", "\n"))
     lines = (" ".join(line.split()) for line in text.split("\n"))
     joined = "\n".join(line for line in lines if line)
     return unicodedata.normalize("NFC", joined) or None
@@ -193,7 +210,9 @@ def _parse_xml_feed(
     charset: str | None,
     default_language: str | None,
 ) -> ParsedFeed:
-    body = _strip_leading_whitespace(body)
+    body = _CHARREF.sub(_valid_charref, _strip_leading_whitespace(body))
+    if not _EXPAT_LIMITS_EXPANSION:
+        body = _DOCTYPE.sub(b"", body, count=1)
     headers = {}
     charset = "utf-8" if _is_utf8(body) else charset
     if charset:
@@ -263,6 +282,7 @@ def _xml_entry(
         or _struct_to_utc(dict.get(entry, "updated_parsed")),
         authors=_authors(entry) or inherited,
         language=language,
+        updated_at=_struct_to_utc(dict.get(entry, "updated_parsed")),
     )
 
 
@@ -315,6 +335,14 @@ def _describe_bozo(exc: BaseException | None) -> str:
     return (" ".join(message.split()))[:200]
 
 
+def _valid_charref(match: re.Match[bytes]) -> bytes:
+    hex_digits, decimal = match.groups()
+    code = int(hex_digits, 16) if hex_digits else int(decimal)
+    if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return b"&#xFFFD;"
+    return match.group(0)
+
+
 def _strip_leading_whitespace(body: bytes) -> bytes:
     # Whitespace before <?xml is a fatal error for the strict XML parser, and feedparser's
     # lenient fallback is less faithful; a dozen real feeds do it. UTF-16/32 bodies are left
@@ -357,6 +385,8 @@ def _parse_json_feed(
     """JSON Feed 1.0/1.1, and Dave Winer's RSS-in-JSON (`{"rss": {"channel": ...}}`)."""
     try:
         document = json.loads(body.decode("utf-8-sig"))
+    except RecursionError:
+        return ParsedFeed(feed_name, usable=False, problem="not a feed: JSON nested too deeply")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         message = _describe_bozo(exc).split(": ", 1)[-1]
         return ParsedFeed(feed_name, usable=False, problem=f"not a feed: invalid JSON: {message}")
@@ -415,6 +445,7 @@ def _json_entry(
         published_at=published,
         authors=_json_authors(item) or inherited,
         language=_language(item.get("language")) or language,
+        updated_at=_parse_date(item.get("date_modified")),
     )
 
 

@@ -7,7 +7,12 @@ come back as a short one-line `error` the operator can read in the warehouse.
 Every request is bounded three ways: `total_timeout` over the whole response (a server trickling
 one byte a second is cut off), `max_response_bytes` counted *after* decompression (a gzip bomb is
 refused), and `max_redirects` followed by hand so each hop can be checked. Article links come from
-untrusted feeds, so `fetch_page` also refuses hosts that resolve to private addresses.
+untrusted feeds, so the client that fetches pages connects only to public addresses: it resolves
+each host once, checks every address, and connects to the address it checked (`PublicOnlyBackend`),
+so a DNS answer that changes between check and connection (DNS rebinding) gains nothing.
+
+Politeness: `HostLimiter` caps requests in flight per host and spaces their starts; a 429 or 503
+with `Retry-After` pauses the host and is retried once when the wait is short (`retry_after_max`).
 """
 
 from __future__ import annotations
@@ -19,15 +24,22 @@ import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
+import httpcore
 import httpx
 from w3lib.encoding import html_to_unicode, http_content_type_encoding
 
 from newsdesk.settings import Settings
 from tasks.models import FeedSpec, FeedState, FetchedFeed, Page
+
+if TYPE_CHECKING:
+    from tasks.robots import RobotsRules
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 HTML_MEDIA_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -36,6 +48,7 @@ FEED_ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.8"
+RETRY_STATUSES = frozenset({429, 503})
 PRIVATE_REFUSAL = (
     "refused: {host} resolves to a private address (set NEWSDESK_ALLOW_PRIVATE_NETWORK=1 to allow)"
 )
@@ -46,10 +59,114 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 class FetchError(Exception):
     """A request that ended without a usable response; the message is shown to operators."""
 
-    def __init__(self, message: str, *, status: int | None = None, url: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        url: str | None = None,
+        refused: bool = False,
+    ):
         super().__init__(message)
         self.status = status
         self.url = url
+        self.refused = refused
+        """True when we refused to connect (a private address), not when the server failed."""
+
+
+class PrivateAddressError(httpcore.ConnectError):
+    """Raised by `PublicOnlyBackend` instead of connecting to a non-public address."""
+
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+"""(host, port) -> IP addresses as strings."""
+
+
+async def _system_resolve(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(sockaddr[0]) for *_, sockaddr in infos))
+
+
+class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
+    """An httpcore network backend that connects only to public addresses.
+
+    The host is resolved once; if any of its addresses is not public the connection is refused
+    (a name that mixes public and private answers is a classic rebinding setup), otherwise the
+    socket is opened to those very addresses, never to a second DNS answer. TLS still verifies
+    the certificate against the host name, because httpcore takes SNI and the hostname check
+    from the URL, not from the address it connects to.
+    """
+
+    def __init__(
+        self,
+        resolve: Resolver | None = None,
+        allowed: Callable[[IPAddress], bool] | None = None,
+    ) -> None:
+        self._resolve = resolve or _system_resolve
+        self._allowed = allowed or is_public_address
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            addresses = [ipaddress.ip_address(a) for a in await self._resolve(host, port)]
+        except socket.gaierror as exc:
+            raise httpcore.ConnectError(f"DNS lookup failed for host {host}") from exc
+        except (UnicodeError, ValueError) as exc:
+            raise httpcore.ConnectError(f"invalid host name {host!r}") from exc
+        if not addresses or not all(self._allowed(address) for address in addresses):
+            raise PrivateAddressError(PRIVATE_REFUSAL.format(host=host))
+        last_error: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    str(address),
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last_error = exc
+        assert last_error is not None
+        raise last_error
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not used for article pages")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport, with its connection pool rebuilt around a network backend.
+
+    httpx has no public parameter for the backend yet (encode/httpx#3749), so the pool it
+    built is replaced by one made with httpcore's public constructor and the same limits.
+    A transport of our own also means no proxy from the environment: a proxy would connect
+    on our behalf and defeat the address check, so pages are always fetched directly.
+    """
+
+    def __init__(self, backend: httpcore.AsyncNetworkBackend, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=backend,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,37 +176,58 @@ class _Response:
     url: str
     body: bytes | None
     """Read only for 2xx answers; error pages and 304s are not downloaded."""
+    retry_after: float | None = None
+    """Seconds the server asked us to wait (429/503 with Retry-After)."""
 
 
-def make_client(settings: Settings) -> httpx.AsyncClient:
-    """An HTTP client for one run; use it as `async with make_client(settings) as client`."""
+def make_client(
+    settings: Settings,
+    *,
+    public_only: bool = False,
+    network_backend: httpcore.AsyncNetworkBackend | None = None,
+) -> httpx.AsyncClient:
+    """An HTTP client for one run; use it as `async with make_client(settings) as client`.
+
+    `public_only` connects only to public addresses (see `PublicOnlyBackend`): use it for
+    anything a feed points at. `network_backend` replaces the backend altogether (tests).
+    """
     # Feeds and pages may be fetched at the same time, so the pool holds both; HostLimiter's
     # `total` keeps callers from queueing inside the pool, where the wait would eat into
     # total_timeout.
     connections = settings.feed_concurrency + settings.article_concurrency
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    if public_only and network_backend is None:
+        network_backend = PublicOnlyBackend()
+    transport = _GuardedTransport(network_backend, limits) if network_backend else None
     return httpx.AsyncClient(
         timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
         follow_redirects=False,
         headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        limits=limits,
+        transport=transport,
     )
 
 
 class HostLimiter:
-    """Caps requests in flight to one host (and, optionally, in total).
+    """Caps requests in flight to one host (and, optionally, in total), and spaces their starts.
 
     `fetch_feed` and `fetch_page` take a slot themselves: do not wrap them in `slot()` again (with
     one slot per host that would wait forever). For other requests use
     `async with limiter.slot(url): ...`. Pass `total` rather than wrapping calls in your own
     semaphore: the host slot is taken first, so a task waiting for a busy host never holds one
     of the `total` slots that requests to other hosts could use.
+
+    Two requests to one host start at least `delay` seconds apart, and `pause` holds back every
+    request to a host (a 429's Retry-After) until its time has come.
     """
 
-    def __init__(self, per_host: int, total: int | None = None) -> None:
+    def __init__(self, per_host: int, total: int | None = None, delay: float = 0.0) -> None:
         if per_host < 1 or (total is not None and total < 1):
             raise ValueError("limits must be at least 1")
         self._per_host = per_host
+        self._delay = delay
         self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._not_before: dict[str, float] = {}
         self._total = asyncio.Semaphore(total) if total is not None else None
 
     @asynccontextmanager
@@ -100,11 +238,25 @@ class HostLimiter:
         if semaphore is None:
             semaphore = self._hosts[host] = asyncio.Semaphore(self._per_host)
         async with semaphore:
+            await self._wait_turn(host)
             if self._total is None:
                 yield
             else:
                 async with self._total:
                     yield
+
+    def pause(self, url: str, seconds: float) -> None:
+        """Start no request to the host of `url` for `seconds`."""
+        host = _host_of(url)
+        until = time.monotonic() + seconds
+        self._not_before[host] = max(self._not_before.get(host, 0.0), until)
+
+    async def _wait_turn(self, host: str) -> None:
+        # A loop, not one sleep: a pause can arrive while we wait.
+        while (wait := self._not_before.get(host, 0.0) - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
+        if self._delay:
+            self._not_before[host] = time.monotonic() + self._delay
 
 
 async def fetch_feed(
@@ -128,22 +280,21 @@ async def fetch_feed(
     if old_last_modified:
         headers["If-Modified-Since"] = old_last_modified
 
-    async with limiter.slot(spec.url):
-        started = time.perf_counter()
-        try:
-            response = await _get(client, spec.url, settings, headers=headers)
-        except FetchError as exc:
-            return FetchedFeed(
-                feed=spec,
-                outcome="failed",
-                http_status=exc.status,
-                final_url=exc.url,
-                etag=old_etag,
-                last_modified=old_last_modified,
-                body_hash=old_hash,
-                error=str(exc),
-                seconds=time.perf_counter() - started,
-            )
+    started = time.perf_counter()
+    try:
+        response = await _polite_get(client, limiter, spec.url, settings, headers=headers)
+    except FetchError as exc:
+        return FetchedFeed(
+            feed=spec,
+            outcome="failed",
+            http_status=exc.status,
+            final_url=exc.url,
+            etag=old_etag,
+            last_modified=old_last_modified,
+            body_hash=old_hash,
+            error=str(exc),
+            seconds=time.perf_counter() - started,
+        )
     seconds = time.perf_counter() - started
 
     if response.status == 304:
@@ -167,8 +318,9 @@ async def fetch_feed(
             etag=old_etag,
             last_modified=old_last_modified,
             body_hash=old_hash,
-            error=f"HTTP {response.status}",
+            error=_status_error(response),
             seconds=seconds,
+            retry_after=response.retry_after,
         )
 
     body_hash = hashlib.sha256(response.body).hexdigest()
@@ -188,33 +340,37 @@ async def fetch_feed(
 
 
 async def fetch_page(
-    client: httpx.AsyncClient, limiter: HostLimiter, url: str, settings: Settings
+    client: httpx.AsyncClient,
+    limiter: HostLimiter,
+    url: str,
+    settings: Settings,
+    robots: RobotsRules | None = None,
 ) -> Page:
     """Download one article page and decode it to text.
 
-    Unless `settings.allow_private_network`, the host of the URL and of every redirect hop must
-    resolve only to public addresses, or no request is sent.
+    Pass a client made with `public_only` so that links to private addresses are refused (the
+    request is never sent), and `robots` so that every hop is checked against its site's
+    robots.txt first. A body that is not HTML (a PDF, an image) is not downloaded.
     """
-    check_url = None if settings.allow_private_network else _refuse_private_hosts
-    async with limiter.slot(url):
-        try:
-            response = await _get(
-                client,
-                url,
-                settings,
-                headers={"Accept": PAGE_ACCEPT},
-                check_url=check_url,
-                check_response=_require_html,
-            )
-        except FetchError as exc:
-            return Page(url=url, final_url=exc.url, http_status=exc.status, error=str(exc))
+    try:
+        response = await _polite_get(
+            client,
+            limiter,
+            url,
+            settings,
+            headers={"Accept": PAGE_ACCEPT},
+            check_url=robots.check if robots is not None else None,
+            check_response=_require_html,
+        )
+    except FetchError as exc:
+        return Page(url=url, final_url=exc.url, http_status=exc.status, error=str(exc))
 
     if response.body is None:
         return Page(
             url=url,
             final_url=response.url,
             http_status=response.status,
-            error=f"HTTP {response.status}",
+            error=_status_error(response),
         )
     html = decode_html(response.headers.get("content-type"), response.body)
     return Page(url=url, final_url=response.url, http_status=response.status, html=html)
@@ -254,8 +410,25 @@ def is_public_address(ip: IPAddress) -> bool:
     )
 
 
-async def _get(
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delay-seconds or an HTTP date), or None."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+async def _polite_get(
     client: httpx.AsyncClient,
+    limiter: HostLimiter,
     url: str,
     settings: Settings,
     *,
@@ -263,14 +436,53 @@ async def _get(
     check_url: Callable[[str], Awaitable[None]] | None = None,
     check_response: Callable[[httpx.Response], None] | None = None,
 ) -> _Response:
-    """GET `url`, following redirects by hand, within `total_timeout` and `max_response_bytes`.
+    """`get_bounded` inside a host slot, honouring 429/503 `Retry-After`.
+
+    A server that asks us to wait pauses its host for every request of this run (at most
+    `retry_after_max`); when its wait fits in that cap the request is tried once more, else the
+    429/503 is returned with `retry_after` set, for the caller to remember.
+    """
+    for attempt in (1, 2):
+        async with limiter.slot(url):
+            response = await get_bounded(
+                client,
+                url,
+                settings,
+                headers=headers,
+                check_url=check_url,
+                check_response=check_response,
+            )
+        if response.status not in RETRY_STATUSES:
+            return response
+        wait = retry_after_seconds(response.headers.get("retry-after"))
+        if wait is None:
+            return response
+        limiter.pause(response.url, min(wait, settings.retry_after_max))
+        if attempt == 2 or wait > settings.retry_after_max:
+            return _Response(response.status, response.headers, response.url, None, wait)
+    raise AssertionError("unreachable")
+
+
+async def get_bounded(
+    client: httpx.AsyncClient,
+    url: str,
+    settings: Settings,
+    *,
+    headers: Mapping[str, str],
+    check_url: Callable[[str], Awaitable[None]] | None = None,
+    check_response: Callable[[httpx.Response], None] | None = None,
+    max_bytes: int | None = None,
+) -> _Response:
+    """GET `url`, following redirects by hand, within `total_timeout` and `max_response_bytes`
+    (or `max_bytes`).
 
     `check_url` runs before each hop is requested and `check_response` before a 2xx body is
     read; either refuses by raising FetchError. Raises FetchError for every network problem.
     """
+    limit = max_bytes if max_bytes is not None else settings.max_response_bytes
     try:
         async with asyncio.timeout(settings.total_timeout):
-            return await _follow(client, url, settings, headers, check_url, check_response)
+            return await _follow(client, url, settings, headers, check_url, check_response, limit)
     except TimeoutError:
         raise FetchError(f"timed out after {settings.total_timeout:g} s") from None
 
@@ -282,6 +494,7 @@ async def _follow(
     headers: Mapping[str, str],
     check_url: Callable[[str], Awaitable[None]] | None,
     check_response: Callable[[httpx.Response], None] | None,
+    limit: int,
 ) -> _Response:
     current = url
     seen = {current}
@@ -307,10 +520,13 @@ async def _follow(
                 else:
                     if check_response is not None:
                         check_response(response)
-                    body = await _read_capped(response, settings.max_response_bytes)
+                    body = await _read_capped(response, limit)
                     return _Response(status, response.headers, str(response.url), body)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise FetchError(_describe(exc, current, settings), status=status, url=current) from exc
+            refused = any(isinstance(c, PrivateAddressError) for c in _causes(exc))
+            raise FetchError(
+                _describe(exc, current, settings), status=status, url=current, refused=refused
+            ) from exc
         if target in seen:
             raise FetchError(f"redirect loop at {target}", status=status, url=current)
         seen.add(target)
@@ -343,6 +559,12 @@ async def _read_capped(response: httpx.Response, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _status_error(response: _Response) -> str:
+    if response.retry_after is not None:
+        return f"HTTP {response.status} (Retry-After {response.retry_after:.0f} s)"
+    return f"HTTP {response.status}"
+
+
 def _require_html(response: httpx.Response) -> None:
     media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type and media_type not in HTML_MEDIA_TYPES:
@@ -351,24 +573,6 @@ def _require_html(response: httpx.Response) -> None:
             status=response.status_code,
             url=str(response.url),
         )
-
-
-async def _refuse_private_hosts(url: str) -> None:
-    """FetchError unless every address the host of `url` resolves to is public."""
-    # The check and the connection resolve the name separately, so a DNS server that answers
-    # differently the second time (DNS rebinding) is not caught here.
-    host = _host_of(url)
-    if not host:
-        raise FetchError(f"invalid URL (no host): {url}", url=url)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        raise FetchError(f"DNS lookup failed for host {host}", url=url) from None
-    except UnicodeError:
-        raise FetchError(f"invalid host name {host!r}", url=url) from None
-    for *_, sockaddr in infos:
-        if not is_public_address(ipaddress.ip_address(sockaddr[0])):
-            raise FetchError(PRIVATE_REFUSAL.format(host=host), url=url)
 
 
 def _describe(exc: httpx.HTTPError | httpx.InvalidURL, url: str, settings: Settings) -> str:
@@ -387,6 +591,8 @@ def _describe(exc: httpx.HTTPError | httpx.InvalidURL, url: str, settings: Setti
         return f"invalid URL: {_first_line(exc)}"
     causes = _causes(exc)
     for cause in causes:
+        if isinstance(cause, PrivateAddressError):
+            return str(cause)
         if isinstance(cause, socket.gaierror):
             return f"DNS lookup failed for host {_host_of(url)}"
         if isinstance(cause, ConnectionRefusedError):

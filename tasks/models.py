@@ -48,6 +48,8 @@ class FeedState:
     last_success_at: datetime | None = None
     failing_since: datetime | None = None
     """The first failed poll of the current run of failures; None while the feed works."""
+    next_poll_at: datetime | None = None
+    """A failing feed is not polled before this time (backoff); None when it is healthy."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,8 @@ class FetchedFeed:
     body_hash: str | None = None
     error: str | None = None
     seconds: float = 0.0
+    retry_after: float | None = None
+    """Seconds the server asked us to wait before polling again (429/503 with Retry-After)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,18 @@ class FeedEntry:
     """Timezone-aware UTC."""
     authors: tuple[str, ...] = ()
     language: str | None = None
+    updated_at: datetime | None = None
+    """The entry's own "last updated" date (Atom `updated`, JSON Feed `date_modified`), UTC."""
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFingerprint:
+    """What a feed said about an entry when we last recorded it: tells an edit from a repeat."""
+
+    updated_at: datetime | None
+    content_hash: str | None
+    """Hash of the entry's title, summary and content; None for sightings recorded before
+    fingerprints existed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +178,7 @@ class FeedReport:
 
     name: str
     status: str
-    """ok, not_modified, unchanged or failed."""
+    """ok, not_modified, unchanged, failed, or backoff (not polled: resting after failures)."""
     http_status: int | None
     entries: int
     new_articles: int
@@ -191,14 +207,27 @@ class RunReport:
     entries_seen: int
     dry_run: bool = False
     """Nothing was written; `articles_new` counts what would have been stored."""
+    articles_updated: int = 0
+    """Stored articles whose text or title changed; the previous version is kept."""
+    spooled_to: str | None = None
+    """Set when the warehouse stayed locked: the batch waits there for the next run."""
+    lock_error: str | None = None
+    merged_runs: tuple[str, ...] = ()
+    """Earlier runs whose spooled batches this run wrote to the warehouse."""
 
     @property
     def feeds_failed(self) -> int:
         return sum(f.status == "failed" for f in self.feeds)
 
     @property
+    def feeds_backoff(self) -> int:
+        return sum(f.status == "backoff" for f in self.feeds)
+
+    @property
     def all_failed(self) -> bool:
-        return bool(self.feeds) and self.feeds_failed == len(self.feeds)
+        """Every feed polled failed (feeds resting after failures were not polled)."""
+        polled = len(self.feeds) - self.feeds_backoff
+        return polled > 0 and self.feeds_failed == polled
 
     @property
     def seconds(self) -> float:

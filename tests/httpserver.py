@@ -11,6 +11,7 @@ thread, so it may sleep). Unknown paths answer 404.
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -58,11 +59,15 @@ def free_port() -> int:
 class LocalServer:
     """A threaded HTTP/1.1 server on a free port of 127.0.0.1; use it as a context manager."""
 
-    def __init__(self, routes: Mapping[str, Route] | None = None) -> None:
+    def __init__(
+        self, routes: Mapping[str, Route] | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        """`host` may be any address of 127.0.0.0/8 (all are loopback on Linux)."""
         self.routes: dict[str, Route] = dict(routes or {})
+        self.host = host
         self._seen: list[Seen] = []
         self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server((host, port), _Handler)
         self._server.owner = self
         # A short poll interval makes shutdown() return promptly instead of after 0.5 s.
         self._thread = threading.Thread(
@@ -74,7 +79,7 @@ class LocalServer:
         return int(self._server.server_address[1])
 
     def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     @property
     def requests(self) -> list[Seen]:
@@ -117,6 +122,12 @@ class LocalServer:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a trickling handler must not keep the test run alive
     owner: LocalServer
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that gives up (a size cap, a timeout, a killed process) resets the
+        # connection: expected in these tests, so not printed.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -12,7 +12,7 @@ from httpserver import free_port
 from sites import write_feeds_file
 
 NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
-COMMANDS = ["ingest", "demo", "sql", "feeds"]
+COMMANDS = ["ingest", "demo", "sql", "snapshot", "feeds"]
 
 
 def newsdesk(*args: str, env: dict[str, str] | None = None, timeout: float = 300):
@@ -175,3 +175,62 @@ def test_feeds_add_discovers_the_feed_of_a_home_page(tmp_path):
     assert 'tags = ["local"]' in feeds.read_text()
     assert again.returncode == 0 and "already in" in again.stdout
     assert nothing.returncode == 1 and "HTTP 404" in nothing.stderr
+
+
+def test_a_run_that_cannot_get_the_lock_spools_and_says_so(tmp_path, prefect_api) -> None:
+    from httpserver import LocalServer
+    from sites import serve_sample_pages
+
+    db = tmp_path / "news.duckdb"
+    env = {"PREFECT_API_URL": prefect_api, "NEWSDESK_ALLOW_PRIVATE_NETWORK": "1"}
+    with LocalServer() as server:
+        feeds = write_feeds_file(tmp_path / "feeds.toml", serve_sample_pages(server))
+        missing = newsdesk("snapshot", str(tmp_path / "copy.duckdb"), "--db", str(db))
+        assert missing.returncode == 1 and "no warehouse here yet" in missing.stderr
+        reader = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import duckdb, sys; from storage.warehouse import connect\n"
+                f"with connect({str(db)!r}): pass\n"
+                f"c = duckdb.connect({str(db)!r}, read_only=True); print('ok', flush=True); "
+                "sys.stdin.read()",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).parents[1],
+        )
+        try:
+            assert reader.stdout is not None and reader.stdout.readline().strip() == "ok"
+            locked = newsdesk(
+                "ingest",
+                "--feeds",
+                str(feeds),
+                "--db",
+                str(db),
+                env={**env, "NEWSDESK_LOCK_WAIT": "0.5"},
+            )
+        finally:
+            assert reader.stdin is not None
+            reader.stdin.close()
+            reader.wait(timeout=30)
+        assert locked.returncode == 1, locked.stderr
+        assert "9 new articles" not in locked.stdout
+        assert (
+            "batch is kept in" in locked.stderr
+            and str(tmp_path / "spool" / "news") in locked.stderr
+        )
+        assert "the next run merges it" in locked.stderr
+
+        after = newsdesk("ingest", "--feeds", str(feeds), "--db", str(db), env=env)
+    assert after.returncode == 0, after.stderr
+    assert "merged 1 batch(es) spooled by earlier runs" in after.stdout
+    counts = newsdesk(
+        "sql", "--db", str(db), "--format", "csv", "SELECT count(*) AS n FROM articles"
+    )
+    assert counts.stdout.splitlines() == ["n", "9"]
+
+    copy = tmp_path / "copy.duckdb"
+    snap = newsdesk("snapshot", str(copy), "--db", str(db))
+    assert snap.returncode == 0 and copy.exists()

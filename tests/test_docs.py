@@ -30,6 +30,7 @@ def test_every_warehouse_column_is_documented(tmp_path):
         tables.setdefault(table, set()).add(column)
     assert set(tables) == {
         "articles",
+        "article_versions",
         "feed_entries",
         "feeds",
         "ingest_runs",

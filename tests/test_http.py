@@ -19,14 +19,15 @@ from newsdesk.settings import Settings
 from tasks.http import (
     FetchError,
     HostLimiter,
-    _get,
     decode_html,
     fetch_feed,
     fetch_page,
+    get_bounded,
     is_public_address,
     make_client,
 )
 from tasks.models import FeedSpec, FeedState, FetchedFeed, Page
+from tasks.robots import RobotsRules
 
 RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 HTML = b"<html><head><title>t</title></head><body><p>Hello</p></body></html>"
@@ -41,6 +42,8 @@ def settings(**overrides: object) -> Settings:
         "connect_timeout": 2,
         "read_timeout": 2,
         "total_timeout": 2,
+        "per_host_delay": 0,
+        "respect_robots_txt": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -56,10 +59,13 @@ def poll(config: Settings, url: str, state: FeedState | None = None) -> FetchedF
 
 
 def download(config: Settings, url: str) -> Page:
+    """Fetch a page the way a run does: private addresses and robots.txt as `config` says."""
+
     async def run() -> Page:
-        async with make_client(config) as client:
-            limiter = HostLimiter(config.per_host_concurrency)
-            return await fetch_page(client, limiter, url, config)
+        async with make_client(config, public_only=not config.allow_private_network) as client:
+            limiter = HostLimiter(config.per_host_concurrency, delay=config.per_host_delay)
+            robots = RobotsRules(client, config) if config.respect_robots_txt else None
+            return await fetch_page(client, limiter, url, config, robots)
 
     return asyncio.run(run())
 
@@ -311,7 +317,7 @@ def test_private_network_guard_checks_every_redirect_hop(server: LocalServer) ->
 
     async def run() -> None:
         async with make_client(settings()) as client:
-            await _get(
+            await get_bounded(
                 client, server.url("/go"), settings(), headers={}, check_url=refuse_localhost
             )
 

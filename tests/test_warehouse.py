@@ -77,7 +77,7 @@ def test_append_is_idempotent_and_reports_only_new_articles(tmp_path):
             feed_states=[state],
             run=run("r1"),
         )
-        assert new == {"id1", "id2"}
+        assert new.new_ids == {"id1", "id2"}
         again = append_batch(
             con,
             articles=[article(1), article(2)],
@@ -85,7 +85,7 @@ def test_append_is_idempotent_and_reports_only_new_articles(tmp_path):
             feed_states=[replace(state, etag='"v2"')],
             run=run("r2"),
         )
-        assert again == set()
+        assert again.new_ids == set() and again.updated_ids == set()
         assert con.execute("SELECT count(*) FROM articles").fetchone() == (2,)
         assert con.execute("SELECT count(*) FROM feed_entries").fetchone() == (2,)
         assert load_feed_states(con)["f"].etag == '"v2"'
