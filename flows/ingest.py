@@ -101,8 +101,8 @@ def ingest(
     specs = select_feeds(
         load_feeds(Path(feeds_file) if feeds_file else settings.feeds), feeds or (), tags or ()
     )
-    # Batches spooled by earlier runs are merged first (a dry run writes nothing, not even those).
-    merged = () if dry_run else prepare_warehouse_task(db_path, settings.lock_wait)
+    # Batches spooled by earlier runs are merged first (a dry run leaves them for a real run).
+    merged = prepare_warehouse_task(db_path, settings.lock_wait, merge=not dry_run)
     states = load_feed_states_task(db_path, settings.lock_wait)
     # A feed that keeps failing rests (backoff) but is never dropped; one named explicitly
     # is polled anyway, so an operator can check a fix at once.
@@ -143,7 +143,7 @@ def ingest(
     stored_ids = {a.article_id for a in stored}
     # Syndicated copies and near-duplicates of recent articles share their story_id.
     recent = load_recent_sketches_task(
-        db_path, started - timedelta(days=settings.story_window_days)
+        db_path, started - timedelta(days=settings.story_window_days), settings.lock_wait
     )
     stored, sketches = cluster_stories(stored, recent, settings.story_threshold)
     sightings = [_sighting(e, by_url[e.url].article_id) for e in (*plan.download, *plan.riders)]

@@ -15,7 +15,7 @@ import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -168,10 +168,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     return done
 
 
-_FEED_COLUMNS = (
-    "name, url, etag, last_modified, body_hash, last_polled_at, last_status, last_http_status, "
-    "last_error, consecutive_failures, last_success_at, failing_since, next_poll_at"
-)
+# The `feeds` columns a `FeedState` maps to, in its field order (rows are built with asdict).
+_FEED_FIELDS = tuple(f.name for f in fields(FeedState))
+_FEED_COLUMNS = ", ".join(_FEED_FIELDS)
 
 
 def load_feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
@@ -487,7 +486,7 @@ def write_staged(
         if feed_states:
             con.executemany(
                 f"""
-                INSERT INTO feeds ({_FEED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO feeds ({_FEED_COLUMNS}) VALUES ({", ".join("?" * len(_FEED_FIELDS))})
                 ON CONFLICT (name) DO UPDATE SET
                     url = excluded.url, etag = excluded.etag,
                     last_modified = excluded.last_modified, body_hash = excluded.body_hash,
@@ -685,15 +684,16 @@ class WriteOutcome:
 
 
 @task(name="prepare-warehouse", cache_policy=NO_CACHE, persist_result=False)
-def prepare_warehouse_task(db: Path, lock_wait: float) -> tuple[RunRecord, ...]:
-    """Create or migrate the warehouse and merge spooled batches; return the runs merged.
+def prepare_warehouse_task(db: Path, lock_wait: float, merge: bool = True) -> tuple[RunRecord, ...]:
+    """Create or migrate the warehouse and merge spooled batches (unless `merge` is off, as in
+    a dry run); return the runs merged.
 
     When another process holds the lock the spool waits for a later run; the run goes on
     (its reads need only a shared lock) as long as the schema is current.
     """
     try:
         with connect(db, lock_wait_seconds=lock_wait) as con:
-            return tuple(merge_spool(con, db))
+            return tuple(merge_spool(con, db)) if merge else ()
     except WarehouseLocked:
         if not db.exists():
             raise
@@ -722,8 +722,10 @@ def find_known_task(
 
 
 @task(name="load-recent-stories", cache_policy=NO_CACHE, persist_result=False)
-def load_recent_sketches_task(db: Path, since: datetime) -> list[StorySketch]:
-    with connect(db) as con:
+def load_recent_sketches_task(
+    db: Path, since: datetime, lock_wait: float = 30.0
+) -> list[StorySketch]:
+    with connect(db, read_only=True, lock_wait_seconds=lock_wait) as con:
         return load_recent_sketches(con, since)
 
 
