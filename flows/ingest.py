@@ -104,6 +104,11 @@ def ingest(
     # Batches spooled by earlier runs are merged first (a dry run leaves them for a real run).
     merged = prepare_warehouse_task(db_path, settings.lock_wait, merge=not dry_run)
     states = load_feed_states_task(db_path, settings.lock_wait)
+    # Read with the other state, before any download: later the warehouse may be locked by
+    # someone else, and then the batch goes to the spool rather than waiting on a read.
+    recent = load_recent_sketches_task(
+        db_path, started - timedelta(days=settings.story_window_days), settings.lock_wait
+    )
     # A feed that keeps failing rests (backoff) but is never dropped; one named explicitly
     # is polled anyway, so an operator can check a fix at once.
     due, resting = due_feeds(specs, states, started)
@@ -142,9 +147,6 @@ def ingest(
     stored = [a for a in articles if a.text or a.title]
     stored_ids = {a.article_id for a in stored}
     # Syndicated copies and near-duplicates of recent articles share their story_id.
-    recent = load_recent_sketches_task(
-        db_path, started - timedelta(days=settings.story_window_days), settings.lock_wait
-    )
     stored, sketches = cluster_stories(stored, recent, settings.story_threshold)
     sightings = [_sighting(e, by_url[e.url].article_id) for e in (*plan.download, *plan.riders)]
     sightings = [s for s in sightings if s.article_id in stored_ids]

@@ -11,13 +11,13 @@ the first source that still names someone. Pure functions over an lxml tree.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 
 from lxml.html import HtmlElement
 
 from tasks import jsonld
 from tasks.feeds import clean_authors as split_people
+from tasks.text import clean_headline
 from tasks.wire import normalize_agency
 
 _PREFIX = re.compile(
@@ -161,7 +161,7 @@ def clean_authors(names: Iterable[str], site_names: Sequence[str] = ()) -> tuple
 
 
 def _clean(raw: str) -> str:
-    text = " ".join(unicodedata.normalize("NFC", raw or "").split()).strip(" ,;|·-–—")
+    text = (clean_headline(raw) or "").strip(" ,;|·-–—")
     text = _REVIEWED.sub("", text)
     return _PREFIX.sub("", text)
 
