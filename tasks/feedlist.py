@@ -47,7 +47,9 @@ def parse_feeds_text(text: str, path: Path) -> list[FeedSpec]:
         raise FeedsFileError(f"{path}: invalid TOML: {exc}") from None
 
     tables = data.get("feeds")
-    if not isinstance(tables, list) or not tables:
+    if tables == []:
+        return []  # `feeds = []`: deliberately none (yet); a run polls nothing
+    if not isinstance(tables, list):
         raise FeedsFileError(f"{path}: no [[feeds]] tables found")
     header_lines = [text.count("\n", 0, m.start()) + 1 for m in _TABLE_HEADER.finditer(text)]
 

@@ -1,0 +1,340 @@
+"""Throughput benchmark: how close `newsdesk ingest` runs to the machine's extraction limit.
+
+    make bench                      # or: .venv/bin/python -m bench [--corpus DIR] [--json FILE]
+
+One run measures, on this machine, against a baseline taken in the same run:
+
+1. baseline: a bare pool of N = cores processes running trafilatura on the same pages read
+   from disk (`bench.baseline`), the limit;
+2. cold ingest: `newsdesk ingest` (the real CLI, a fresh warehouse, a running Prefect server)
+   over every feed of the benchmark web (`bench.site`: 293 corpus pages × 8 loopback hosts =
+   2,344 articles behind 592 RSS/Atom feeds), all articles taken;
+3. idle re-poll: the same command again, nothing changed (half the feeds answer 304, half
+   send the same body without validators);
+4. fixed cost: the same command with `feeds = []`, three times (the median), with a
+   breakdown of where its time goes;
+5. memory: peak RSS summed over the CLI and every process below it, for 200 and for 2,344
+   articles (each into a fresh warehouse);
+6. warehouse scale: `bench.warehouse_scale`;
+7. feed parsing: `bench.feed_parsing`.
+
+Politeness stays on: robots.txt is fetched and obeyed, at most 2 requests at once per host,
+and request starts to one host are spaced by NEWSDESK_PER_HOST_DELAY, set to 0.05 s here
+(0.5 s by default: eight hosts at 0.5 s would cap any machine at 16 pages/s, which measures
+the setting, not the code). The server reports the smallest gap it saw between two page
+requests to one host; the benchmark fails if it is under the setting.
+
+Prints one table and writes the figures as JSON (default `bench/results.json`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+
+from bench import baseline
+from bench.procs import Measured, run_measured
+from bench.server import BenchServer
+from bench.site import ENTRIES_PER_FEED, HOSTS, corpus_pages, page_url, plan_feeds
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
+BIN = Path(sys.executable).parent
+PER_HOST_DELAY = 0.05
+MIB = 1024 * 1024
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSDESK_"))}
+    env.update(
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY="false",
+        NEWSDESK_ALLOW_PRIVATE_NETWORK="1",  # every site of the benchmark is on loopback
+        NEWSDESK_PER_HOST_DELAY=str(PER_HOST_DELAY),
+    )
+    env.update(extra)
+    return env
+
+
+class PrefectServer:
+    """`prefect server start` on a free loopback port with its own PREFECT_HOME."""
+
+    def __init__(self, home: Path) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.api = f"http://127.0.0.1:{self.port}/api"
+        self.home = home
+        home.mkdir(parents=True, exist_ok=True)
+        self._log = (home / "server.log").open("w")
+
+    def __enter__(self) -> PrefectServer:
+        env = _clean_env(
+            PREFECT_HOME=str(self.home),
+            PREFECT_SERVER_API_HOST="127.0.0.1",
+            PREFECT_SERVER_API_PORT=str(self.port),
+            PREFECT_UI_ENABLED="false",
+        )
+        self._process = subprocess.Popen(
+            [str(BIN / "prefect"), "server", "start"],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.api}/health", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self._process.poll() is not None:
+                break
+            time.sleep(0.5)
+        self.__exit__()
+        raise RuntimeError(f"the Prefect server did not start; see {self.home / 'server.log'}")
+
+    def __exit__(self, *exc: object) -> None:
+        self._process.terminate()
+        try:
+            self._process.wait(30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+        self._log.close()
+
+
+def _write_feeds(path: Path, feeds: list[tuple[str, str]]) -> Path:
+    lines = [f'[[feeds]]\nname = "{name}"\nurl = "{url}"\n' for name, url in feeds]
+    path.write_text("\n".join(lines) if lines else "feeds = []\n", encoding="utf-8")
+    return path
+
+
+def _ingest(feeds_file: Path, db: Path, env: dict[str, str]) -> Measured:
+    args = [str(BIN / "newsdesk"), "ingest", "--feeds", str(feeds_file), "--db", str(db)]
+    measured = run_measured([*args, "--max-articles-per-feed", "0"], env)
+    if measured.returncode != 0:
+        raise RuntimeError(f"`newsdesk ingest` exited {measured.returncode}:\n{measured.output}")
+    return measured
+
+
+def _last_run(db: Path) -> dict[str, object]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        cursor = con.execute("SELECT * FROM ingest_runs ORDER BY started_at DESC LIMIT 1")
+        names = [d[0] for d in cursor.description]
+        row = cursor.fetchone()
+        (articles,) = con.execute("SELECT count(*) FROM articles").fetchone()
+    assert row is not None
+    return {**dict(zip(names, row, strict=True)), "articles_total": articles}
+
+
+def _timed(args: list[str], env: dict[str, str], repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run(args, env=env, check=True, capture_output=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def measure(corpus: Path, workdir: Path, scale_rows: int) -> dict[str, dict]:
+    pages = corpus_pages(corpus)
+    feeds = plan_feeds(pages)
+    results: dict[str, dict] = {}
+    step = _progress()
+
+    with BenchServer(corpus) as site, PrefectServer(workdir / "prefect") as prefect:
+        ports = site.ports
+        env = _clean_env(PREFECT_API_URL=prefect.api, PREFECT_HOME=str(workdir / "prefect"))
+        all_feeds = [(f.name, f"http://{f.host}:{ports[f.host]}{f.path}") for f in feeds]
+        every = _write_feeds(workdir / "feeds.toml", all_feeds)
+        small = _write_feeds(workdir / "feeds-200.toml", all_feeds[: 200 // ENTRIES_PER_FEED])
+        empty = _write_feeds(workdir / "feeds-empty.toml", [])
+
+        step("baseline: bare trafilatura pool")
+        jobs = [(p.path, page_url(h, ports[h], p.id)) for h in HOSTS for p in pages]
+        results["baseline"] = baseline.run(jobs)
+
+        step("fixed cost: empty runs")
+        _ingest(empty, workdir / "warm.duckdb", env)  # the first run also registers the flow
+        empties = [_ingest(empty, workdir / "empty.duckdb", env) for _ in range(3)]
+        python = str(BIN / "python")
+        results["empty"] = {
+            "seconds": statistics.median(m.seconds for m in empties),
+            "python_s": _timed([python, "-c", "pass"], env),
+            "imports_s": _timed([python, "-c", "import newsdesk.cli, flows.ingest"], env),
+            "flow_s": _last_run(workdir / "empty.duckdb")["duration_seconds"],
+        }
+
+        step("cold ingest: every feed, fresh warehouse")
+        site.reset()
+        cold = _ingest(every, workdir / "cold.duckdb", env)
+        stats = site.stats()
+        run = _last_run(workdir / "cold.duckdb")
+        results["cold"] = {
+            "seconds": cold.seconds,
+            "feeds": len(all_feeds),
+            "articles": run["articles_total"],
+            "articles_per_s": int(run["articles_total"]) / cold.seconds,
+            "flow_s": run["duration_seconds"],
+            "peak_rss_mib": cold.peak_rss_bytes / MIB,
+            "min_page_gap_s": stats["min_page_gap_s"],
+            "answers": stats["answers"],
+        }
+
+        step("idle re-poll: the same feeds, unchanged")
+        site.reset()
+        idle = _ingest(every, workdir / "cold.duckdb", env)
+        run = _last_run(workdir / "cold.duckdb")
+        results["idle"] = {
+            "seconds": idle.seconds,
+            "feeds": run["feeds_total"],
+            "unchanged": run["feeds_unchanged"],
+            "entries_parsed": run["entries_seen"],
+            "articles_new": run["articles_new"],
+            "flow_s": run["duration_seconds"],
+            "answers": site.stats()["answers"],
+        }
+
+        step("memory: 200 articles, fresh warehouse")
+        few = _ingest(small, workdir / "small.duckdb", env)
+        results["small"] = {
+            "seconds": few.seconds,
+            "articles": _last_run(workdir / "small.duckdb")["articles_total"],
+            "peak_rss_mib": few.peak_rss_bytes / MIB,
+        }
+
+    step("fixed cost on the ephemeral API (no server)")
+    ephemeral_env = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
+    ephemeral_env["PREFECT_HOME"] = str(workdir / "prefect-ephemeral")
+    first = _ingest(empty, workdir / "eph.duckdb", ephemeral_env)
+    again = _ingest(empty, workdir / "eph.duckdb", ephemeral_env)
+    results["ephemeral"] = {"first_s": first.seconds, "seconds": again.seconds}
+
+    from bench import feed_parsing, warehouse_scale
+
+    step(f"warehouse scale: {scale_rows:,} rows")
+    results["warehouse"] = warehouse_scale.run(rows=scale_rows, workdir=workdir)
+    step("feed parsing: corpus feeds")
+    results["feed_parsing"] = feed_parsing.run(corpus)
+    return results
+
+
+def _progress():
+    started = time.perf_counter()
+
+    def step(what: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f} s] {what}", file=sys.stderr, flush=True)
+
+    return step
+
+
+def table(r: dict[str, dict]) -> str:
+    base, cold, idle, empty = r["baseline"], r["cold"], r["idle"], r["empty"]
+    small, wh, fp = r["small"], r["warehouse"], r["feed_parsing"]
+    cold_ratio = cold["articles_per_s"] / base["pages_per_s"]
+    idle_ratio = idle["seconds"] / empty["seconds"]
+    rss_ratio = cold["peak_rss_mib"] / small["peak_rss_mib"]
+
+    def check(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    rows = [
+        ("measure", "figure", "target"),
+        (
+            "baseline: bare trafilatura pool",
+            f"{base['pages_per_s']:.1f} pages/s ({base['pages']} pages, {base['workers']} procs)",
+            "the limit",
+        ),
+        (
+            "cold ingest (CLI, fresh warehouse)",
+            f"{cold['articles']} articles, {cold['feeds']} feeds in {cold['seconds']:.1f} s "
+            f"= {cold['articles_per_s']:.1f}/s = {cold_ratio:.2f}× baseline",
+            f"≥ 0.85× ({check(cold_ratio >= 0.85)})",
+        ),
+        (
+            "idle re-poll (unchanged feeds)",
+            f"{idle['feeds']} feeds in {idle['seconds']:.2f} s = {idle_ratio:.2f}× empty run; "
+            f"{idle['entries_parsed']} entries parsed",
+            f"≤ 1.5×, 0 parsed ({check(idle_ratio <= 1.5 and idle['entries_parsed'] == 0)})",
+        ),
+        (
+            "fixed cost: empty run (server API)",
+            f"{empty['seconds']:.2f} s: python {empty['python_s']:.2f} s, imports "
+            f"{empty['imports_s'] - empty['python_s']:.2f} s, flow body {empty['flow_s']:.2f} s",
+            "as low as Prefect allows",
+        ),
+        (
+            "fixed cost: empty run (ephemeral API)",
+            f"{r['ephemeral']['seconds']:.2f} s (first run, new database: "
+            f"{r['ephemeral']['first_s']:.1f} s)",
+            "—",
+        ),
+        (
+            "peak RSS, process tree",
+            f"{small['peak_rss_mib']:.0f} MiB ({small['articles']} articles) vs "
+            f"{cold['peak_rss_mib']:.0f} MiB ({cold['articles']}) = {rss_ratio:.2f}×",
+            f"≤ 1.5× ({check(rss_ratio <= 1.5)})",
+        ),
+        (
+            "append 1,000 articles (dedup incl.)",
+            f"{wh['empty_ms']:.0f} ms into empty vs {wh['filled_ms']:.0f} ms into "
+            f"{wh['rows']:,} rows = {wh['ratio']:.2f}×",
+            f"≤ 1.5× ({check(wh['ratio'] <= 1.5)})",
+        ),
+        (
+            "feed parsing, median per entry",
+            f"{fp['newsdesk_ms_per_entry']:.3f} ms vs feedparser defaults "
+            f"{fp['feedparser_ms_per_entry']:.3f} ms = {fp['speedup']:.2f}× less",
+            f"≥ 2.4× less ({check(fp['speedup'] >= 2.4)})",
+        ),
+        (
+            "politeness kept",
+            f"smallest gap between page requests to one host {cold['min_page_gap_s']:.3f} s "
+            f"(setting {PER_HOST_DELAY} s); 304s on re-poll: "
+            f"{idle['answers'].get('feed 304', 0)}",
+            "gap ≥ setting",
+        ),
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+        for row in rows
+    ]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument("--scale-rows", type=int, default=1_000_000)
+    args = parser.parse_args(argv)
+    if not (args.corpus / "articles" / "ground_truth.jsonl").exists():
+        print(f"corpus not found at {args.corpus}: pass --corpus ../shared/corpus", file=sys.stderr)
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="newsdesk-bench-"))
+    try:
+        results = measure(args.corpus, workdir, args.scale_rows)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(table(results))
+    args.json.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    print(f"\nfigures written to {args.json}")
+    gap = results["cold"]["min_page_gap_s"]
+    if gap is not None and gap < PER_HOST_DELAY * 0.95:
+        print(f"per-host spacing broken: {gap:.3f} s < {PER_HOST_DELAY} s", file=sys.stderr)
+        return 1
+    return 0
