@@ -52,7 +52,7 @@ from bench.site import ENTRIES_PER_FEED, HOSTS, corpus_pages, page_url, plan_fee
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
 BIN = Path(sys.executable).parent
-PER_HOST_DELAY = 0.05
+PER_HOST_DELAY = 0.01
 MIB = 1024 * 1024
 
 
@@ -139,6 +139,21 @@ def _last_run(db: Path) -> dict[str, object]:
     return {**dict(zip(names, row, strict=True)), "articles_total": articles}
 
 
+def _stages(api: str, run_id: str) -> dict[str, float]:
+    """Seconds spent in each task of a flow run, from the Prefect API."""
+    reply = httpx.post(
+        f"{api}/task_runs/filter",
+        json={"flow_runs": {"id": {"any_": [run_id]}}, "limit": 200},
+        timeout=30,
+    )
+    reply.raise_for_status()
+    stages: dict[str, float] = {}
+    for task_run in reply.json():
+        name = task_run["name"].rsplit("-", 1)[0]
+        stages[name] = stages.get(name, 0.0) + (task_run.get("total_run_time") or 0.0)
+    return stages
+
+
 def _timed(args: list[str], env: dict[str, str], repeats: int = 3) -> float:
     times = []
     for _ in range(repeats):
@@ -191,6 +206,7 @@ def measure(corpus: Path, workdir: Path, scale_rows: int) -> dict[str, dict]:
             "peak_rss_mib": cold.peak_rss_bytes / MIB,
             "min_page_gap_s": stats["min_page_gap_s"],
             "answers": stats["answers"],
+            "stages_s": _stages(prefect.api, str(run["run_id"])),
         }
 
         step("idle re-poll: the same feeds, unchanged")
@@ -205,6 +221,7 @@ def measure(corpus: Path, workdir: Path, scale_rows: int) -> dict[str, dict]:
             "articles_new": run["articles_new"],
             "flow_s": run["duration_seconds"],
             "answers": site.stats()["answers"],
+            "stages_s": _stages(prefect.api, str(run["run_id"])),
         }
 
         step("memory: 200 articles, fresh warehouse")

@@ -97,6 +97,11 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
     hint = entry.language or (reading.html_lang if reading else None)
     summary = clean_line(entry.summary) or (clean_line(reading.description) if reading else None)
     wire = find_wire(text, authors, site_name)
+    # The story sketch is made here, in the extraction worker, where it runs in parallel;
+    # datasketch (and scipy) load on first use, preloaded by the workers' fork server.
+    from tasks.stories import sketch_bytes
+
+    story_sketch = sketch_bytes(text) if text and page_type in ("article", None) else None
 
     return Article(
         article_id=article_id(canonical),
@@ -122,6 +127,7 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         page_type=page_type,
         wire_agency=wire.agency,
         dateline=wire.dateline,
+        sketch=story_sketch,
     )
 
 

@@ -160,6 +160,9 @@ class Article:
     """The UTC offset written with the page's time, when `published_at` came from the page."""
     story_id: str | None = None
     """Assigned after extraction, by comparing the text with recent articles."""
+    sketch: bytes | None = None
+    """The text's MinHash (`tasks.stories`), computed in the extraction worker so that
+    clustering in the flow only compares; None when the text is too short. Not a column."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,8 @@ def cluster_stories(
     articles: Sequence[Article], recent: Sequence[StorySketch], threshold: float
 ) -> tuple[list[Article], list[StorySketch]]:
     """Give each new article the story of a recent near-duplicate, or a story of its own."""
+    if not articles:
+        return [], []
     from tasks.stories import cluster_articles  # datasketch loads scipy: only when needed
 
     return cluster_articles(articles, recent, threshold)

@@ -61,6 +61,12 @@ def sketch(text: str) -> MinHash | None:
     return minhash
 
 
+def sketch_bytes(text: str) -> bytes | None:
+    """`sketch(text)` as stored, or None: what an extraction worker attaches to an article."""
+    minhash = sketch(text)
+    return to_bytes(minhash) if minhash is not None else None
+
+
 def to_bytes(minhash: MinHash) -> bytes:
     return np.asarray(minhash.hashvalues, dtype="<u4").tobytes()
 
@@ -70,9 +76,14 @@ def from_bytes(data: bytes) -> MinHash:
 
 
 def assign_stories(
-    new: Sequence[tuple[str, str]], recent: Sequence[StorySketch], threshold: float
+    new: Sequence[tuple[str, str] | tuple[str, str, bytes | None]],
+    recent: Sequence[StorySketch],
+    threshold: float,
 ) -> tuple[dict[str, str], list[StorySketch]]:
     """The story of each new `(article_id, text)`, and the sketches to store for them.
+
+    A third item, when given, is the text's sketch as `sketch_bytes` made it (None: too short
+    to compare); the text is then not shingled again.
 
     `recent` are stored sketches to compare with; new articles are also compared with each
     other, in order. An article already among `recent` keeps its stored story. Articles too
@@ -93,13 +104,16 @@ def assign_stories(
 
     assigned: dict[str, str] = {}
     created: list[StorySketch] = []
-    for article_id, text in new:
+    for article_id, text, *known in new:
         if article_id in story_of:
             assigned[article_id] = story_of[article_id]
             continue
         if article_id in assigned:
             continue
-        minhash = sketch(text)
+        if known:
+            minhash = from_bytes(known[0]) if known[0] is not None else None
+        else:
+            minhash = sketch(text)
         if minhash is None:
             assigned[article_id] = article_id
             continue
@@ -124,6 +138,8 @@ def cluster_articles(
 
     Section fronts and video pages belong to no story (their `story_id` stays None).
     """
-    candidates = [(a.article_id, a.text) for a in articles if a.page_type in ("article", None)]
+    candidates = [
+        (a.article_id, a.text, a.sketch) for a in articles if a.page_type in ("article", None)
+    ]
     stories, created = assign_stories(candidates, recent, threshold)
     return [replace(a, story_id=stories.get(a.article_id)) for a in articles], created
