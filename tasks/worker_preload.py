@@ -2,8 +2,10 @@
 worker forked from it starts with trafilatura imported and the language model loaded instead of
 paying for both itself. Importing this module has that cost on purpose; nothing else imports it."""
 
-import tasks.extract  # noqa: F401 -- imported for its side effect: trafilatura and lxml loaded
-import tasks.stories  # noqa: F401 -- datasketch, for the story sketch made after extraction
+# Imported for their side effects: trafilatura and lxml loaded; datasketch (and scipy) for the
+# story sketch each worker makes after extraction.
+import tasks.extract
+import tasks.stories  # noqa: F401
 from tasks.language import load_model
 
 load_model()
