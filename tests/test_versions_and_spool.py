@@ -121,6 +121,20 @@ def test_an_unchanged_redelivery_changes_nothing(tmp_path: Path) -> None:
     assert rows(db, "SELECT run_id FROM feed_entries") == [("r1",)]
 
 
+def test_a_recorded_sighting_keeps_its_first_run_and_takes_the_new_fingerprint(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "news.duckdb"
+    write(db, T0, "r1", [article(1)], [sighting(1, "h1")])
+    edited = replace(sighting(1, "h2"), entry_updated_at=T0 + timedelta(hours=1))
+    write(db, T0 + timedelta(hours=1), "r2", [], [edited])
+    write(db, T0 + timedelta(hours=2), "r3", [], [sighting(1, None)])  # no fingerprint: kept
+
+    assert rows(db, "SELECT run_id, seen_at, entry_updated_at, entry_hash FROM feed_entries") == [
+        ("r1", T0, T0 + timedelta(hours=1), "h2")
+    ]
+
+
 def test_feed_text_never_replaces_page_text(tmp_path: Path) -> None:
     db = tmp_path / "news.duckdb"
     write(db, T0, "r1", [article(1)])

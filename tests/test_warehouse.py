@@ -20,6 +20,7 @@ from storage.warehouse import (
     find_known,
     load_feed_states,
     load_recent_sketches,
+    migrate,
     run_query,
 )
 from tasks.models import Article, FeedState, StorySketch
@@ -225,3 +226,130 @@ def test_a_warehouse_from_before_migration_3_is_upgraded_in_place(tmp_path):
         assert row == ("text", None, None, None, None, None)
         append_batch(con, articles=[article(2)], sightings=[], feed_states=[], run=run())
         assert con.execute("SELECT count(*) FROM articles").fetchone() == (2,)
+
+
+def keyed_warehouse(db, versions=(1, 2, 3, 5)) -> duckdb.DuckDBPyConnection:
+    """A warehouse as an older release left it: these migrations applied the way `migrate`
+    applies them, the tables still with their PRIMARY KEYs."""
+    con = duckdb.connect(str(db))
+    con.execute(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+        "applied_at TIMESTAMPTZ NOT NULL)"
+    )
+    for migration in MIGRATIONS:
+        if migration.version in versions:
+            con.execute("BEGIN TRANSACTION")
+            con.execute(migration.sql)
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, now())",
+                [migration.version, migration.name],
+            )
+            con.execute("COMMIT")
+    return con
+
+
+def schema(db) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(
+            "SELECT table_name, sql FROM duckdb_tables() ORDER BY table_name"
+        ).fetchall()
+
+
+def test_every_path_to_the_current_schema_ends_at_the_same_tables(tmp_path):
+    fresh, from_1, from_5 = (
+        tmp_path / "fresh.duckdb",
+        tmp_path / "v1.duckdb",
+        tmp_path / "v5.duckdb",
+    )
+    with connect(fresh):
+        pass
+    with keyed_warehouse(from_1, versions=(1,)) as con:
+        assert migrate(con) == [2, 3, 4, 5]
+    with keyed_warehouse(from_5) as con:
+        assert migrate(con) == [4]  # lower than the highest applied, still applied
+
+    assert schema(from_1) == schema(fresh)
+    assert schema(from_5) == schema(fresh)
+    _, keyed = run_query(
+        fresh,
+        "SELECT table_name FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
+        "ORDER BY ALL",
+    )
+    assert keyed == [("article_versions",), ("feeds",), ("ingest_runs",), ("schema_migrations",)]
+
+
+def contents(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
+    tables = ("articles", "feed_entries", "story_sketches", "feeds", "ingest_runs")
+    return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
+
+
+def test_a_keyed_warehouse_keeps_its_rows_and_replays_still_insert_nothing_twice(tmp_path):
+    db = tmp_path / "old.duckdb"
+    con = keyed_warehouse(db)
+    state = FeedState("f", "https://news.example/feed", etag='"v1"', last_polled_at=NOW)
+    batch = {
+        "articles": [article(1), article(2)],
+        "sightings": [sighting(1), sighting(2), sighting(2, feed="g")],
+        "feed_states": [state],
+        "sketches": [StorySketch("id1", "id1", b"\x01" * 512)],
+    }
+    append_batch(con, **batch, run=run("r1"))
+    before = contents(con)
+    con.close()
+
+    with connect(db) as con:
+        assert contents(con) == before
+        assert con.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall() == [
+            (m.version,) for m in MIGRATIONS
+        ]
+
+        again = append_batch(con, **batch, run=run("r1"))
+        assert (again.new_ids, again.updated_ids) == (set(), set())
+        more = append_batch(
+            con,
+            articles=[article(2), article(3)],
+            sightings=[sighting(2), sighting(3), sighting(3)],
+            feed_states=[],
+            run=run("r2"),
+            sketches=[StorySketch("id1", "x", b"\x02" * 512), StorySketch("id3", "id3", b"")],
+        )
+        assert more.new_ids == {"id3"}
+        counts = con.execute(
+            "SELECT (SELECT count(*) FROM articles), "
+            "(SELECT count(DISTINCT article_id) FROM articles), "
+            "(SELECT count(*) FROM feed_entries), "
+            "(SELECT count(DISTINCT (feed_name, entry_url)) FROM feed_entries), "
+            "(SELECT count(*) FROM story_sketches), (SELECT count(*) FROM ingest_runs)"
+        ).fetchone()
+    assert counts == (3, 3, 4, 4, 2, 2)
+
+
+def test_urls_are_known_by_entry_link_article_url_and_canonical_url_and_guids_alone(tmp_path):
+    db = tmp_path / "news.duckdb"
+    moved = replace(article(1), url="https://news.example/1?page=1")
+    with connect(db) as con:
+        append_batch(
+            con,
+            articles=[moved, article(2)],
+            sightings=[Sighting("f", "https://feed.example/1", "id1", "g1", None, None)],
+            feed_states=[],
+            run=run(),
+        )
+        known = find_known(
+            con,
+            [
+                ("f", "https://feed.example/1"),
+                ("f", "https://news.example/1?page=1"),
+                ("f", "https://news.example/1"),
+                ("f", "https://news.example/2"),
+            ],
+        )
+        by_guid = find_known(con, [], [("f", "g1"), ("g", "g1")])
+    assert known.article_ids == {
+        "https://feed.example/1": "id1",
+        "https://news.example/1?page=1": "id1",
+        "https://news.example/1": "id1",
+        "https://news.example/2": "id2",
+    }
+    assert known.sightings == {("f", "https://feed.example/1")}
+    assert by_guid.guids == {("f", "g1"): "id1"} and by_guid.article_ids == {}
