@@ -126,9 +126,11 @@ async def _serve(resources: dict[str, Resource], host: str, stats: _Stats, sock:
     await server.serve_forever()
 
 
-def _main(corpus: Path, sockets: dict[str, socket.socket], ready: Connection) -> None:
+def _main(
+    corpus: Path, limit: int | None, sockets: dict[str, socket.socket], ready: Connection
+) -> None:
     ports = {host: sock.getsockname()[1] for host, sock in sockets.items()}
-    site = build_site(corpus, ports, tuple(sockets))
+    site = build_site(corpus, ports, tuple(sockets), limit)
     stats = _Stats()
     ready.send(ports)
 
@@ -143,7 +145,10 @@ def _main(corpus: Path, sockets: dict[str, socket.socket], ready: Connection) ->
 class BenchServer:
     """The server process; use it as a context manager. `ports` maps host → port."""
 
-    def __init__(self, corpus: Path, hosts: tuple[str, ...] = HOSTS) -> None:
+    def __init__(
+        self, corpus: Path, hosts: tuple[str, ...] = HOSTS, limit: int | None = None
+    ) -> None:
+        """Serve the first `limit` corpus pages (all by default) on every host."""
         self.sockets = {}
         for host in hosts:
             sock = socket.socket()
@@ -154,7 +159,7 @@ class BenchServer:
         self.ports = {host: sock.getsockname()[1] for host, sock in self.sockets.items()}
         parent, child = multiprocessing.get_context("fork").Pipe()
         self._process = multiprocessing.get_context("fork").Process(
-            target=_main, args=(corpus, self.sockets, child), daemon=True
+            target=_main, args=(corpus, limit, self.sockets, child), daemon=True
         )
         self._ready = parent
 

@@ -61,8 +61,8 @@ class Feed:
     validators: bool
 
 
-def corpus_pages(corpus: Path) -> list[Page]:
-    """The annotated corpus pages, in a fixed order."""
+def corpus_pages(corpus: Path, limit: int | None = None) -> list[Page]:
+    """The annotated corpus pages, in a fixed order (the first `limit` of them)."""
     pages = []
     truth = corpus / "articles" / "ground_truth.jsonl"
     for line in truth.read_text(encoding="utf-8").splitlines():
@@ -71,7 +71,7 @@ def corpus_pages(corpus: Path) -> list[Page]:
         if path.exists():
             body = " ".join((row.get("body") or "").split())
             pages.append(Page(row["id"], path, row.get("title") or row["id"], body[:280]))
-    return sorted(pages, key=lambda p: p.id)
+    return sorted(pages, key=lambda p: p.id)[:limit]
 
 
 def plan_feeds(pages: list[Page], hosts: tuple[str, ...] = HOSTS) -> list[Feed]:
@@ -150,10 +150,10 @@ def feed_body(feed: Feed, port: int, pages: dict[str, Page]) -> bytes:
 
 
 def build_site(
-    corpus: Path, ports: dict[str, int], hosts: tuple[str, ...] = HOSTS
+    corpus: Path, ports: dict[str, int], hosts: tuple[str, ...] = HOSTS, limit: int | None = None
 ) -> dict[str, dict[str, Resource]]:
     """host → path → resource, for every page copy, feed and robots.txt."""
-    pages = corpus_pages(corpus)
+    pages = corpus_pages(corpus, limit)
     by_id = {p.id: p for p in pages}
     site: dict[str, dict[str, Resource]] = {host: {} for host in hosts}
     for host in hosts:

@@ -163,13 +163,15 @@ def _timed(args: list[str], env: dict[str, str], repeats: int = 3) -> float:
     return statistics.median(times)
 
 
-def measure(corpus: Path, workdir: Path, scale_rows: int) -> dict[str, dict]:
-    pages = corpus_pages(corpus)
+def measure(
+    corpus: Path, workdir: Path, scale_rows: int, limit: int | None = None
+) -> dict[str, dict]:
+    pages = corpus_pages(corpus, limit)
     feeds = plan_feeds(pages)
     results: dict[str, dict] = {}
     step = _progress()
 
-    with BenchServer(corpus) as site, PrefectServer(workdir / "prefect") as prefect:
+    with BenchServer(corpus, limit=limit) as site, PrefectServer(workdir / "prefect") as prefect:
         ports = site.ports
         env = _clean_env(PREFECT_API_URL=prefect.api, PREFECT_HOME=str(workdir / "prefect"))
         all_feeds = [(f.name, f"http://{f.host}:{ports[f.host]}{f.path}") for f in feeds]
@@ -337,14 +339,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
-    parser.add_argument("--scale-rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--scale-rows", type=int, default=1_000_000, help="articles pre-filled for the scale test"
+    )
+    parser.add_argument(
+        "--pages",
+        type=int,
+        help="use only the first PAGES corpus pages (a quick check of the harness, not a measure)",
+    )
     args = parser.parse_args(argv)
     if not (args.corpus / "articles" / "ground_truth.jsonl").exists():
         print(f"corpus not found at {args.corpus}: pass --corpus ../shared/corpus", file=sys.stderr)
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="newsdesk-bench-"))
     try:
-        results = measure(args.corpus, workdir, args.scale_rows)
+        results = measure(args.corpus, workdir, args.scale_rows, args.pages)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(table(results))

@@ -27,7 +27,7 @@ from rich.table import Table
 from newsdesk.settings import Settings
 
 if TYPE_CHECKING:
-    from tasks.models import RunReport
+    from tasks.models import FeedReport, RunReport
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_API_URL = "http://127.0.0.1:4200/api"
@@ -87,7 +87,10 @@ def _parser() -> argparse.ArgumentParser:
         help="fetch, parse and extract, but write nothing to the warehouse",
     )
     ingest.add_argument(
-        "-v", "--verbose", action="store_true", help="show Prefect's run logs on the console"
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show Prefect's run logs on the console, and every feed in the summary",
     )
     ingest.add_argument(
         "--max-articles-per-feed",
@@ -298,10 +301,10 @@ def run_ingest(
         return 130
     if report.all_failed and not report.spooled_to:
         if verbose:
-            print_report(report)
+            print_report(report, every=True)
         err.print(f"[red]error:[/] {all_failed_message(report)}")
         return EXIT_FAILED
-    print_report(report)
+    print_report(report, every=verbose)
     if report.spooled_to:
         err.print(
             f"[yellow]warning:[/] the warehouse stayed locked by another process, so this run's "
@@ -370,7 +373,27 @@ class _progress:
             self._bar.stop()
 
 
-def print_report(report: RunReport) -> None:
+SUMMARY_ROWS = 40
+"""Feeds listed in the summary of a run over more feeds: failures first, then the most news."""
+
+
+def _summary_rows(report: RunReport, every: bool) -> tuple[list[FeedReport], int]:
+    """The feed rows to print, and how many were left out."""
+    feeds = list(report.feeds)
+    if every or len(feeds) <= SUMMARY_ROWS:
+        return feeds, 0
+    trouble = [f for f in feeds if f.status in ("failed", "backoff")]
+    others = sorted(
+        (f for f in feeds if f.status not in ("failed", "backoff")),
+        key=lambda f: (-f.new_articles, f.name),
+    )
+    shown = trouble + others[: max(0, SUMMARY_ROWS - len(trouble))]
+    return shown, len(feeds) - len(shown)
+
+
+def print_report(report: RunReport, every: bool = False) -> None:
+    """The run's summary table; over `SUMMARY_ROWS` feeds, only failing ones and those with the
+    most new articles, unless `every`."""
     table = Table(title=f"ingest run {report.run_id}", title_justify="left")
     for column in ("feed", "status", "http", "entries", "new", "from feed", "seconds", "error"):
         table.add_column(
@@ -380,7 +403,8 @@ def print_report(report: RunReport) -> None:
             else "left",
         )
     styles = {"failed": "red", "ok": "green", "backoff": "yellow"}
-    for f in report.feeds:
+    rows, left_out = _summary_rows(report, every)
+    for f in rows:
         table.add_row(
             f.name,
             f"[{styles.get(f.status, 'dim')}]{f.status}[/]",
@@ -392,6 +416,11 @@ def print_report(report: RunReport) -> None:
             (f.error or "")[:80],
         )
     out.print(table)
+    if left_out:
+        out.print(
+            f"[dim]… and {left_out} more feeds without errors: every feed is in the run's "
+            "`ingest-feeds` artifact in the Prefect UI, or use --verbose[/]"
+        )
     resting = f", {report.feeds_backoff} resting" if report.feeds_backoff else ""
     updated = f", {report.articles_updated} updated" if report.articles_updated else ""
     out.print(

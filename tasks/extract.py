@@ -22,6 +22,7 @@ from trafilatura.settings import Document
 from tasks.authors import find_authors
 from tasks.dates import find_published, parse_day
 from tasks.headlines import find_headline, strip_title_segments
+from tasks.http import decode_html
 from tasks.jsonld import article_headlines
 from tasks.language import detect_language
 from tasks.models import (
@@ -66,9 +67,12 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
     error: str | None = page.error
     if error is None and page.http_status is not None and page.http_status >= 400:
         error = f"HTTP {page.http_status}"
-    if error is None and page.html:
+    html = page.html
+    if html is None and page.body is not None:
+        html = decode_html(page.content_type, page.body)
+    if error is None and html:
         try:
-            reading = read_page(page.html, final_url)
+            reading = read_page(html, final_url)
         except Exception as exc:  # one odd page must never sink the batch
             error = f"extraction failed: {type(exc).__name__}"
     page_type = reading.page_type if reading else None

@@ -345,8 +345,11 @@ async def fetch_page(
     url: str,
     settings: Settings,
     robots: RobotsRules | None = None,
+    *,
+    decode: bool = True,
 ) -> Page:
-    """Download one article page and decode it to text.
+    """Download one article page and decode it to text (or, without `decode`, leave the bytes
+    in `Page.body` for `decode_html` in the extraction worker).
 
     Pass a client made with `public_only` so that links to private addresses are refused (the
     request is never sent), and `robots` so that every hop is checked against its site's
@@ -372,7 +375,16 @@ async def fetch_page(
             http_status=response.status,
             error=_status_error(response),
         )
-    html = decode_html(response.headers.get("content-type"), response.body)
+    content_type = response.headers.get("content-type")
+    if not decode:
+        return Page(
+            url=url,
+            final_url=response.url,
+            http_status=response.status,
+            body=response.body,
+            content_type=content_type,
+        )
+    html = decode_html(content_type, response.body)
     return Page(url=url, final_url=response.url, http_status=response.status, html=html)
 
 

@@ -126,6 +126,11 @@ class Page:
     http_status: int | None = None
     html: str | None = None
     error: str | None = None
+    body: bytes | None = None
+    """The undecoded HTML, when decoding is left to the extraction worker (then `html` is
+    None): bytes cross to a worker process for the price of a copy, and the decode runs there."""
+    content_type: str | None = None
+    """The response's Content-Type, for decoding `body`."""
 
 
 @dataclass(frozen=True, slots=True)
