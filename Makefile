@@ -6,7 +6,7 @@ export UV_PYTHON_DOWNLOADS := never
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY := false
 
-.PHONY: setup ingest demo serve deploy test lint clean
+.PHONY: setup ingest demo serve deploy test lint bench clean
 
 setup: .venv/.synced
 
@@ -34,6 +34,10 @@ deploy: setup
 
 test: setup
 	.venv/bin/pytest
+
+# The throughput benchmark (needs ../shared/corpus; about 3 minutes): docs/benchmarks.md.
+bench: setup
+	.venv/bin/python -m bench
 
 lint: setup
 	.venv/bin/ruff check .
