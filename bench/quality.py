@@ -204,6 +204,7 @@ def run_pipeline(served: list[Served], base_holder: list[str]) -> tuple[dict[str
             "NEWSDESK_ALLOW_PRIVATE_NETWORK": "1",
             # One loopback host stands in for ~250 sites; the politeness limit is per host.
             "NEWSDESK_PER_HOST_CONCURRENCY": "8",
+            "NEWSDESK_PER_HOST_DELAY": "0",
         }
         cli = Path(sys.executable).parent / "newsdesk"
         started = time.perf_counter()
