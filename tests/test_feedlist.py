@@ -75,6 +75,12 @@ def test_a_bad_file_is_rejected_naming_the_file_and_line(tmp_path, text, expecte
         load_feeds(write(tmp_path, text))
 
 
+def test_an_explicitly_empty_list_is_a_file_with_no_feeds(tmp_path):
+    assert load_feeds(write(tmp_path, "# none yet\nfeeds = []\n")) == []
+    with pytest.raises(FeedsFileError, match=r"no \[\[feeds\]\] tables found"):
+        load_feeds(write(tmp_path, "# forgot them\n"))
+
+
 def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(FeedsFileError, match=r"nope\.toml: feeds file not found"):
         load_feeds(tmp_path / "nope.toml")
