@@ -23,6 +23,7 @@ from typing import Any
 from xml.sax import SAXParseException
 
 import feedparser
+import feedparser.api
 import lxml.html
 from lxml import etree
 
@@ -33,6 +34,10 @@ __all__ = ["clean_authors", "html_to_text", "parse_feed"]
 
 _JSON_TYPES = frozenset({"application/feed+json", "application/json"})
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+# expat with buffered text (see tasks/expat_buffered.py) before the drivers feedparser knows.
+if "tasks.expat_buffered" not in feedparser.api.PREFERRED_XML_PARSERS:
+    feedparser.api.PREFERRED_XML_PARSERS.insert(0, "tasks.expat_buffered")
+
 _GZIP_MAGIC = b"\x1f\x8b"
 _XML_WHITESPACE = b" \t\r\n"
 # A numeric character reference: feedparser's lenient parser crashes on ones that name no

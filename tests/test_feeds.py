@@ -496,3 +496,15 @@ def test_corpus_entry_with_empty_href_uses_its_permalink_id():
     urls = {e.url for e in feed.entries}
     assert "http://onefoottsunami.com/?p=14803" in urls
     assert not any("wp-atom.php" in u for u in urls)
+
+
+@needs_corpus
+@pytest.mark.corpus
+def test_buffered_expat_parses_every_corpus_feed_exactly_like_plain_expat(monkeypatch):
+    """`tasks.expat_buffered` only makes parsing faster: the same result for every feed."""
+    import feedparser.api
+
+    buffered = {item["file"]: _parse_corpus_file(item) for item in MANIFEST}
+    plain = [d for d in feedparser.api.PREFERRED_XML_PARSERS if d != "tasks.expat_buffered"]
+    monkeypatch.setattr(feedparser.api, "PREFERRED_XML_PARSERS", plain)
+    assert {item["file"]: _parse_corpus_file(item) for item in MANIFEST} == buffered
