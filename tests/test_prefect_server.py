@@ -154,10 +154,16 @@ def _deployment(client: httpx.Client, name: str) -> dict | None:
 
 
 def create_run(served: Served, **parameters) -> str:
-    """The call the UI's Run button makes."""
-    response = served.client.post(
-        f"/deployments/{served.deployment_id}/create_flow_run", json={"parameters": parameters}
-    )
+    """The call the UI's Run button makes. A busy server answers 503 (its database is locked);
+    like Prefect's own client, try again."""
+    for attempt in range(6):
+        response = served.client.post(
+            f"/deployments/{served.deployment_id}/create_flow_run",
+            json={"parameters": parameters},
+        )
+        if response.status_code != 503 or attempt == 5:
+            break
+        time.sleep(2)
     response.raise_for_status()
     return response.json()["id"]
 
