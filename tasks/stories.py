@@ -15,6 +15,7 @@ shares almost no 3-grams.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -56,9 +57,16 @@ def sketch(text: str) -> MinHash | None:
     grams = shingles(text)
     if len(grams) < MIN_SHINGLES:
         return None
-    minhash = MinHash(num_perm=NUM_PERM, scheme=SCHEME)
+    minhash = MinHash(num_perm=NUM_PERM, scheme=SCHEME, permutations=_permutations())
     minhash.update_batch(sorted(grams))
     return minhash
+
+
+@functools.cache
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    """The permutations every sketch uses (seeded, so the same in every process and run),
+    made once instead of once per article."""
+    return MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations
 
 
 def sketch_bytes(text: str) -> bytes | None:
