@@ -904,7 +904,8 @@ def export_day(con: duckdb.DuckDBPyConnection, day: date, export_dir: Path) -> t
     `export_dir/articles/first_seen_date=YYYY-MM-DD/`, replacing that day's partition.
 
     Returns the partition directory and the number of rows written. Running it again for the
-    same day gives the same files, so a retried or repeated export never duplicates rows.
+    same day gives the same files, so a retried or repeated export never duplicates rows. The
+    lookup keys stay behind: they are the pipeline's, not the analysts'.
     """
     root = export_dir / "articles"
     partition = root / f"first_seen_date={day.isoformat()}"
@@ -921,7 +922,8 @@ def export_day(con: duckdb.DuckDBPyConnection, day: date, export_dir: Path) -> t
         con.execute(
             f"""
             COPY (
-                SELECT *, CAST(timezone('UTC', first_seen_at) AS DATE) AS first_seen_date
+                SELECT * EXCLUDE ({_ARTICLE_KEY_COLUMNS}),
+                       CAST(timezone('UTC', first_seen_at) AS DATE) AS first_seen_date
                 FROM articles WHERE {where}
             ) TO '{_sql_string(root)}'
             (FORMAT PARQUET, PARTITION_BY (first_seen_date), OVERWRITE_OR_IGNORE)

@@ -18,6 +18,7 @@ from storage.warehouse import (
     WarehouseError,
     append_batch,
     connect,
+    export_day,
     find_known,
     load_feed_states,
     load_recent_sketches,
@@ -532,3 +533,18 @@ def test_texts_whose_lookup_keys_collide_are_never_confused(tmp_path):
             (second.url, "id2", "guid2", "h2"),
         ]
         assert sketches.fetchall() == [("id1", "id1"), ("id2", "id2")]
+
+
+def test_the_daily_export_leaves_the_lookup_keys_behind(tmp_path):
+    with connect(tmp_path / "news.duckdb") as con:
+        append_batch(con, articles=[article(1)], sightings=[], feed_states=[], run=run())
+        partition, count = export_day(con, NOW.date(), tmp_path / "export")
+        exported = con.execute(
+            "SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(?))",
+            [str(partition / "*.parquet")],
+        ).fetchall()
+        stored = con.execute(
+            "SELECT column_name FROM (DESCRIBE articles) WHERE NOT suffix(column_name, '_key')"
+        ).fetchall()
+    assert count == 1
+    assert exported == [*stored, ("first_seen_date",)]  # the partition, from the path
