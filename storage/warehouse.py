@@ -351,10 +351,9 @@ _ARTICLE_COLUMNS = ", ".join(_ARTICLE_SCHEMA.names)
 _SIGHTING_COLUMNS = ", ".join(_SIGHTING_SCHEMA.names)
 # The lookup keys (migration 6) are computed by the statements that insert the rows, so staged
 # rows (and the spool) never hold them: `SELECT {_ARTICLE_KEYS} FROM <staged rows>`.
-_ARTICLE_KEYS = ", ".join(
-    f"{_key(column)} AS {column}_key" for column in ("article_id", "url", "canonical_url")
-)
-_ARTICLE_KEY_COLUMNS = "article_id_key, url_key, canonical_url_key"
+_ARTICLE_KEYED = ("article_id", "url", "canonical_url")
+_ARTICLE_KEYS = ", ".join(f"{_key(column)} AS {column}_key" for column in _ARTICLE_KEYED)
+_ARTICLE_KEY_COLUMNS = ", ".join(f"{column}_key" for column in _ARTICLE_KEYED)
 _SIGHTING_KEYS = f"{_key('entry_url')} AS entry_url_key, {_key(GUID_KEY_TEXT)} AS guid_key"
 _SIGHTING_KEY_COLUMNS = "entry_url_key, guid_key"
 # Columns an edit replaces; the key, the URLs and the first sighting stay as they were.
