@@ -20,7 +20,8 @@ The pre-fill is one `INSERT … SELECT FROM range(rows)` per table (not `append_
 feeds, 50 sites, URLs like `https://site7.example/news/2026/03/14/123457.html`, titles,
 texts of about 400 characters drawn from a fixed set of sentences, publication times 30 s
 apart from 2026-01-01, `article_id` and `content_hash` computed exactly as the pipeline does
-(SHA-256 of the URL and of the text), and one `ingest_runs` row per `batch` articles. Its
+(SHA-256 of the URL and of the text), the lookup keys by the writer's own SQL
+(`storage.migrations.lookup_key`), and one `ingest_runs` row per `batch` articles. Its
 wall time, including the CHECKPOINT, is `fill_seconds`.
 
 The timed batches are built by the same formulas in Python, for article numbers never used
@@ -45,6 +46,7 @@ from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from storage.migrations import GUID_KEY_TEXT, lookup_key
 from storage.warehouse import RunRecord, Sighting, append_batch, connect, find_known
 from tasks.extract import content_hash
 from tasks.models import Article, FeedEntry, FeedState
@@ -119,7 +121,12 @@ _FILL_ARTICLES = (
            'en' AS language, len(string_split(text, ' ')) AS word_count,
            sha256(text) AS content_hash, 'page' AS extraction, 200 AS http_status,
            first_seen_at, run_id, 'article' AS page_type, 0 AS published_at_offset_minutes,
-           1 AS version
+           1 AS version,
+    """
+    # The lookup keys as the writer computes them, of the columns named just above.
+    + f"""
+           {lookup_key("article_id")} AS article_id_key, {lookup_key("url")} AS url_key,
+           {lookup_key("canonical_url")} AS canonical_url_key
     FROM described
     """
 )
@@ -133,7 +140,10 @@ _FILL_SIGHTINGS = (
            url AS guid, title AS entry_title, published_at AS entry_published_at,
            substr(sha256(title || chr(31) || split_part(text, '. ', 2) || '.' || chr(31)), 1, 32)
                AS entry_hash,
-           first_seen_at AS seen_at, run_id
+           first_seen_at AS seen_at, run_id,
+    """
+    + f"""
+           {lookup_key("entry_url")} AS entry_url_key, {lookup_key(GUID_KEY_TEXT)} AS guid_key
     FROM described
     """
 )

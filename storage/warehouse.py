@@ -25,7 +25,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from storage import spool
-from storage.migrations import MIGRATIONS
+from storage.migrations import GUID_KEY_TEXT, MIGRATIONS
+from storage.migrations import lookup_key as _key
 from tasks.models import Article, EntryFingerprint, FeedState, StorySketch
 
 
@@ -204,24 +205,26 @@ def find_known(
     con.register("candidates", candidates)
     con.register("candidate_guids", guids)
     try:
-        # No key index to probe: each big table is scanned once, for the row ids of its
-        # matches only, and just those rows are then read in full.
+        # No key index to probe: each big table's integer lookup keys (migration 6) are
+        # scanned once for the row ids of the candidates' keys, and just those rows are then
+        # read in full. A key shared by two texts brings a row whose text matches no candidate;
+        # the loops below compare the texts themselves and pass over it.
         entries = con.execute(
-            """
+            f"""
             SELECT feed_name, entry_url, guid, article_id, entry_updated_at, entry_hash
             FROM feed_entries WHERE rowid IN (
                 SELECT rowid FROM feed_entries
-                WHERE entry_url IN (SELECT url FROM candidates)
-                   OR (feed_name, guid) IN (SELECT feed_name, guid FROM candidate_guids)
+                WHERE entry_url_key IN (SELECT {_key("url")} FROM candidates)
+                   OR guid_key IN (SELECT {_key(GUID_KEY_TEXT)} FROM candidate_guids)
             )
             """
         ).fetchall()
         article_rows = con.execute(
-            """
+            f"""
             SELECT url, canonical_url, article_id FROM articles WHERE rowid IN (
                 SELECT rowid FROM articles
-                WHERE url IN (SELECT url FROM candidates)
-                   OR canonical_url IN (SELECT url FROM candidates)
+                WHERE url_key IN (SELECT {_key("url")} FROM candidates)
+                   OR canonical_url_key IN (SELECT {_key("url")} FROM candidates)
             )
             """
         ).fetchall()
@@ -346,6 +349,13 @@ _RUN_SCHEMA = pa.schema(
 )
 _ARTICLE_COLUMNS = ", ".join(_ARTICLE_SCHEMA.names)
 _SIGHTING_COLUMNS = ", ".join(_SIGHTING_SCHEMA.names)
+# The lookup keys (migration 6) are computed by the statements that insert the rows, so staged
+# rows (and the spool) never hold them: `SELECT {_ARTICLE_KEYS} FROM <staged rows>`.
+_ARTICLE_KEYED = ("article_id", "url", "canonical_url")
+_ARTICLE_KEYS = ", ".join(f"{_key(column)} AS {column}_key" for column in _ARTICLE_KEYED)
+_ARTICLE_KEY_COLUMNS = ", ".join(f"{column}_key" for column in _ARTICLE_KEYED)
+_SIGHTING_KEYS = f"{_key('entry_url')} AS entry_url_key, {_key(GUID_KEY_TEXT)} AS guid_key"
+_SIGHTING_KEY_COLUMNS = "entry_url_key, guid_key"
 # Columns an edit replaces; the key, the URLs and the first sighting stay as they were.
 _CONTENT_COLUMNS = (
     "site_name, title, text, summary, authors, language, word_count, content_hash, "
@@ -465,24 +475,30 @@ def write_staged(
         # Within one batch the same article can arrive twice (two feeds, two entry links);
         # keep the first so neither statement below writes it twice.
         con.execute(
-            """
+            f"""
             CREATE OR REPLACE TEMP TABLE batch_articles AS
-            SELECT * FROM staged_articles QUALIFY row_number() OVER (PARTITION BY article_id) = 1
+            SELECT *, {_ARTICLE_KEYS} FROM staged_articles
+            QUALIFY row_number() OVER (PARTITION BY article_id) = 1
             """
         )
-        # The batch's articles already stored, by row: one pass over articles.article_id.
+        # The batch's articles already stored, by row: one pass over articles.article_id_key,
+        # then the ids of the matched rows only are compared (two ids may share a key).
         con.execute(
             """
             CREATE OR REPLACE TEMP TABLE stored AS
-            SELECT rowid AS row_id, article_id FROM articles
-            WHERE article_id IN (SELECT article_id FROM batch_articles)
+            SELECT a.row_id, a.article_id FROM batch_articles b JOIN (
+                SELECT rowid AS row_id, article_id FROM articles WHERE rowid IN (
+                    SELECT rowid FROM articles
+                    WHERE article_id_key IN (SELECT article_id_key FROM batch_articles)
+                )
+            ) a USING (article_id)
             """
         )
         updated = _update_edited(con, seen_at, run.run_id)
         inserted = con.execute(
             f"""
-            INSERT INTO articles ({_ARTICLE_COLUMNS})
-            SELECT {_ARTICLE_COLUMNS} FROM batch_articles b
+            INSERT INTO articles ({_ARTICLE_COLUMNS}, {_ARTICLE_KEY_COLUMNS})
+            SELECT {_ARTICLE_COLUMNS}, {_ARTICLE_KEY_COLUMNS} FROM batch_articles b
             WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.article_id = b.article_id)
             RETURNING article_id
             """
@@ -588,12 +604,12 @@ def _record_sightings(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE batch_sightings AS
-        SELECT {_SIGHTING_COLUMNS} FROM staged_sightings
+        SELECT {_SIGHTING_COLUMNS}, {_SIGHTING_KEYS} FROM staged_sightings
         QUALIFY row_number() OVER (PARTITION BY feed_name, entry_url) = 1
         """
     )
-    # The batch's sightings already recorded: one pass over feed_entries.entry_url for their
-    # row ids, then only those rows are read in full.
+    # The batch's sightings already recorded: one pass over feed_entries.entry_url_key for
+    # their row ids, then only those rows are read in full and matched by their URLs.
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE recorded AS
@@ -604,7 +620,7 @@ def _record_sightings(con: duckdb.DuckDBPyConnection) -> None:
             SELECT rowid AS row_id, feed_name, entry_url, entry_updated_at, entry_hash
             FROM feed_entries WHERE rowid IN (
                 SELECT rowid FROM feed_entries
-                WHERE entry_url IN (SELECT entry_url FROM batch_sightings)
+                WHERE entry_url_key IN (SELECT entry_url_key FROM batch_sightings)
             )
         ) e USING (feed_name, entry_url)
         """
@@ -619,8 +635,9 @@ def _record_sightings(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         f"""
-        INSERT INTO feed_entries ({_SIGHTING_COLUMNS})
-        SELECT {_SIGHTING_COLUMNS} FROM batch_sightings s WHERE NOT EXISTS (
+        INSERT INTO feed_entries ({_SIGHTING_COLUMNS}, {_SIGHTING_KEY_COLUMNS})
+        SELECT {_SIGHTING_COLUMNS}, {_SIGHTING_KEY_COLUMNS} FROM batch_sightings s
+        WHERE NOT EXISTS (
             SELECT 1 FROM recorded r
             WHERE r.feed_name = s.feed_name AND r.entry_url = s.entry_url
         )
@@ -647,11 +664,21 @@ def _insert_sketches(
     )
     con.register("staged_sketches", staged)
     try:
+        # Sketches already stored: found by key (one pass over story_sketches.article_id_key),
+        # then compared by id.
         con.execute(
-            """
+            f"""
             INSERT INTO story_sketches BY NAME
-            SELECT * FROM staged_sketches s
-            WHERE NOT EXISTS (SELECT 1 FROM story_sketches k WHERE k.article_id = s.article_id)
+            WITH s AS (
+                SELECT *, {_key("article_id")} AS article_id_key FROM staged_sketches
+            ), stored AS (
+                SELECT article_id FROM story_sketches WHERE rowid IN (
+                    SELECT rowid FROM story_sketches
+                    WHERE article_id_key IN (SELECT article_id_key FROM s)
+                )
+            )
+            SELECT * FROM s
+            WHERE NOT EXISTS (SELECT 1 FROM stored k WHERE k.article_id = s.article_id)
             QUALIFY row_number() OVER (PARTITION BY article_id) = 1
             """
         )
@@ -876,7 +903,8 @@ def export_day(con: duckdb.DuckDBPyConnection, day: date, export_dir: Path) -> t
     `export_dir/articles/first_seen_date=YYYY-MM-DD/`, replacing that day's partition.
 
     Returns the partition directory and the number of rows written. Running it again for the
-    same day gives the same files, so a retried or repeated export never duplicates rows.
+    same day gives the same files, so a retried or repeated export never duplicates rows. The
+    lookup keys stay behind: they are the pipeline's, not the analysts'.
     """
     root = export_dir / "articles"
     partition = root / f"first_seen_date={day.isoformat()}"
@@ -893,7 +921,8 @@ def export_day(con: duckdb.DuckDBPyConnection, day: date, export_dir: Path) -> t
         con.execute(
             f"""
             COPY (
-                SELECT *, CAST(timezone('UTC', first_seen_at) AS DATE) AS first_seen_date
+                SELECT * EXCLUDE ({_ARTICLE_KEY_COLUMNS}),
+                       CAST(timezone('UTC', first_seen_at) AS DATE) AS first_seen_date
                 FROM articles WHERE {where}
             ) TO '{_sql_string(root)}'
             (FORMAT PARQUET, PARTITION_BY (first_seen_date), OVERWRITE_OR_IGNORE)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -17,11 +18,13 @@ from storage.warehouse import (
     WarehouseError,
     append_batch,
     connect,
+    export_day,
     find_known,
     load_feed_states,
     load_recent_sketches,
     migrate,
     run_query,
+    stage_batch,
 )
 from tasks.models import Article, FeedState, StorySketch
 
@@ -256,20 +259,23 @@ def schema(db) -> list[tuple]:
 
 
 def test_every_path_to_the_current_schema_ends_at_the_same_tables(tmp_path):
-    fresh, from_1, from_5 = (
+    fresh, from_1, from_5, from_unkeyed = (
         tmp_path / "fresh.duckdb",
         tmp_path / "v1.duckdb",
         tmp_path / "v5.duckdb",
+        tmp_path / "v1-5.duckdb",
     )
     with connect(fresh):
         pass
     with keyed_warehouse(from_1, versions=(1,)) as con:
-        assert migrate(con) == [2, 3, 4, 5]
+        assert migrate(con) == [2, 3, 4, 5, 6, 7]
     with keyed_warehouse(from_5) as con:
-        assert migrate(con) == [4]  # lower than the highest applied, still applied
+        assert migrate(con) == [4, 6, 7]  # 4, lower than the highest applied, still applied
+    with keyed_warehouse(from_unkeyed, versions=(1, 2, 3, 4, 5)) as con:
+        assert migrate(con) == [6, 7]
 
-    assert schema(from_1) == schema(fresh)
-    assert schema(from_5) == schema(fresh)
+    for upgraded in (from_1, from_5, from_unkeyed):
+        assert schema(upgraded) == schema(fresh)
     _, keyed = run_query(
         fresh,
         "SELECT table_name FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
@@ -278,9 +284,46 @@ def test_every_path_to_the_current_schema_ends_at_the_same_tables(tmp_path):
     assert keyed == [("article_versions",), ("feeds",), ("ingest_runs",), ("schema_migrations",)]
 
 
+def write_as_an_older_release(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    articles: list[Article],
+    sightings: list[Sighting],
+    feed_states: list[FeedState],
+    run: RunRecord,
+    sketches: tuple[StorySketch, ...] | list[StorySketch] = (),
+) -> None:
+    """Store a batch the way a release before migration 6 did: the staged rows as they are,
+    without lookup keys."""
+    staged_articles, staged_sightings = stage_batch(articles, sightings, run)
+    con.register("old_articles", staged_articles)
+    con.register("old_sightings", staged_sightings)
+    con.execute("INSERT INTO articles BY NAME SELECT * FROM old_articles")
+    con.execute("INSERT INTO feed_entries BY NAME SELECT * FROM old_sightings")
+    for sketch in sketches:
+        con.execute(
+            "INSERT INTO story_sketches VALUES (?, ?, ?, ?)",
+            [sketch.article_id, sketch.story_id, run.finished_at, sketch.minhash],
+        )
+    for state in feed_states:
+        insert_row(con, "feeds", asdict(state))
+    insert_row(con, "ingest_runs", {**asdict(run), "written_at": run.finished_at})
+
+
+def insert_row(con: duckdb.DuckDBPyConnection, table: str, row: dict[str, object]) -> None:
+    marks = ", ".join("?" * len(row))
+    con.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({marks})", list(row.values()))
+
+
 def contents(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
+    """Every row, without the lookup keys (which older warehouses do not have)."""
     tables = ("articles", "feed_entries", "story_sketches", "feeds", "ingest_runs")
-    return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
+    return {
+        t: con.execute(
+            f"SELECT COLUMNS(lambda c: NOT suffix(c, '_key')) FROM {t} ORDER BY ALL"
+        ).fetchall()
+        for t in tables
+    }
 
 
 def test_a_keyed_warehouse_keeps_its_rows_and_replays_still_insert_nothing_twice(tmp_path):
@@ -293,7 +336,7 @@ def test_a_keyed_warehouse_keeps_its_rows_and_replays_still_insert_nothing_twice
         "feed_states": [state],
         "sketches": [StorySketch("id1", "id1", b"\x01" * 512)],
     }
-    append_batch(con, **batch, run=run("r1"))
+    write_as_an_older_release(con, **batch, run=run("r1"))
     before = contents(con)
     con.close()
 
@@ -353,3 +396,155 @@ def test_urls_are_known_by_entry_link_article_url_and_canonical_url_and_guids_al
     }
     assert known.sightings == {("f", "https://feed.example/1")}
     assert by_guid.guids == {("f", "g1"): "id1"} and by_guid.article_ids == {}
+
+
+def key(text: str) -> int:
+    """A lookup key as migration 6 defines it, computed independently of the SQL."""
+    return int(hashlib.sha256(text.encode()).hexdigest()[:16], 16)
+
+
+def test_a_warehouse_from_before_migration_6_gets_lookup_keys_and_is_found_by_them(tmp_path):
+    db = tmp_path / "v5.duckdb"
+    moved = replace(article(1), url="https://news.example/1?page=1")
+    con = keyed_warehouse(db, versions=(1, 2, 3, 4, 5))
+    write_as_an_older_release(
+        con,
+        articles=[moved, article(2)],
+        sightings=[
+            Sighting("f", "https://feed.example/1", "id1", "g1", None, None),
+            sighting(2),
+            Sighting("g", "https://news.example/2", "id2", None, None, None),
+        ],
+        feed_states=[],
+        run=run(),
+        sketches=[StorySketch("id1", "id1", b"\x01" * 512)],
+    )
+    con.close()
+
+    with connect(db) as con:
+        articles = con.execute(
+            "SELECT article_id, url, canonical_url, article_id_key, url_key, canonical_url_key "
+            "FROM articles"
+        ).fetchall()
+        entries = con.execute(
+            "SELECT feed_name, entry_url, guid, entry_url_key, guid_key FROM feed_entries"
+        ).fetchall()
+        sketches = con.execute("SELECT article_id, article_id_key FROM story_sketches").fetchall()
+        known = find_known(
+            con,
+            [
+                ("f", "https://feed.example/1"),
+                ("f", "https://news.example/1?page=1"),
+                ("f", "https://news.example/1"),
+                ("g", "https://news.example/2"),
+            ],
+            [("f", "g1"), ("f", "guid2"), ("g", "guid2")],
+        )
+        replay = append_batch(
+            con,
+            articles=[moved, article(2)],
+            sightings=[sighting(2)],
+            feed_states=[],
+            run=run("r2"),
+            sketches=[StorySketch("id1", "id1", b"\x01" * 512)],
+        )
+        counts = con.execute(
+            "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM feed_entries), "
+            "(SELECT count(*) FROM story_sketches)"
+        ).fetchone()
+
+    assert len(articles) == 2 and len(entries) == 3
+    for article_id, url, canonical_url, *keys in articles:
+        assert keys == [key(article_id), key(url), key(canonical_url)]
+    for feed, url, guid, url_key, guid_key in entries:
+        assert url_key == key(url)
+        assert guid_key == (None if guid is None else key(f"{feed}\0{guid}"))
+    assert sketches == [("id1", key("id1"))]
+    assert known.article_ids == {
+        "https://feed.example/1": "id1",
+        "https://news.example/1?page=1": "id1",
+        "https://news.example/1": "id1",
+        "https://news.example/2": "id2",
+    }
+    assert known.sightings == {("f", "https://feed.example/1"), ("g", "https://news.example/2")}
+    assert known.guids == {("f", "g1"): "id1", ("f", "guid2"): "id2"}
+    assert (replay.new_ids, replay.updated_ids) == (set(), set())
+    assert counts == (2, 3, 1)
+
+
+def test_texts_whose_lookup_keys_collide_are_never_confused(tmp_path):
+    db = tmp_path / "news.duckdb"
+    first, second = article(1), article(2)
+    with connect(db) as con:
+        append_batch(
+            con,
+            articles=[first],
+            sightings=[sighting(1)],
+            feed_states=[],
+            run=run("r1"),
+            sketches=[StorySketch("id1", "id1", b"\x01" * 512)],
+        )
+        # Article 1's rows forged to carry the keys of article 2's id, URL and guid.
+        con.execute(
+            "UPDATE articles SET article_id_key = ?, url_key = ?, canonical_url_key = ?",
+            [key("id2"), key(second.url), key(second.url)],
+        )
+        con.execute(
+            "UPDATE feed_entries SET entry_url_key = ?, guid_key = ?",
+            [key(second.url), key("f\0guid2")],
+        )
+        con.execute("UPDATE story_sketches SET article_id_key = ?", [key("id2")])
+
+        before = find_known(con, [("f", second.url)], [("f", "guid2")])
+        added = append_batch(
+            con,
+            articles=[second],
+            sightings=[replace(sighting(2), entry_hash="h2")],
+            feed_states=[],
+            run=run("r2"),
+            sketches=[StorySketch("id2", "id2", b"\x02" * 512)],
+        )
+        edited = append_batch(
+            con,
+            articles=[replace(second, text="Edited text", content_hash="h2b")],
+            sightings=[],
+            feed_states=[],
+            run=replace(run("r3"), finished_at=NOW + timedelta(hours=1)),
+        )
+        after = find_known(con, [("f", second.url)], [("f", "guid2")])
+        articles = con.execute(
+            "SELECT article_id, url, text, version FROM articles ORDER BY article_id"
+        ).fetchall()
+        entries = con.execute(
+            "SELECT entry_url, article_id, guid, entry_hash FROM feed_entries ORDER BY ALL"
+        ).fetchall()
+        sketches = con.execute("SELECT article_id, story_id FROM story_sketches ORDER BY ALL")
+
+        assert (before.article_ids, before.sightings, before.guids) == ({}, frozenset(), {})
+        assert (added.new_ids, edited.updated_ids) == ({"id2"}, {"id2"})
+        assert after.article_ids == {second.url: "id2"}
+        assert after.guids == {("f", "guid2"): "id2"}
+        assert articles == [
+            ("id1", first.url, first.text, 1),
+            ("id2", second.url, "Edited text", 2),
+        ]
+        assert entries == [
+            (first.url, "id1", "guid1", None),
+            (second.url, "id2", "guid2", "h2"),
+        ]
+        assert sketches.fetchall() == [("id1", "id1"), ("id2", "id2")]
+
+
+def test_the_daily_export_leaves_the_lookup_keys_behind(tmp_path):
+    with connect(tmp_path / "news.duckdb") as con:
+        append_batch(con, articles=[article(1)], sightings=[], feed_states=[], run=run())
+        partition, count = export_day(con, NOW.date(), tmp_path / "export")
+        exported = con.execute(
+            "SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(?))",
+            [str(partition / "*.parquet")],
+        ).fetchall()
+        stored = con.execute(
+            "SELECT column_name FROM (DESCRIBE articles) WHERE NOT suffix(column_name, '_key')"
+        ).fetchall()
+    assert count == 1
+    assert exported == [*stored, ("first_seen_date",)]  # the partition, from the path
