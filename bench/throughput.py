@@ -24,8 +24,9 @@ The default, 0.5 s, is meant for real sites; the benchmark packs 74 feeds and 29
 each of its 8 hosts, where a real list spreads them over hundreds of sites, and at 0.5 s any
 machine would be capped at 16 pages/s (the setting, not the code, would be measured). The
 server reports the smallest gap it saw between two page requests to one host; the benchmark
-fails if it is under half the setting (the client spaces starts; the server sees them through
-a few milliseconds of event-loop jitter).
+fails if it is under a quarter of the setting (the client spaces starts; the server sees them
+through a few milliseconds of event-loop jitter, while without spacing two requests to one host
+arrive within a fraction of a millisecond).
 
 Prints one table and writes the figures as JSON (default `bench/results.json`).
 """
@@ -371,9 +372,11 @@ def main(argv: list[str] | None = None) -> int:
     args.json.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"\nfigures written to {args.json}")
     # Starts are spaced in the client; the server sees them through the event loop's jitter
-    # (a few ms on a busy machine), so a gap under half the setting means spacing is off.
+    # (up to 6 ms seen while both cores extract). Without spacing, two requests to a host
+    # arrive within a fraction of a millisecond: a gap under a quarter of the setting means
+    # spacing is off.
     gap = results["cold"]["min_page_gap_s"]
-    if gap is not None and gap < PER_HOST_DELAY / 2:
+    if gap is not None and gap < PER_HOST_DELAY / 4:
         print(f"per-host spacing broken: {gap:.4f} s < {PER_HOST_DELAY} s", file=sys.stderr)
         return 1
     return 0
