@@ -4,9 +4,9 @@ HTTP/1.1 with keep-alive and Content-Length, conditional GET (If-None-Match and
 If-Modified-Since → 304) for resources with validators, 404 elsewhere. It runs in its own
 process so serving costs CPU the way a remote site's would not cost the ingest's GIL.
 
-It counts what it answered, and for article pages the shortest gap between two request
-starts to one host (the ingest's per-host spacing, seen from outside): `GET /__stats` on any
-host returns them as JSON, `GET /__reset` zeroes them.
+It counts what it answered, and the shortest gap between two requests to one host, for feeds
+and for pages (the ingest's per-host spacing, seen from outside): `GET /__stats` on any host
+returns them as JSON, `GET /__reset` zeroes them.
 """
 
 from __future__ import annotations
@@ -34,23 +34,28 @@ class _Stats:
 
     def reset(self) -> None:
         self.answers: Counter[str] = Counter()
-        self.last_page_start: dict[str, float] = {}
-        self.min_page_gap: dict[str, float] = {}
+        self.last_start: dict[tuple[str, str], float] = {}
+        self.min_gap: dict[tuple[str, str], float] = {}
 
-    def page_started(self, host: str) -> None:
+    def started(self, host: str, kind: str) -> None:
+        """A request for a `kind` ("feed" or "page") of resource arrived at `host`."""
         now = time.monotonic()
-        last = self.last_page_start.get(host)
+        last = self.last_start.get((host, kind))
         if last is not None:
             gap = now - last
-            self.min_page_gap[host] = min(self.min_page_gap.get(host, gap), gap)
-        self.last_page_start[host] = now
+            self.min_gap[(host, kind)] = min(self.min_gap.get((host, kind), gap), gap)
+        self.last_start[(host, kind)] = now
 
     def as_json(self) -> bytes:
-        gaps = self.min_page_gap.values()
+        def smallest(kind: str) -> float | None:
+            gaps = [gap for (_, k), gap in self.min_gap.items() if k == kind]
+            return min(gaps) if gaps else None
+
         return json.dumps(
             {
                 "answers": dict(self.answers),
-                "min_page_gap_s": min(gaps) if gaps else None,
+                "min_feed_gap_s": smallest("feed"),
+                "min_page_gap_s": smallest("page"),
             }
         ).encode()
 
@@ -99,8 +104,7 @@ async def _serve(resources: dict[str, Resource], host: str, stats: _Stats, sock:
                     reply = _answer(404, {"Content-Type": "text/plain"}, b"not found")
                 else:
                     kind = "page" if path.startswith("/news/") else "feed"
-                    if kind == "page":
-                        stats.page_started(host)
+                    stats.started(host, kind)
                     extra = (
                         {"ETag": resource.etag, "Last-Modified": LAST_MODIFIED}
                         if resource.validators
