@@ -25,8 +25,8 @@ each of its 8 hosts, where a real list spreads them over hundreds of sites, and 
 machine would be capped at 16 pages/s (the setting, not the code, would be measured). The
 server reports the smallest gap it saw between two requests to one host, for feeds and for
 pages. Polling is where the spacing binds; there the gap was 2–6 ms with a spacing of 10 ms
-(the client spaces the grants; each request then waits a variable few ms for its address
-check and the event loop) and 0.2 ms with no spacing, so the benchmark fails if the feed gap
+(the client spaces the grants; each request then waits a variable few ms in the event loop
+before it is sent) and 0.2 ms with no spacing, so the benchmark fails if the feed gap
 is under a tenth of the setting. Pages come slower than the spacing allows (extraction is the
 bound), so their gap says little.
 
@@ -376,8 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     args.json.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"\nfigures written to {args.json}")
     # Polling is where spacing binds (74 feeds per host, as fast as allowed). The client spaces
-    # the grants; the server sees the requests 2-6 ms apart at the closest, through the jitter
-    # of address checks and the event loop. Without spacing two feed requests to one host
+    # the grants; the server sees the requests 2-6 ms apart at the closest, after a variable
+    # wait in the event loop. Without spacing two feed requests to one host
     # arrive 0.2 ms apart (measured with a spacing of 0): a gap under a tenth of the setting
     # means spacing is off.
     gap = results["cold"]["min_feed_gap_s"]
