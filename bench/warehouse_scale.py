@@ -50,7 +50,6 @@ from storage.migrations import GUID_KEY_TEXT, lookup_key
 from storage.warehouse import RunRecord, Sighting, append_batch, connect, find_known
 from tasks.extract import content_hash
 from tasks.models import Article, FeedEntry, FeedState
-from tasks.plan import entry_fingerprint
 from tasks.urls import article_id
 
 FEEDS = 20
@@ -246,20 +245,6 @@ def _article(entry: FeedEntry, i: int) -> Article:
     )
 
 
-def _sighting(entry: FeedEntry, key: str) -> Sighting:
-    # As flows.ingest builds it.
-    return Sighting(
-        feed_name=entry.feed_name,
-        entry_url=entry.url,
-        article_id=key,
-        guid=entry.guid,
-        entry_title=entry.title,
-        entry_published_at=entry.published_at,
-        entry_updated_at=entry.updated_at,
-        entry_hash=entry_fingerprint(entry).content_hash,
-    )
-
-
 class _Batch:
     """One run's worth of new articles, built before the clock starts."""
 
@@ -268,7 +253,7 @@ class _Batch:
         self.entries = [_entry(i) for i in numbers]
         self.articles = [_article(e, i) for e, i in zip(self.entries, numbers, strict=True)]
         self.sightings = [
-            _sighting(e, a.article_id) for e, a in zip(self.entries, self.articles, strict=True)
+            Sighting.of(e, a.article_id) for e, a in zip(self.entries, self.articles, strict=True)
         ]
         finished = _published(first + size) + FETCH_DELAY
         self.feed_states = [

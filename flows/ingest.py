@@ -26,8 +26,8 @@ from storage.warehouse import (
 )
 from tasks.feedlist import load_feeds, select_feeds
 from tasks.feedstate import Backoff, due_feeds, next_feed_state
-from tasks.models import FeedEntry, FeedReport, FeedState, RunReport
-from tasks.plan import entry_fingerprint, plan_downloads
+from tasks.models import FeedReport, FeedState, RunReport
+from tasks.plan import plan_downloads
 from tasks.report import feed_table, summary_markdown
 from tasks.stages import cluster_stories, download_and_extract, parse_feeds, poll_feeds
 
@@ -48,19 +48,6 @@ def _run_name() -> str:
     if len(scope) > 40:
         scope = scope[:39] + "…"
     return f"ingest {datetime.now(UTC):%Y-%m-%d %H:%M} {scope}"
-
-
-def _sighting(entry: FeedEntry, article_id: str) -> Sighting:
-    return Sighting(
-        feed_name=entry.feed_name,
-        entry_url=entry.url,
-        article_id=article_id,
-        guid=entry.guid,
-        entry_title=entry.title,
-        entry_published_at=entry.published_at,
-        entry_updated_at=entry.updated_at,
-        entry_hash=entry_fingerprint(entry).content_hash,
-    )
 
 
 def _resting(name: str, state: FeedState | None) -> FeedReport:
@@ -159,14 +146,14 @@ def ingest(
     stored_ids = {a.article_id for a in stored}
     # Syndicated copies and near-duplicates of recent articles share their story_id.
     stored, sketches = cluster_stories(_large(stored), _large(recent), settings.story_threshold)
-    sightings = [_sighting(e, by_url[e.url].article_id) for e in (*plan.download, *plan.riders)]
+    sightings = [Sighting.of(e, by_url[e.url].article_id) for e in (*plan.download, *plan.riders)]
     sightings = [s for s in sightings if s.article_id in stored_ids]
-    sightings += [_sighting(e, article_id) for e, article_id in plan.resighted]
-    sightings += [_sighting(e, article_id) for e, article_id in plan.refingerprint]
+    sightings += [Sighting.of(e, article_id) for e, article_id in plan.resighted]
+    sightings += [Sighting.of(e, article_id) for e, article_id in plan.refingerprint]
     # An edited entry's new fingerprint is recorded once its page was read again; after a
     # failed fetch the old one stays, and the next change of the feed body tries again.
     sightings += [
-        _sighting(e, article_id)
+        Sighting.of(e, article_id)
         for e, article_id in plan.revisit
         if by_url[e.url].extraction == "page"
     ]

@@ -27,7 +27,8 @@ from prefect.cache_policies import NO_CACHE
 from storage import spool
 from storage.migrations import GUID_KEY_TEXT, MIGRATIONS
 from storage.migrations import lookup_key as _key
-from tasks.models import Article, EntryFingerprint, FeedState, StorySketch
+from tasks.models import Article, EntryFingerprint, FeedEntry, FeedState, StorySketch
+from tasks.plan import entry_fingerprint
 
 
 class WarehouseError(RuntimeError):
@@ -52,6 +53,20 @@ class Sighting:
     entry_hash: str | None = None
     """With `entry_updated_at`, the entry's fingerprint: a later sighting that differs from it
     is an edit (see `tasks.plan`)."""
+
+    @classmethod
+    def of(cls, entry: FeedEntry, article_id: str) -> Sighting:
+        """The sighting of `entry`, which led to the article `article_id`."""
+        return cls(
+            feed_name=entry.feed_name,
+            entry_url=entry.url,
+            article_id=article_id,
+            guid=entry.guid,
+            entry_title=entry.title,
+            entry_published_at=entry.published_at,
+            entry_updated_at=entry.updated_at,
+            entry_hash=entry_fingerprint(entry).content_hash,
+        )
 
 
 @dataclass(frozen=True, slots=True)
