@@ -1,4 +1,4 @@
-"""Feed parsing speed: `tasks.feeds.parse_feed` against plain feedparser, per entry.
+"""Feed parsing speed: `tasks.feeds.parse.parse_feed` against plain feedparser, per entry.
 
     .venv/bin/python -m bench.feed_parsing [CORPUS_DIR]
 
@@ -41,7 +41,7 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from tasks.feeds import parse_feed
+from tasks.feeds.parse import parse_feed
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"

@@ -7,7 +7,7 @@ items carry only a link (no date, no title, no summary), so whatever is stored c
 page. `newsdesk ingest` runs over them into a fresh warehouse; the stored rows are scored
 against `ground_truth.jsonl`, and bare `trafilatura` runs on the same served bytes and URLs in
 the same process run. `--in-process` skips the server and the CLI and calls
-`tasks.extract.extract_article` directly: the same code, for quick iterations.
+`tasks.page.extract.extract_article` directly: the same code, for quick iterations.
 
 What counts as right:
 - body: mean token F1 on the `aeb-*` pages, with `../shared/tools/extract_f1.py`;
@@ -53,8 +53,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from httpserver import LocalServer, Reply  # noqa: E402
 
-from tasks.http import decode_html  # noqa: E402
-from tasks.language import detect_language, normalize_language  # noqa: E402
+from tasks.encoding import decode_html  # noqa: E402
+from tasks.page.language import detect_language, normalize_language  # noqa: E402
 from tasks.urls import normalize_url  # noqa: E402
 
 # ---------------------------------------------------------------- scoring
@@ -249,8 +249,8 @@ def run_pipeline(served: list[Served], base_holder: list[str]) -> tuple[dict[str
 
 
 def run_in_process(served: list[Served], base: str) -> tuple[dict[str, Reading], float]:
-    from tasks.extract import extract_article
     from tasks.models import FeedEntry, Page
+    from tasks.page.extract import extract_article
 
     readings = {}
     started = time.perf_counter()

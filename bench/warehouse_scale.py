@@ -48,8 +48,8 @@ from pathlib import Path
 
 from storage.migrations import GUID_KEY_TEXT, lookup_key
 from storage.warehouse import RunRecord, Sighting, append_batch, connect, find_known
-from tasks.extract import content_hash
 from tasks.models import Article, FeedEntry, FeedState
+from tasks.page.extract import content_hash
 from tasks.urls import article_id
 
 FEEDS = 20
@@ -130,7 +130,8 @@ _FILL_ARTICLES = (
     """
 )
 
-# entry_hash is `tasks.plan.entry_fingerprint`: title, summary and (no) content joined by U+001F.
+# entry_hash is `tasks.run.plan.entry_fingerprint`: title, summary and (no) content joined
+# by U+001F.
 _FILL_SIGHTINGS = (
     "INSERT INTO feed_entries BY NAME"
     + _NUMBERED

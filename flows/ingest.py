@@ -12,6 +12,7 @@ from prefect import flow, get_run_logger, runtime
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.utilities.annotations import quote
 
+from flows.steps import cluster_stories, download_and_extract, parse_feeds, poll_feeds
 from newsdesk.settings import Settings
 from storage.warehouse import (
     BatchResult,
@@ -24,12 +25,11 @@ from storage.warehouse import (
     load_recent_sketches_task,
     prepare_warehouse_task,
 )
-from tasks.feedlist import load_feeds, select_feeds
-from tasks.feedstate import Backoff, due_feeds, next_feed_state
+from tasks.feeds.feedlist import load_feeds, select_feeds
 from tasks.models import FeedReport, FeedState, RunReport
-from tasks.plan import plan_downloads
-from tasks.report import feed_table, summary_markdown
-from tasks.stages import cluster_stories, download_and_extract, parse_feeds, poll_feeds
+from tasks.run.feedstate import Backoff, due_feeds, next_feed_state
+from tasks.run.plan import plan_downloads
+from tasks.run.report import feed_table, summary_markdown
 
 T = TypeVar("T")
 

@@ -236,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from tasks.feedlist import FeedsFileError, load_feeds, select_feeds
+    from tasks.feeds.feedlist import FeedsFileError, load_feeds, select_feeds
 
     feeds_file = args.feeds or settings.feeds
     db = args.db or settings.db

@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from newsdesk.settings import Settings
-from tasks.feedlist import FeedsFileError, append_feeds, load_feeds, new_feeds
+from tasks.feeds.feedlist import FeedsFileError, append_feeds, load_feeds, new_feeds
+from tasks.feeds.opml import OpmlError, read_opml, slug, write_opml
 from tasks.models import FeedSpec
-from tasks.opml import OpmlError, read_opml, slug, write_opml
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -91,7 +91,7 @@ def _export(feeds_file: Path, output: Path | None, out: Console) -> int:
 def _add(
     args: argparse.Namespace, feeds_file: Path, settings: Settings, out: Console, err: Console
 ) -> int:
-    from tasks.discover import DiscoveryError, discover_feeds
+    from tasks.fetch.discover import DiscoveryError, discover_feeds
 
     url = args.url if "://" in args.url else f"https://{args.url}"
     if urlsplit(url).scheme not in ("http", "https"):

@@ -28,7 +28,7 @@ from storage import spool
 from storage.migrations import GUID_KEY_TEXT, MIGRATIONS
 from storage.migrations import lookup_key as _key
 from tasks.models import Article, EntryFingerprint, FeedEntry, FeedState, StorySketch
-from tasks.plan import entry_fingerprint
+from tasks.run.plan import entry_fingerprint
 
 
 class WarehouseError(RuntimeError):
@@ -52,7 +52,7 @@ class Sighting:
     entry_updated_at: datetime | None = None
     entry_hash: str | None = None
     """With `entry_updated_at`, the entry's fingerprint: a later sighting that differs from it
-    is an edit (see `tasks.plan`)."""
+    is an edit (see `tasks.run.plan`)."""
 
     @classmethod
     def of(cls, entry: FeedEntry, article_id: str) -> Sighting:

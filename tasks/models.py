@@ -166,7 +166,7 @@ class Article:
     story_id: str | None = None
     """Assigned after extraction, by comparing the text with recent articles."""
     sketch: bytes | None = None
-    """The text's MinHash (`tasks.stories`), computed in the extraction worker so that
+    """The text's MinHash (`tasks.run.stories`), computed in the extraction worker so that
     clustering in the flow only compares; None when the text is too short. Not a column."""
 
 
@@ -177,7 +177,7 @@ class StorySketch:
     article_id: str
     story_id: str
     minhash: bytes
-    """MinHash values of the text's shingles, little-endian uint32 (see `tasks.stories`)."""
+    """MinHash values of the text's shingles, little-endian uint32 (see `tasks.run.stories`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import json
 import pytest
 import trafilatura
 
-from tasks.authors import clean_authors, find_authors
+from tasks.page.authors import clean_authors, find_authors
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tasks.dates import find_published, parse_date, parse_day
+from tasks.page.dates import find_published, parse_date, parse_day
 
 
 def page(head: str = "", body: str = "") -> str:

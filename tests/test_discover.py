@@ -8,7 +8,7 @@ import pytest
 from httpserver import LocalServer, Reply, redirect
 
 from newsdesk.settings import Settings
-from tasks.discover import COMMON_PATHS, DiscoveryError, discover_feeds, feed_links
+from tasks.fetch.discover import COMMON_PATHS, DiscoveryError, discover_feeds, feed_links
 
 RSS = (
     b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Example News'

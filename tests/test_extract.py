@@ -11,15 +11,15 @@ import pytest
 from corpus import CORPUS, needs_corpus
 from w3lib.encoding import html_to_unicode
 
-from tasks.extract import (
+from tasks.models import Article, FeedEntry, Page
+from tasks.page.extract import (
     NO_PAGE_TEXT,
     content_hash,
     extract_article,
     split_authors,
     strip_site_suffix,
 )
-from tasks.language import detect_language
-from tasks.models import Article, FeedEntry, Page
+from tasks.page.language import detect_language
 from tasks.urls import article_id
 
 URL = "https://news.example.org/2024/05/03/harbour-bridge?utm_source=rss"

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from newsdesk.demo import SAMPLE_DIR
 from newsdesk.settings import Settings
-from tasks.collect import fetch_feeds
-from tasks.feeds import parse_feed
+from tasks.feeds.parse import parse_feed
+from tasks.fetch.collect import fetch_feeds
 from tasks.models import FeedSpec, ParsedFeed
 from tasks.urls import normalize_url
 
@@ -94,7 +94,7 @@ def parse_in_fresh_process(body: bytes, tmp_path: Path) -> dict:
     script = textwrap.dedent(
         f"""
         import json, re, time
-        from tasks.feeds import parse_feed
+        from tasks.feeds.parse import parse_feed
         def peak_mib():  # VmHWM, not ru_maxrss: that one survives exec from the parent
             status = open("/proc/self/status").read()
             return int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) / 1024
@@ -377,7 +377,7 @@ MARKUP = re.compile(r"<[A-Za-z/!][^>]*>")
     )
 )
 def test_titles_authors_and_site_names_never_carry_markup_or_controls(value: str) -> None:
-    from tasks.extract import clean_headline, split_authors
+    from tasks.page.extract import clean_headline, split_authors
 
     for cleaned in (clean_headline(value), *split_authors([value])):
         if cleaned is not None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.feedlist import FeedsFileError, append_feeds, load_feeds, new_feeds, select_feeds
+from tasks.feeds.feedlist import FeedsFileError, append_feeds, load_feeds, new_feeds, select_feeds
 from tasks.models import FeedSpec
 
 GOOD = """

@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 import pytest
 from corpus import CORPUS, needs_corpus
 
-from tasks.feeds import clean_authors, html_to_text, parse_feed
+from tasks.feeds.parse import clean_authors, html_to_text, parse_feed
 
 FEED_URL = "https://example.com/feed.xml"
 
@@ -501,10 +501,10 @@ def test_corpus_entry_with_empty_href_uses_its_permalink_id():
 @needs_corpus
 @pytest.mark.corpus
 def test_buffered_expat_parses_every_corpus_feed_exactly_like_plain_expat(monkeypatch):
-    """`tasks.expat_buffered` only makes parsing faster: the same result for every feed."""
+    """`tasks.feeds.expat_buffered` only makes parsing faster: the same result for every feed."""
     import feedparser.api
 
     buffered = {item["file"]: _parse_corpus_file(item) for item in MANIFEST}
-    plain = [d for d in feedparser.api.PREFERRED_XML_PARSERS if d != "tasks.expat_buffered"]
+    plain = [d for d in feedparser.api.PREFERRED_XML_PARSERS if d != "tasks.feeds.expat_buffered"]
     monkeypatch.setattr(feedparser.api, "PREFERRED_XML_PARSERS", plain)
     assert {item["file"]: _parse_corpus_file(item) for item in MANIFEST} == buffered

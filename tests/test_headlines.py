@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import trafilatura
 
-from tasks.headlines import agrees, find_headline, headline_text, strip_title_segments
+from tasks.page.headlines import agrees, find_headline, headline_text, strip_title_segments
 
 URL = "https://news.example/politik/klimaschutz-bohren"
 

@@ -16,18 +16,18 @@ from corpus import CORPUS, needs_corpus
 from httpserver import LocalServer, Reply, Seen, free_port, redirect
 
 from newsdesk.settings import Settings
-from tasks.http import (
+from tasks.encoding import decode_html
+from tasks.fetch.http import (
     FetchError,
     HostLimiter,
-    decode_html,
     fetch_feed,
     fetch_page,
     get_bounded,
     is_public_address,
     make_client,
 )
+from tasks.fetch.robots import RobotsRules
 from tasks.models import FeedSpec, FeedState, FetchedFeed, Page
-from tasks.robots import RobotsRules
 
 RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 HTML = b"<html><head><title>t</title></head><body><p>Hello</p></body></html>"

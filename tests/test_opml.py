@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tasks.feeds.opml import OpmlError, read_opml, slug, unique_name, write_opml
 from tasks.models import FeedSpec
-from tasks.opml import OpmlError, read_opml, slug, unique_name, write_opml
 
 READER_EXPORT = b"""<?xml version="1.0" encoding="UTF-8"?>
 <opml version="1.0">

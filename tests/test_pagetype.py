@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from tasks.extract import extract_article
 from tasks.models import FeedEntry, Page
+from tasks.page.extract import extract_article
 
 BODY = "".join(
     f"<p>The harbour bridge reopened on Friday after {n} months of repairs, and commuters "

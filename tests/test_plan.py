@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tasks.feedstate import next_feed_state
 from tasks.models import FeedEntry, FeedSpec, FeedState, FetchedFeed, ParsedFeed
-from tasks.plan import plan_downloads
+from tasks.run.feedstate import next_feed_state
+from tasks.run.plan import plan_downloads
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ import pytest
 from httpserver import LocalServer, Reply, Seen, redirect
 
 from newsdesk.settings import DEFAULT_USER_AGENT, Settings
-from tasks.http import (
+from tasks.fetch.http import (
     HostLimiter,
     PublicOnlyBackend,
     fetch_feed,
@@ -22,8 +22,8 @@ from tasks.http import (
     make_client,
     retry_after_seconds,
 )
+from tasks.fetch.robots import RobotsRules
 from tasks.models import FeedSpec, FetchedFeed, Page
-from tasks.robots import RobotsRules
 
 RSS = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 HTML = b"<html><head><title>t</title></head><body><p>Hello</p></body></html>"

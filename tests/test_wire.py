@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.wire import WireInfo, find_wire, normalize_agency
+from tasks.page.wire import WireInfo, find_wire, normalize_agency
 
 # (opening of the article text, expected agency, expected dateline)
 # fmt: off

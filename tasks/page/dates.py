@@ -23,8 +23,8 @@ from email.utils import parsedate_to_datetime
 
 from lxml.html import HtmlElement
 
-from tasks import jsonld
 from tasks.models import DatePrecision
+from tasks.page import jsonld
 
 PageDate = tuple[datetime | None, DatePrecision | None]
 

@@ -19,12 +19,7 @@ import trafilatura
 from lxml.html import HtmlElement
 from trafilatura.settings import Document
 
-from tasks.authors import find_authors
-from tasks.dates import find_published, parse_day
-from tasks.headlines import find_headline, strip_title_segments
-from tasks.http import decode_html
-from tasks.jsonld import article_headlines
-from tasks.language import detect_language
+from tasks.encoding import decode_html
 from tasks.models import (
     Article,
     DatePrecision,
@@ -34,10 +29,15 @@ from tasks.models import (
     Page,
     PageType,
 )
-from tasks.pagetype import classify_page
+from tasks.page.authors import find_authors
+from tasks.page.dates import find_published, parse_day
+from tasks.page.headlines import find_headline, strip_title_segments
+from tasks.page.jsonld import article_headlines
+from tasks.page.language import detect_language
+from tasks.page.pagetype import classify_page
+from tasks.page.wire import find_wire
 from tasks.text import clean_headline, clean_line, clean_text
 from tasks.urls import article_id, canonical_url, normalize_url
-from tasks.wire import find_wire
 
 NO_PAGE_TEXT = "no text extracted from page"
 
@@ -103,7 +103,7 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
     wire = find_wire(text, authors, site_name)
     # The story sketch is made here, in the extraction worker, where it runs in parallel;
     # datasketch (and scipy) load on first use, preloaded by the workers' fork server.
-    from tasks.stories import sketch_bytes
+    from tasks.run.stories import sketch_bytes
 
     story_sketch = sketch_bytes(text) if text and page_type in ("article", None) else None
 

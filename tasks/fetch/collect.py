@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 from newsdesk.settings import Settings
 from tasks import progress
-from tasks.extract import extract_article
-from tasks.http import HostLimiter, fetch_feed, fetch_page, make_client
+from tasks.fetch.http import HostLimiter, fetch_feed, fetch_page, make_client
+from tasks.fetch.robots import RobotsRules
 from tasks.models import Article, FeedEntry, FeedSpec, FeedState, FetchedFeed
-from tasks.robots import RobotsRules
+from tasks.page.extract import extract_article
 
 
 async def fetch_feeds(
@@ -47,7 +47,7 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     """Extraction workers. forkserver keeps them clear of the threads Prefect runs in this
     process (fork could copy a held lock); the server preloads trafilatura once for all."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["tasks.worker_preload"])
+    context.set_forkserver_preload(["tasks.page.worker_preload"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 

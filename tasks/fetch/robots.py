@@ -15,7 +15,7 @@ import httpx
 from protego import Protego
 
 from newsdesk.settings import Settings
-from tasks.http import FetchError, get_bounded
+from tasks.fetch.http import FetchError, get_bounded
 
 ROBOTS_MAX_BYTES = 512 * 1024
 """RFC 9309 asks crawlers to parse at least 500 KiB; a bigger file is an error, as a page."""

@@ -18,7 +18,6 @@ with `Retry-After` pauses the host and is retried once when the wait is short (`
 from __future__ import annotations
 
 import asyncio
-import codecs
 import hashlib
 import ipaddress
 import socket
@@ -33,13 +32,13 @@ from typing import TYPE_CHECKING
 
 import httpcore
 import httpx
-from w3lib.encoding import html_to_unicode, http_content_type_encoding
 
 from newsdesk.settings import Settings
+from tasks.encoding import decode_html
 from tasks.models import FeedSpec, FeedState, FetchedFeed, Page
 
 if TYPE_CHECKING:
-    from tasks.robots import RobotsRules
+    from tasks.fetch.robots import RobotsRules
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 HTML_MEDIA_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -388,22 +387,6 @@ async def fetch_page(
     return Page(url=url, final_url=response.url, http_status=response.status, html=html)
 
 
-def decode_html(content_type: str | None, body: bytes) -> str:
-    """Decode an HTML body the way a browser would, without mojibake.
-
-    Order: byte-order mark, charset of the Content-Type header, `<meta charset>`, then a guess
-    (UTF-8 when the bytes are mostly valid UTF-8, else windows-1252). Browsers trust a header that
-    says UTF-8 even when the bytes are Latin-1; we do not, because UTF-8 is the one charset
-    whose claim can be checked. A header saying UTF-8 over bytes that mostly are not is ignored
-    in favour of `<meta charset>` and the guess.
-    """
-    declared = http_content_type_encoding(content_type)
-    if declared and codecs.lookup(declared).name == "utf-8" and _guess_encoding(body) != "utf-8":
-        content_type = None
-    _, text = html_to_unicode(content_type, body, auto_detect_fun=_guess_encoding)
-    return text
-
-
 def is_public_address(ip: IPAddress) -> bool:
     """True when an article link may point at this address (not loopback, private, ...)."""
     if isinstance(ip, ipaddress.IPv6Address):
@@ -636,18 +619,6 @@ def _causes(exc: BaseException) -> list[BaseException]:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
-
-
-def _guess_encoding(body: bytes) -> str:
-    """UTF-8 when most non-ASCII bytes form valid UTF-8, else windows-1252 (the web's default)."""
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        text = body.decode("utf-8", "replace")
-        invalid = text.count("\ufffd")
-        valid = sum(1 for char in text if char > "\x7f") - invalid
-        return "utf-8" if valid > invalid else "cp1252"
-    return "utf-8"
 
 
 def _host_of(url: str) -> str:

@@ -4,8 +4,8 @@ paying for both itself. Importing this module has that cost on purpose; nothing 
 
 # Imported for their side effects: trafilatura and lxml loaded; datasketch (and scipy) for the
 # story sketch each worker makes after extraction.
-import tasks.extract
-import tasks.stories  # noqa: F401
-from tasks.language import load_model
+import tasks.page.extract
+import tasks.run.stories  # noqa: F401
+from tasks.page.language import load_model
 
 load_model()

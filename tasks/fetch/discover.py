@@ -4,8 +4,8 @@ Given a URL: when it is a feed already, that is the answer. Otherwise its HTML i
 `<link rel="alternate" type="application/rss+xml" …>` (and Atom, JSON Feed, RDF), and when it
 names none, a few paths where publishing systems put their feed (`/feed`, `/rss.xml`,
 `/atom.xml`, `/index.xml`, …) are tried. Every candidate is fetched with our own HTTP client
-(`tasks.http`: timeouts, size cap, redirects checked) and parsed with `tasks.feeds`: only
-what parses as a feed is offered. The URL is the operator's, so it is trusted like a feed URL.
+(`tasks.fetch.http`: timeouts, size cap, redirects checked) and parsed with `tasks.feeds.parse`:
+only what parses as a feed is offered. The URL is the operator's, so it is trusted like a feed URL.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import lxml.html
 from lxml import etree
 
 from newsdesk.settings import Settings
-from tasks.feeds import parse_feed
-from tasks.http import HostLimiter, decode_html, fetch_feed, make_client
+from tasks.encoding import decode_html
+from tasks.feeds.parse import parse_feed
+from tasks.fetch.http import HostLimiter, fetch_feed, make_client
 from tasks.models import FeedSpec, FetchedFeed, ParsedFeed
 
 FEED_TYPES = frozenset(

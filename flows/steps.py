@@ -16,8 +16,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from newsdesk.settings import Settings
-from tasks import collect
-from tasks.feeds import parse_feed
+from tasks.feeds.parse import parse_feed
+from tasks.fetch import collect
 from tasks.models import (
     Article,
     FeedEntry,
@@ -67,6 +67,6 @@ def cluster_stories(
     """Give each new article the story of a recent near-duplicate, or a story of its own."""
     if not articles:
         return [], []
-    from tasks.stories import cluster_articles  # datasketch loads scipy: only when needed
+    from tasks.run.stories import cluster_articles  # datasketch loads scipy: only when needed
 
     return cluster_articles(articles, recent, threshold)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import tomlkit
 
+from tasks.feeds.opml import unique_name
 from tasks.models import FeedSpec
-from tasks.opml import unique_name
 from tasks.urls import normalize_url
 
 _TABLE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*feeds[ \t]*\]\]", re.MULTILINE)

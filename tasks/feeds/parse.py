@@ -35,8 +35,8 @@ __all__ = ["clean_authors", "html_to_text", "parse_feed"]
 _JSON_TYPES = frozenset({"application/feed+json", "application/json"})
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # expat with buffered text (see tasks/expat_buffered.py) before the drivers feedparser knows.
-if "tasks.expat_buffered" not in feedparser.api.PREFERRED_XML_PARSERS:
-    feedparser.api.PREFERRED_XML_PARSERS.insert(0, "tasks.expat_buffered")
+if "tasks.feeds.expat_buffered" not in feedparser.api.PREFERRED_XML_PARSERS:
+    feedparser.api.PREFERRED_XML_PARSERS.insert(0, "tasks.feeds.expat_buffered")
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _XML_WHITESPACE = b" \t\r\n"

@@ -15,10 +15,10 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from lxml.html import HtmlElement
 
-from tasks import jsonld
-from tasks.feeds import clean_authors as split_people
+from tasks.feeds.parse import clean_authors as split_people
+from tasks.page import jsonld
+from tasks.page.wire import normalize_agency
 from tasks.text import clean_headline
-from tasks.wire import normalize_agency
 
 _PREFIX = re.compile(
     r"^(?:(?:view|see) all (?:posts|articles|stories) by|(?:more )?(?:posts|articles|stories) by"

@@ -23,8 +23,8 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml.html import HtmlElement
 
-from tasks import jsonld
 from tasks.models import PageType
+from tasks.page import jsonld
 
 _LISTING_TYPES = frozenset(
     {"collectionpage", "itemlist", "searchresultspage", "profilepage", "mediagallery"}
