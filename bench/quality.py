@@ -256,10 +256,9 @@ def run_in_process(served: list[Served], base: str) -> tuple[dict[str, Reading],
     started = time.perf_counter()
     for page in served:
         url = normalize_url(base + page.path) or base + page.path
-        html = decode_html("text/html", page.body)
         article = extract_article(
             FeedEntry(feed_name="quality", url=url, guid=page.id),
-            Page(url=url, final_url=url, http_status=200, html=html),
+            Page(url=url, final_url=url, http_status=200, body=page.body, content_type="text/html"),
         )
         readings[page.id] = Reading(
             text=article.text if article.extraction == "page" else "",

@@ -1,8 +1,8 @@
 """`newsdesk`: run the ingest flow, the offline demo, and read the warehouse.
 
 Exit codes: 0 the run completed (failed feeds are reported, not fatal); 1 no feed could be
-fetched or the warehouse could not be written; 2 usage or configuration error; 3 the run
-completed but the warehouse stayed locked, so its batch waits in the spool for the next run.
+fetched, or the warehouse could not be written or read (a batch that found it locked waits in
+the spool for the next run); 2 usage or configuration error; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -274,7 +274,7 @@ def run_ingest(
     the exit code."""
     _prefect_environment(verbose)
     from flows.ingest import ingest
-    from storage.warehouse import WarehouseError, WarehouseLocked
+    from storage import WarehouseError, WarehouseLocked
 
     try:
         with _progress():
@@ -488,10 +488,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _sql(args: argparse.Namespace, settings: Settings) -> int:
     import duckdb
 
-    from storage.warehouse import WarehouseError, run_query
+    from storage import Warehouse, WarehouseError
 
     try:
-        columns, rows = run_query(args.db or settings.db, args.query)
+        columns, rows = Warehouse(args.db or settings.db).query(args.query)
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
@@ -511,10 +511,10 @@ def _sql(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _snapshot(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.warehouse import WarehouseError, snapshot
+    from storage import Warehouse, WarehouseError
 
     try:
-        snapshot(args.db or settings.db, args.path)
+        Warehouse(args.db or settings.db).snapshot(args.path)
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
@@ -527,11 +527,10 @@ def _feeds(args: argparse.Namespace, settings: Settings) -> int:
         from newsdesk.feedcommands import run_feeds_action
 
         return run_feeds_action(args, settings, out, err)
-    from storage.warehouse import WarehouseError, connect, feed_health
+    from storage import Warehouse, WarehouseError
 
     try:
-        with connect(args.db or settings.db, read_only=True) as con:
-            columns, rows = feed_health(con)
+        columns, rows = Warehouse(args.db or settings.db).feed_health()
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
+from dataclasses import fields
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_USER_AGENT = (
-    "newsdesk/0.1 (RSS/Atom news ingestion; obeys robots.txt, Retry-After, ETag and Last-Modified)"
-)
+from tasks.fetch.config import DEFAULT_USER_AGENT, FetchConfig
 
 
 class Settings(BaseSettings):
@@ -95,3 +94,7 @@ class Settings(BaseSettings):
     story_window_days: float = Field(
         3.0, gt=0, description="New articles are compared with the stories of this many days."
     )
+
+    def fetch_config(self) -> FetchConfig:
+        """The part of the settings the network edge takes."""
+        return FetchConfig(**{f.name: getattr(self, f.name) for f in fields(FetchConfig)})

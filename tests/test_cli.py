@@ -191,7 +191,7 @@ def test_a_run_that_cannot_get_the_lock_spools_and_says_so(tmp_path, prefect_api
             [
                 sys.executable,
                 "-c",
-                "import duckdb, sys; from storage.warehouse import connect\n"
+                "import duckdb, sys; from storage import connect\n"
                 f"with connect({str(db)!r}): pass\n"
                 f"c = duckdb.connect({str(db)!r}, read_only=True); print('ok', flush=True); "
                 "sys.stdin.read()",

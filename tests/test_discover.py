@@ -7,7 +7,8 @@ import asyncio
 import pytest
 from httpserver import LocalServer, Reply, redirect
 
-from newsdesk.settings import Settings
+from tasks.feeds.parse import parse_feed
+from tasks.fetch.config import FetchConfig
 from tasks.fetch.discover import COMMON_PATHS, DiscoveryError, discover_feeds, feed_links
 
 RSS = (
@@ -35,7 +36,7 @@ def feed(body: bytes, kind: str = "application/rss+xml") -> Reply:
 
 
 def discover(url: str):
-    return asyncio.run(discover_feeds(url, Settings()))
+    return asyncio.run(discover_feeds(url, FetchConfig(), parse_feed))
 
 
 def test_feed_links_are_read_from_the_head_comment_feeds_last():

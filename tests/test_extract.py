@@ -59,7 +59,13 @@ def article_page(head: str = "", title: str = "Harbour bridge reopens | Example 
 
 
 def ok_page(html: str, url: str = URL) -> Page:
-    return Page(url=url, final_url=url, http_status=200, html=html)
+    return Page(
+        url=url,
+        final_url=url,
+        http_status=200,
+        body=html.encode(),
+        content_type="text/html; charset=utf-8",
+    )
 
 
 def test_page_text_and_metadata_are_extracted():
@@ -73,7 +79,6 @@ def test_page_text_and_metadata_are_extracted():
     assert article.language == "en"
     assert article.word_count == len(article.text.split())
     assert article.url == "https://news.example.org/2024/05/03/harbour-bridge"
-    assert article.entry_urls == (URL,)
 
 
 def test_site_name_suffix_is_removed_from_the_title():
@@ -116,7 +121,7 @@ def test_a_404_page_falls_back_to_the_feed_summary():
         url=URL,
         final_url=URL,
         http_status=404,
-        html="<html><body><h1>Page not found</h1></body></html>",
+        body=b"<html><body><h1>Page not found</h1></body></html>",
         error="HTTP 404",
     )
     article = extract_article(entry(), page)
@@ -154,7 +159,7 @@ def test_no_text_anywhere_still_gives_an_article_with_empty_text():
 
 def test_an_exception_inside_trafilatura_falls_back_to_the_feed():
     # A value trafilatura cannot handle stands in for any unexpected failure of the library.
-    page = Page(url=URL, final_url=URL, http_status=200, html=12345)  # type: ignore[arg-type]
+    page = Page(url=URL, final_url=URL, http_status=200, body=12345)  # type: ignore[arg-type]
     article = extract_article(entry(), page)
     assert article.extraction == "feed"
     assert article.extraction_error == "extraction failed: TypeError"

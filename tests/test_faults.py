@@ -25,7 +25,7 @@ from httpserver import LocalServer, Reply, Seen, redirect
 from sites import write_feeds_file
 
 from flows.ingest import ingest
-from storage.warehouse import connect
+from storage import connect
 from tasks.models import RunReport
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
@@ -724,7 +724,7 @@ def test_a_reader_holding_the_file_all_run_long_means_a_spooled_batch(
 def test_a_writer_holding_the_file_from_the_start_stops_the_run_before_any_fetch(
     tmp_path, monkeypatch
 ) -> None:
-    from storage.warehouse import WarehouseLocked
+    from storage import WarehouseLocked
 
     monkeypatch.setenv("NEWSDESK_LOCK_WAIT", "0.5")
     db = tmp_path / "news.duckdb"

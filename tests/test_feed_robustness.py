@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newsdesk.demo import SAMPLE_DIR
-from newsdesk.settings import Settings
 from tasks.feeds.parse import parse_feed
 from tasks.fetch.collect import fetch_feeds
+from tasks.fetch.config import FetchConfig
 from tasks.models import FeedSpec, ParsedFeed
 from tasks.urls import normalize_url
 
@@ -337,7 +337,7 @@ def _corpus_feed_files() -> list[Path]:
 def test_every_corpus_feed_goes_through_fetch_parse_normalize(tmp_path: Path) -> None:
     files = _corpus_feed_files()
     assert len(files) == 146
-    config = Settings(allow_private_network=True, per_host_concurrency=8, per_host_delay=0)
+    config = FetchConfig(allow_private_network=True, per_host_concurrency=8, per_host_delay=0)
     with LocalServer() as server:
         for path in files:
             kind = "application/feed+json" if path.suffix == ".json" else "application/xml"

@@ -15,8 +15,8 @@ import pytest
 from corpus import CORPUS, needs_corpus
 from httpserver import LocalServer, Reply, Seen, free_port, redirect
 
-from newsdesk.settings import Settings
 from tasks.encoding import decode_html
+from tasks.fetch.config import FetchConfig
 from tasks.fetch.http import (
     FetchError,
     HostLimiter,
@@ -35,7 +35,7 @@ RSS_HEADERS = {"Content-Type": "application/rss+xml"}
 HTML_HEADERS = {"Content-Type": "text/html; charset=utf-8"}
 
 
-def settings(**overrides: object) -> Settings:
+def settings(**overrides: object) -> FetchConfig:
     """Small limits so failure tests finish in about a second."""
     values: dict[str, object] = {
         "allow_private_network": True,
@@ -46,10 +46,10 @@ def settings(**overrides: object) -> Settings:
         "respect_robots_txt": False,
     }
     values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return FetchConfig(**values)  # type: ignore[arg-type]
 
 
-def poll(config: Settings, url: str, state: FeedState | None = None) -> FetchedFeed:
+def poll(config: FetchConfig, url: str, state: FeedState | None = None) -> FetchedFeed:
     async def run() -> FetchedFeed:
         async with make_client(config) as client:
             limiter = HostLimiter(config.per_host_concurrency)
@@ -58,7 +58,7 @@ def poll(config: Settings, url: str, state: FeedState | None = None) -> FetchedF
     return asyncio.run(run())
 
 
-def download(config: Settings, url: str) -> Page:
+def download(config: FetchConfig, url: str) -> Page:
     """Fetch a page the way a run does: private addresses and robots.txt as `config` says."""
 
     async def run() -> Page:
@@ -292,7 +292,7 @@ def test_page_on_loopback_is_refused_without_sending_a_request(server: LocalServ
     server.routes["/story"] = Reply(headers=HTML_HEADERS, body=HTML)
     page = download(settings(allow_private_network=False), server.url("/story"))
 
-    assert page.html is None
+    assert page.body is None
     assert page.error == (
         "refused: 127.0.0.1 resolves to a private address "
         "(set NEWSDESK_ALLOW_PRIVATE_NETWORK=1 to allow)"
@@ -335,7 +335,7 @@ def test_page_on_loopback_is_fetched_when_private_network_is_allowed(
 
     assert page.error is None
     assert page.http_status == 200
-    assert page.html == HTML.decode()
+    assert decode_html(page.content_type, page.body) == HTML.decode()
     assert page.url == page.final_url == server.url("/story")
 
 
@@ -346,7 +346,7 @@ def test_page_final_url_is_where_redirects_ended(server: LocalServer) -> None:
 
     assert page.url == server.url("/short")
     assert page.final_url == server.url("/2024/01/long-story.html")
-    assert page.html == HTML.decode()
+    assert decode_html(page.content_type, page.body) == HTML.decode()
 
 
 def test_page_without_content_type_is_accepted(server: LocalServer) -> None:
@@ -354,7 +354,7 @@ def test_page_without_content_type_is_accepted(server: LocalServer) -> None:
     page = download(settings(), server.url("/story"))
 
     assert page.error is None
-    assert page.html == HTML.decode()
+    assert decode_html(page.content_type, page.body) == HTML.decode()
 
 
 @pytest.mark.parametrize("content_type", ["application/pdf", "image/jpeg"])
@@ -362,7 +362,7 @@ def test_non_html_page_is_refused(server: LocalServer, content_type: str) -> Non
     server.routes["/file"] = Reply(headers={"Content-Type": content_type}, body=b"%PDF-1.4")
     page = download(settings(), server.url("/file"))
 
-    assert page.html is None
+    assert page.body is None
     assert page.error == f"not an HTML page: {content_type}"
     assert page.http_status == 200
 
@@ -370,7 +370,7 @@ def test_non_html_page_is_refused(server: LocalServer, content_type: str) -> Non
 def test_missing_page_reports_the_http_status(server: LocalServer) -> None:
     page = download(settings(), server.url("/nowhere"))
 
-    assert page.html is None
+    assert page.body is None
     assert page.http_status == 404
     assert page.error == "HTTP 404"
 
@@ -486,8 +486,9 @@ def test_legacy_charset_pages_decode_without_mojibake(
     )
     page = download(settings(), server.url("/page"))
 
-    assert page.html is not None, page.error
+    assert page.body is not None, page.error
+    html = decode_html(page.content_type, page.body)
     for word in words:
-        assert word in page.html
+        assert word in html
     for mojibake in ("\ufffd", "Ã¤", "Ã¶", "Ã¼", "ÃŸ"):
-        assert mojibake not in page.html
+        assert mojibake not in html

@@ -29,7 +29,7 @@ import pytest
 from httpserver import LocalServer, Reply, Seen
 from sites import write_feeds_file
 
-from storage.warehouse import connect
+from storage import connect
 from tasks.urls import normalize_url
 
 pytestmark = pytest.mark.crash

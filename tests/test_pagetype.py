@@ -26,7 +26,8 @@ def teasers(count: int = 12) -> str:
 def extract(url: str, html: str, **entry: object):
     fields: dict[str, object] = {"feed_name": "f", "url": url, "summary": "From the feed."}
     fields.update(entry)
-    return extract_article(FeedEntry(**fields), Page(url, url, 200, html))  # type: ignore[arg-type]
+    page = Page(url, url, 200, body=html.encode(), content_type="text/html; charset=utf-8")
+    return extract_article(FeedEntry(**fields), page)  # type: ignore[arg-type]
 
 
 def page(head: str, body: str) -> str:
@@ -95,7 +96,7 @@ def test_a_failed_page_has_no_page_type():
             summary="From the feed.",
             published_at=datetime(2024, 1, 1, tzinfo=UTC),
         ),
-        Page("https://news.example/x", None, None, None, error="timed out after 60 s"),
+        Page("https://news.example/x", None, None, error="timed out after 60 s"),
     )
     assert article.page_type is None
     assert article.extraction == "feed"

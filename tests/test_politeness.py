@@ -13,7 +13,7 @@ from email.utils import format_datetime
 import pytest
 from httpserver import LocalServer, Reply, Seen, redirect
 
-from newsdesk.settings import DEFAULT_USER_AGENT, Settings
+from tasks.fetch.config import DEFAULT_USER_AGENT, FetchConfig
 from tasks.fetch.http import (
     HostLimiter,
     PublicOnlyBackend,
@@ -30,7 +30,7 @@ HTML = b"<html><head><title>t</title></head><body><p>Hello</p></body></html>"
 HTML_HEADERS = {"Content-Type": "text/html; charset=utf-8"}
 
 
-def settings(**overrides: object) -> Settings:
+def settings(**overrides: object) -> FetchConfig:
     values: dict[str, object] = {
         "allow_private_network": True,
         "connect_timeout": 2,
@@ -41,10 +41,10 @@ def settings(**overrides: object) -> Settings:
         "retry_after_max": 2,
     }
     values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return FetchConfig(**values)  # type: ignore[arg-type]
 
 
-def poll(config: Settings, url: str) -> FetchedFeed:
+def poll(config: FetchConfig, url: str) -> FetchedFeed:
     async def run() -> FetchedFeed:
         async with make_client(config) as client:
             limiter = HostLimiter(config.per_host_concurrency, delay=config.per_host_delay)
@@ -53,7 +53,7 @@ def poll(config: Settings, url: str) -> FetchedFeed:
     return asyncio.run(run())
 
 
-def download_all(config: Settings, urls: list[str], backend=None) -> list[Page]:
+def download_all(config: FetchConfig, urls: list[str], backend=None) -> list[Page]:
     """Fetch pages concurrently the way a run does, sharing one limiter and robots cache."""
 
     async def run() -> list[Page]:

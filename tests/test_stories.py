@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tasks.models import StorySketch
-from tasks.run.stories import assign_stories, from_bytes, shingles, sketch, to_bytes
+from tasks.run.stories import assign_stories
+from tasks.sketches import from_bytes, shingles, sketch, to_bytes
 
 WIRE = (
     "LONDON, Jan 28 (Reuters) - British house prices rose more than expected in January, "

@@ -14,19 +14,11 @@ from pathlib import Path
 
 import duckdb
 
-from storage import spool
-from storage.warehouse import (
-    RunRecord,
-    Sighting,
-    append_batch,
-    append_batch_task,
-    connect,
-    find_known,
-    load_feed_states,
-    prepare_warehouse_task,
-    snapshot,
-)
-from tasks.models import Article, EntryFingerprint, FeedState
+from storage import Warehouse, connect, spool
+from storage.export import snapshot
+from storage.reads import find_known, load_feed_states
+from storage.writer import append_batch
+from tasks.models import Article, Batch, EntryFingerprint, FeedState, RunRecord, Sighting
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -236,13 +228,13 @@ def test_a_locked_warehouse_spools_the_batch_and_the_next_run_merges_it(tmp_path
     state = FeedState("f", "https://news.example/feed", etag='"v2"', last_polled_at=T0)
 
     with lock_held(db):
-        outcome = append_batch_task.fn(
-            db,
-            [article(2), article(1, text="Edited")],
-            [sighting(2)],
-            [state],
-            run("r1", T0 + timedelta(hours=1)),
-            lock_wait=0.5,
+        outcome = Warehouse(db, lock_wait=0.5).write(
+            Batch(
+                (article(2), article(1, text="Edited")),
+                (sighting(2),),
+                (state,),
+                run("r1", T0 + timedelta(hours=1)),
+            )
         )
         assert outcome.spooled_to is not None
         assert (
@@ -251,7 +243,7 @@ def test_a_locked_warehouse_spools_the_batch_and_the_next_run_merges_it(tmp_path
         assert spool.pending(db) == [outcome.spooled_to]
         assert outcome.spooled_to.parent == tmp_path / "spool" / "news"
 
-    merged = prepare_warehouse_task.fn(db, lock_wait=5)
+    merged = Warehouse(db, lock_wait=5).prepare()
 
     assert [(r.run_id, r.articles_new, r.articles_updated) for r in merged] == [("r1", 1, 1)]
     assert spool.pending(db) == []
@@ -268,17 +260,17 @@ def test_a_spooled_batch_merged_twice_changes_nothing(tmp_path: Path) -> None:
     db = tmp_path / "news.duckdb"
     write(db, T0, "r0")
     with lock_held(db):
-        outcome = append_batch_task.fn(
-            db, [article(1)], [sighting(1)], [], run("r1", T0 + timedelta(hours=1)), lock_wait=0.2
+        outcome = Warehouse(db, lock_wait=0.2).write(
+            Batch((article(1),), (sighting(1),), (), run("r1", T0 + timedelta(hours=1)))
         )
     assert outcome.spooled_to is not None
     keep = tmp_path / "kept"
     shutil.copytree(outcome.spooled_to, keep)
-    prepare_warehouse_task.fn(db, lock_wait=5)
+    Warehouse(db, lock_wait=5).prepare()
     before = rows(db, "SELECT * FROM articles")
 
     shutil.copytree(keep, outcome.spooled_to)
-    merged = prepare_warehouse_task.fn(db, lock_wait=5)
+    merged = Warehouse(db, lock_wait=5).prepare()
 
     assert [(r.articles_new, r.articles_updated) for r in merged] == [(0, 0)]
     assert rows(db, "SELECT * FROM articles") == before
@@ -292,7 +284,7 @@ def test_a_half_written_spool_directory_is_ignored(tmp_path: Path) -> None:
     partial.mkdir(parents=True)
     (partial / "articles.parquet").write_bytes(b"PAR1 truncated")
 
-    assert prepare_warehouse_task.fn(db, lock_wait=5) == ()
+    assert Warehouse(db, lock_wait=5).prepare() == ()
     assert partial.exists()  # a live process may still be writing it
 
 
@@ -312,11 +304,11 @@ def test_reads_go_on_while_a_reader_holds_the_file_and_writes_spool(tmp_path: Pa
     )
     try:
         assert reader.stdout is not None and reader.stdout.readline().strip() == "ok"
-        assert prepare_warehouse_task.fn(db, lock_wait=0.2) == ()  # cannot merge, can go on
+        assert Warehouse(db, lock_wait=0.2).prepare() == ()  # cannot merge, can go on
         with connect(db, read_only=True, lock_wait_seconds=1) as con:
             assert "f" not in load_feed_states(con)
-        outcome = append_batch_task.fn(
-            db, [article(2)], [sighting(2)], [], run("r1", T0 + timedelta(hours=1)), lock_wait=0.2
+        outcome = Warehouse(db, lock_wait=0.2).write(
+            Batch((article(2),), (sighting(2),), (), run("r1", T0 + timedelta(hours=1)))
         )
         assert outcome.spooled_to is not None
     finally:
@@ -345,6 +337,6 @@ def test_an_unreadable_spooled_batch_is_set_aside_and_blocks_nothing(tmp_path: P
     damaged.mkdir(parents=True)
     (damaged / "articles.parquet").write_bytes(b"not parquet at all")
 
-    assert prepare_warehouse_task.fn(db, lock_wait=5) == ()
+    assert Warehouse(db, lock_wait=5).prepare() == ()
     assert spool.pending(db) == []
     assert (damaged.parent / f".{damaged.name}.unreadable").is_dir()

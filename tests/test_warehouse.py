@@ -11,22 +11,14 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import pytest
 
+from storage import WarehouseError, connect
+from storage.connection import migrate
+from storage.export import export_day
 from storage.migrations import MIGRATIONS
-from storage.warehouse import (
-    RunRecord,
-    Sighting,
-    WarehouseError,
-    append_batch,
-    connect,
-    export_day,
-    find_known,
-    load_feed_states,
-    load_recent_sketches,
-    migrate,
-    run_query,
-    stage_batch,
-)
-from tasks.models import Article, FeedState, StorySketch
+from storage.reads import find_known, load_feed_states, load_recent_sketches, run_query
+from storage.schemas import stage_batch
+from storage.writer import append_batch
+from tasks.models import Article, FeedState, RunRecord, Sighting, StorySketch
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

@@ -15,7 +15,6 @@ import io
 import json
 import pyexpat
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -28,6 +27,7 @@ import lxml.html
 from lxml import etree
 
 from tasks.models import FeedEntry, ParsedFeed
+from tasks.text import CONTROL, join_lines, plain_text, repair_mojibake, split_authors
 from tasks.urls import normalize_url
 
 __all__ = ["clean_authors", "html_to_text", "parse_feed"]
@@ -58,20 +58,8 @@ _BLOCK_TAGS = frozenset(
     }
 )  # fmt: skip
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "iframe", "object"})
-# C0 and C1 controls except tab and newline, DEL, and non-characters; a bare CR becomes "\n".
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
-_ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 _TAG = re.compile(r"<[^>]*>")
-# UTF-8 lead byte read as Latin-1 followed by a continuation byte, or "â€" (curly quotes).
-_MOJIBAKE = re.compile("[ÂÃÐÑ][\x80-\xbf]|â€")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?=$|[-_])")
-_EMAIL = re.compile(r"[^\s()<>\[\],;]+@[^\s()<>\[\],;]+\.[^\s()<>\[\],;]+")
-_AUTHOR_SEPARATORS = re.compile(r"\s*;\s*|\s*\|\s*|\s+(?:and|&|und|et)\s+", re.IGNORECASE)
-_BYLINE = re.compile(r"^(?:(?:by|von|par|por)\s+|author:\s*)", re.IGNORECASE)
-# "M.", "K. T.", "J.-P.": the given-name part of "Surname, Initials" bylines.
-_INITIALS = re.compile(r"(?:[^\W\d_]{1,2}\.(?:\s*-?\s*)?)+|[A-Z]{1,3}")
-# "Jane Doe, Jr." must not be split at its comma.
-_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "md", "phd", "ph.d."})
 
 
 def parse_feed(
@@ -111,15 +99,15 @@ def html_to_text(markup: str | None) -> str | None:
     """
     if not markup:
         return None
-    markup = _repair_mojibake(markup)
-    markup = _CONTROL.sub("", markup.replace("\r\n", "\n").replace("\r", "\n"))
+    markup = repair_mojibake(markup)
+    markup = CONTROL.sub("", markup.replace("\r\n", "\n").replace("\r", "\n"))
     if "<" not in markup and "&" not in markup:
-        return _join_lines(markup)
+        return join_lines(markup)
     try:
         root = lxml.html.fragment_fromstring(markup, create_parent="div")
     except (etree.ParserError, ValueError):
-        return _join_lines(html.unescape(_TAG.sub(" ", markup)))
-    return _join_lines("".join(_text_chunks(root)))
+        return join_lines(html.unescape(_TAG.sub(" ", markup)))
+    return join_lines("".join(_text_chunks(root)))
 
 
 def _text_chunks(root: Any) -> Iterator[str]:
@@ -146,43 +134,6 @@ def _text_chunks(root: Any) -> Iterator[str]:
         stack.extend((child, False) for child in reversed(element))
 
 
-def _join_lines(text: str) -> str | None:
-    # Controls again: character references (`&#8;`) become control characters only now.
-    text = _CONTROL.sub("", text.replace("\r", "\n"))
-    lines = (" ".join(line.split()) for line in text.split("\n"))
-    joined = "\n".join(line for line in lines if line)
-    return unicodedata.normalize("NFC", joined) or None
-
-
-def _repair_mojibake(text: str) -> str:
-    """Undo UTF-8 that was decoded as Latin-1/windows-1252 ("BrÃ¸ndby" to "Brøndby").
-
-    Feeds mix encodings: feedkit-Ampersand.xml is ISO-8859-1 with one UTF-8 description.
-    The repair is kept only when the whole string round-trips, so correct text is never
-    touched. It runs before whitespace and controls are cleaned, because a misread "à" ends
-    in U+00A0 and a misread "”" in the C1 control U+009D.
-    """
-    if not _MOJIBAKE.search(text):
-        return text
-    raw = bytearray()
-    for char in text:
-        try:
-            raw += char.encode("cp1252")
-        except UnicodeEncodeError:
-            # Five bytes are undefined in windows-1252; decoders pass them through as C1.
-            if ord(char) > 0xFF:
-                return text
-            raw.append(ord(char))
-    if raw[-1:] in (b"\xc2", b"\xc3"):
-        # feedparser strips the field, and str.strip() eats the U+00A0 that was the second
-        # half of a misread no-break space ("Â\xa0") or "à" ("Ã\xa0").
-        raw.append(0xA0)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return text
-
-
 def _plain_text(value: str | None, content_type: str | None = None) -> str | None:
     """Text of a feed field; HTML unless feedparser says it is plain text.
 
@@ -192,10 +143,7 @@ def _plain_text(value: str | None, content_type: str | None = None) -> str | Non
     if not value:
         return None
     if content_type == "text/plain":
-        value = _repair_mojibake(value)
-        if _ENTITY.search(value):
-            value = html.unescape(value)
-        return _join_lines(_CONTROL.sub("", value))
+        return plain_text(value)
     return html_to_text(value)
 
 
@@ -541,53 +489,9 @@ def _parse_date(value: Any) -> datetime | None:
 
 
 def clean_authors(raw: Iterable[str]) -> tuple[str, ...]:
-    """Author names from feed fields, split into people, e-mail addresses removed.
-
-    Splits on ";", "|", " and ", " & " (and German/French "und"/"et"; not Spanish "y",
-    which joins compound surnames). Commas are ambiguous, so they split only in two shapes:
-    "Surname, Initials" lists ("Ash, C., Mueller, K. L." gives "Ash, C." and "Mueller,
-    K. L.") and lists whose every part has two words or an initial ("Jane Doe, R.Scheer").
-    "Doe, Jane" (one person, surname first) and "Jane Doe, Jr." stay whole.
-    "jane@example.com (Jane Doe)" and "Jane Doe <jane@example.com>" give "Jane Doe"; a bare
-    address gives nothing, since an address is not a name. A leading "By " is dropped.
-    Order kept, duplicates removed.
-    """
-    names: dict[str, None] = {}
-    for value in raw:
-        text = _plain_text(value, "text/plain") if value else None
-        if not text:
-            continue
-        text = _BYLINE.sub("", " ".join(text.split()))
-        for part in _AUTHOR_SEPARATORS.split(text):
-            for name in _split_on_commas(part):
-                name = _clean_name(name)
-                if name:
-                    names.setdefault(name, None)
-    return tuple(names)
-
-
-def _split_on_commas(text: str) -> list[str]:
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) == 1:
-        return parts
-    if len(parts) % 2 == 0 and all(_INITIALS.fullmatch(p) for p in parts[1::2]):
-        pairs = zip(parts[::2], parts[1::2], strict=True)
-        return [f"{surname}, {initials}" for surname, initials in pairs]
-    if any(p.lower() in _SUFFIXES or _INITIALS.fullmatch(p) for p in parts):
-        return [text]
-    if all(len(p.split()) >= 2 or "." in p.rstrip(".") for p in parts):
-        return parts
-    return [text]
-
-
-def _clean_name(name: str) -> str:
-    name = _EMAIL.sub("", name.replace("mailto:", ""))
-    name = re.sub(r"\(\s*\)|<\s*>|\[\s*\]", "", name)
-    name = name.strip(" \t,;:-–—\"'")
-    # "(Jane Doe)" left over from "jane@example.com (Jane Doe)"; "Jakub Alba (yakubin)" stays.
-    if name.startswith("(") and name.endswith(")") and name.count("(") == 1:
-        name = name[1:-1].strip()
-    return name if any(c.isalpha() for c in name) else ""
+    """Author names from feed fields (plain text, entities decoded), split into people
+    (`tasks.text.split_authors`)."""
+    return split_authors(plain_text(value) if value else None for value in raw)
 
 
 def _language(value: Any) -> str | None:

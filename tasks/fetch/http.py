@@ -1,7 +1,7 @@
 """The HTTP layer: polite, bounded GETs for feeds and article pages.
 
 No Prefect and no SQL here: the functions take an `httpx.AsyncClient`, a `HostLimiter` and the
-settings, and return the plain dataclasses of `tasks.models`. Network problems never raise; they
+config, and return the plain dataclasses of `tasks.models`. Network problems never raise; they
 come back as a short one-line `error` the operator can read in the warehouse.
 
 Every request is bounded three ways: `total_timeout` over the whole response (a server trickling
@@ -33,8 +33,7 @@ from typing import TYPE_CHECKING
 import httpcore
 import httpx
 
-from newsdesk.settings import Settings
-from tasks.encoding import decode_html
+from tasks.fetch.config import FetchConfig
 from tasks.models import FeedSpec, FeedState, FetchedFeed, Page
 
 if TYPE_CHECKING:
@@ -180,12 +179,12 @@ class _Response:
 
 
 def make_client(
-    settings: Settings,
+    config: FetchConfig,
     *,
     public_only: bool = False,
     network_backend: httpcore.AsyncNetworkBackend | None = None,
 ) -> httpx.AsyncClient:
-    """An HTTP client for one run; use it as `async with make_client(settings) as client`.
+    """An HTTP client for one run; use it as `async with make_client(config) as client`.
 
     `public_only` connects only to public addresses (see `PublicOnlyBackend`): use it for
     anything a feed points at. `network_backend` replaces the backend altogether (tests).
@@ -193,15 +192,15 @@ def make_client(
     # Feeds and pages may be fetched at the same time, so the pool holds both; HostLimiter's
     # `total` keeps callers from queueing inside the pool, where the wait would eat into
     # total_timeout.
-    connections = settings.feed_concurrency + settings.article_concurrency
+    connections = config.feed_concurrency + config.article_concurrency
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     if public_only and network_backend is None:
         network_backend = PublicOnlyBackend()
     transport = _GuardedTransport(network_backend, limits) if network_backend else None
     return httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+        timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
         follow_redirects=False,
-        headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+        headers={"User-Agent": config.user_agent, "Accept-Encoding": "gzip, deflate"},
         limits=limits,
         transport=transport,
     )
@@ -263,7 +262,7 @@ async def fetch_feed(
     limiter: HostLimiter,
     spec: FeedSpec,
     state: FeedState | None,
-    settings: Settings,
+    config: FetchConfig,
 ) -> FetchedFeed:
     """Poll one feed with a conditional GET.
 
@@ -281,7 +280,7 @@ async def fetch_feed(
 
     started = time.perf_counter()
     try:
-        response = await _polite_get(client, limiter, spec.url, settings, headers=headers)
+        response = await _polite_get(client, limiter, spec.url, config, headers=headers)
     except FetchError as exc:
         return FetchedFeed(
             feed=spec,
@@ -342,13 +341,11 @@ async def fetch_page(
     client: httpx.AsyncClient,
     limiter: HostLimiter,
     url: str,
-    settings: Settings,
+    config: FetchConfig,
     robots: RobotsRules | None = None,
-    *,
-    decode: bool = True,
 ) -> Page:
-    """Download one article page and decode it to text (or, without `decode`, leave the bytes
-    in `Page.body` for `decode_html` in the extraction worker).
+    """Download one article page, its bytes left undecoded for the extraction worker
+    (`tasks.encoding.decode_html`), which runs in parallel and receives bytes faster than text.
 
     Pass a client made with `public_only` so that links to private addresses are refused (the
     request is never sent), and `robots` so that every hop is checked against its site's
@@ -359,7 +356,7 @@ async def fetch_page(
             client,
             limiter,
             url,
-            settings,
+            config,
             headers={"Accept": PAGE_ACCEPT},
             check_url=robots.check if robots is not None else None,
             check_response=_require_html,
@@ -374,17 +371,13 @@ async def fetch_page(
             http_status=response.status,
             error=_status_error(response),
         )
-    content_type = response.headers.get("content-type")
-    if not decode:
-        return Page(
-            url=url,
-            final_url=response.url,
-            http_status=response.status,
-            body=response.body,
-            content_type=content_type,
-        )
-    html = decode_html(content_type, response.body)
-    return Page(url=url, final_url=response.url, http_status=response.status, html=html)
+    return Page(
+        url=url,
+        final_url=response.url,
+        http_status=response.status,
+        body=response.body,
+        content_type=response.headers.get("content-type"),
+    )
 
 
 def is_public_address(ip: IPAddress) -> bool:
@@ -425,7 +418,7 @@ async def _polite_get(
     client: httpx.AsyncClient,
     limiter: HostLimiter,
     url: str,
-    settings: Settings,
+    config: FetchConfig,
     *,
     headers: Mapping[str, str],
     check_url: Callable[[str], Awaitable[None]] | None = None,
@@ -442,7 +435,7 @@ async def _polite_get(
             response = await get_bounded(
                 client,
                 url,
-                settings,
+                config,
                 headers=headers,
                 check_url=check_url,
                 check_response=check_response,
@@ -452,8 +445,8 @@ async def _polite_get(
         wait = retry_after_seconds(response.headers.get("retry-after"))
         if wait is None:
             return response
-        limiter.pause(response.url, min(wait, settings.retry_after_max))
-        if attempt == 2 or wait > settings.retry_after_max:
+        limiter.pause(response.url, min(wait, config.retry_after_max))
+        if attempt == 2 or wait > config.retry_after_max:
             return _Response(response.status, response.headers, response.url, None, wait)
     raise AssertionError("unreachable")
 
@@ -461,7 +454,7 @@ async def _polite_get(
 async def get_bounded(
     client: httpx.AsyncClient,
     url: str,
-    settings: Settings,
+    config: FetchConfig,
     *,
     headers: Mapping[str, str],
     check_url: Callable[[str], Awaitable[None]] | None = None,
@@ -474,18 +467,18 @@ async def get_bounded(
     `check_url` runs before each hop is requested and `check_response` before a 2xx body is
     read; either refuses by raising FetchError. Raises FetchError for every network problem.
     """
-    limit = max_bytes if max_bytes is not None else settings.max_response_bytes
+    limit = max_bytes if max_bytes is not None else config.max_response_bytes
     try:
-        async with asyncio.timeout(settings.total_timeout):
-            return await _follow(client, url, settings, headers, check_url, check_response, limit)
+        async with asyncio.timeout(config.total_timeout):
+            return await _follow(client, url, config, headers, check_url, check_response, limit)
     except TimeoutError:
-        raise FetchError(f"timed out after {settings.total_timeout:g} s") from None
+        raise FetchError(f"timed out after {config.total_timeout:g} s") from None
 
 
 async def _follow(
     client: httpx.AsyncClient,
     url: str,
-    settings: Settings,
+    config: FetchConfig,
     headers: Mapping[str, str],
     check_url: Callable[[str], Awaitable[None]] | None,
     check_response: Callable[[httpx.Response], None] | None,
@@ -493,7 +486,7 @@ async def _follow(
 ) -> _Response:
     current = url
     seen = {current}
-    for _hop in range(settings.max_redirects + 1):
+    for _hop in range(config.max_redirects + 1):
         try:
             scheme = httpx.URL(current).scheme
         except httpx.InvalidURL:
@@ -520,13 +513,13 @@ async def _follow(
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             refused = any(isinstance(c, PrivateAddressError) for c in _causes(exc))
             raise FetchError(
-                _describe(exc, current, settings), status=status, url=current, refused=refused
+                _describe(exc, current, config), status=status, url=current, refused=refused
             ) from exc
         if target in seen:
             raise FetchError(f"redirect loop at {target}", status=status, url=current)
         seen.add(target)
         current = target
-    raise FetchError(f"too many redirects (more than {settings.max_redirects})", url=current)
+    raise FetchError(f"too many redirects (more than {config.max_redirects})", url=current)
 
 
 async def _read_capped(response: httpx.Response, limit: int) -> bytes:
@@ -570,12 +563,12 @@ def _require_html(response: httpx.Response) -> None:
         )
 
 
-def _describe(exc: httpx.HTTPError | httpx.InvalidURL, url: str, settings: Settings) -> str:
+def _describe(exc: httpx.HTTPError | httpx.InvalidURL, url: str, config: FetchConfig) -> str:
     """One line an operator can act on; never a traceback."""
     if isinstance(exc, httpx.ConnectTimeout):
-        return f"connection timed out after {settings.connect_timeout:g} s"
+        return f"connection timed out after {config.connect_timeout:g} s"
     if isinstance(exc, httpx.ReadTimeout):
-        return f"no data for {settings.read_timeout:g} s"
+        return f"no data for {config.read_timeout:g} s"
     if isinstance(exc, httpx.PoolTimeout):
         return "no free connection in the pool"
     if isinstance(exc, httpx.TimeoutException):

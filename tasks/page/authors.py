@@ -15,10 +15,9 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from lxml.html import HtmlElement
 
-from tasks.feeds.parse import clean_authors as split_people
 from tasks.page import jsonld
 from tasks.page.wire import normalize_agency
-from tasks.text import clean_headline
+from tasks.text import clean_headline, plain_text, split_authors
 
 _PREFIX = re.compile(
     r"^(?:(?:view|see) all (?:posts|articles|stories) by|(?:more )?(?:posts|articles|stories) by"
@@ -151,7 +150,9 @@ def clean_authors(names: Iterable[str], site_names: Sequence[str] = ()) -> tuple
         for piece in re.split(r"\s*[;|]\s*", _clean(raw)):
             # "Center for Drug Evaluation and Research" is one organisation, not two people.
             piece = _clean(piece)
-            parts.extend([piece] if _ORGANISATION.search(piece) else split_people([piece]))
+            parts.extend(
+                [piece] if _ORGANISATION.search(piece) else split_authors([plain_text(piece)])
+            )
         for part in parts:
             name = _clean_one(part)
             if name and name.casefold() not in seen:

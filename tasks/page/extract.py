@@ -67,12 +67,9 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
     error: str | None = page.error
     if error is None and page.http_status is not None and page.http_status >= 400:
         error = f"HTTP {page.http_status}"
-    html = page.html
-    if html is None and page.body is not None:
-        html = decode_html(page.content_type, page.body)
-    if error is None and html:
+    if error is None and page.body:
         try:
-            reading = read_page(html, final_url)
+            reading = read_page(decode_html(page.content_type, page.body), final_url)
         except Exception as exc:  # one odd page must never sink the batch
             error = f"extraction failed: {type(exc).__name__}"
     page_type = reading.page_type if reading else None
@@ -103,7 +100,7 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
     wire = find_wire(text, authors, site_name)
     # The story sketch is made here, in the extraction worker, where it runs in parallel;
     # datasketch (and scipy) load on first use, preloaded by the workers' fork server.
-    from tasks.run.stories import sketch_bytes
+    from tasks.sketches import sketch_bytes
 
     story_sketch = sketch_bytes(text) if text and page_type in ("article", None) else None
 
@@ -126,7 +123,6 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         extraction_error=error,
         site_name=site_name,
         http_status=page.http_status,
-        entry_urls=(entry.url,),
         published_at_offset_minutes=offset,
         page_type=page_type,
         wire_agency=wire.agency,

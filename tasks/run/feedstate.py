@@ -8,7 +8,7 @@ back to normal.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -105,3 +105,13 @@ def next_feed_state(
             body_hash=fetched.body_hash,
         )
     return state
+
+
+def feeds_to_poll(
+    specs: Sequence[FeedSpec], states: Mapping[str, FeedState], now: datetime, named: Set[str]
+) -> tuple[list[FeedSpec], list[FeedSpec]]:
+    """(feeds to poll, feeds resting). A feed that keeps failing rests (backoff) but is never
+    dropped; one `named` explicitly is polled anyway, so an operator can check a fix at once."""
+    due, resting = due_feeds(specs, states, now)
+    due += [s for s in resting if s.name in named]
+    return due, [s for s in resting if s.name not in named]
