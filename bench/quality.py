@@ -54,7 +54,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from httpserver import LocalServer, Reply  # noqa: E402
 
 from tasks.encoding import decode_html  # noqa: E402
-from tasks.page.language import detect_language, normalize_language  # noqa: E402
+from tasks.page.language import detect_language  # noqa: E402
+from tasks.text import language_code  # noqa: E402
 from tasks.urls import normalize_url  # noqa: E402
 
 # ---------------------------------------------------------------- scoring
@@ -128,13 +129,13 @@ def bare_reading(html: bytes, url: str) -> Reading:
         published=datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None,
         precision="day" if day else None,
         authors=tuple(a.strip() for a in (meta.author or "").split(";") if a.strip()),
-        language=normalize_language(meta.language),
+        language=language_code(meta.language),
     )
 
 
 def html_lang(html: str) -> str | None:
     match = re.search(r"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z_-]+)", html[:5000], re.I)
-    return normalize_language(match.group(1)) if match else None
+    return language_code(match.group(1)) if match else None
 
 
 # ---------------------------------------------------------------- the corpus served locally

@@ -21,7 +21,7 @@ from storage import Warehouse
 from tasks.feeds.feedlist import load_feeds, select_feeds
 from tasks.models import BatchResult, RunReport, WriteOutcome
 from tasks.run.feedstate import Backoff, feeds_to_poll
-from tasks.run.plan import plan_downloads
+from tasks.run.plan import plan_for
 from tasks.run.report import feed_table, run_report, summary_markdown
 from tasks.run.settle import adopt_revisit_ids, settle, worth_storing
 
@@ -84,21 +84,13 @@ def ingest(
     recent = steps.load_recent_sketches(warehouse, window)
     due, resting = feeds_to_poll(specs, states, started, set(feeds))
 
-    fetched = steps.poll_feeds(_large(due), _large(states), settings.fetch_config())
+    fetch_config = settings.fetch_config()
+    fetched = steps.poll_feeds(_large(due), _large(states), fetch_config)
     parsed = {p.feed_name: p for p in steps.parse_feeds(_large(fetched))}
     usable = [p for p in parsed.values() if p.usable]
     known = steps.find_known(warehouse, _large([e for p in usable for e in p.entries]))
-    plan = plan_downloads(
-        usable,
-        known.article_ids,
-        known.sightings,
-        cap,
-        fingerprints=known.fingerprints,
-        known_guids=known.guids,
-    )
-    pages = steps.download_and_extract(
-        _large(plan.to_fetch), settings.fetch_config(), settings.workers
-    )
+    plan = plan_for(usable, known, cap)
+    pages = steps.download_and_extract(_large(plan.to_fetch), fetch_config, settings.workers)
     articles = adopt_revisit_ids(plan, pages)
     # Syndicated copies and near-duplicates of recent articles share their story_id.
     stored, sketches = steps.cluster_stories(

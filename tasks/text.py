@@ -26,6 +26,21 @@ _INITIALS = re.compile(r"(?:[^\W\d_]{1,2}\.(?:\s*-?\s*)?)+|[A-Z]{1,3}")
 _SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "md", "phd", "ph.d."})
 
 
+def squash(text: str) -> str:
+    """Letters and digits only, compatibility-folded and casefolded: a key under which
+    "Tages­schau.de", "TAGESSCHAU DE" and "tagesschau-de" are one name."""
+    return "".join(c for c in unicodedata.normalize("NFKC", text).casefold() if c.isalnum())
+
+
+def language_code(code: object) -> str | None:
+    """Primary subtag, lower-cased: `en-US`, `EN_gb`, ` de ` → `en`, `en`, `de`; empty,
+    non-alphabetic or not a string → None."""
+    if not isinstance(code, str) or not code.strip():
+        return None
+    primary = code.strip().replace("_", "-").split("-")[0].lower()
+    return primary if primary.isascii() and primary.isalpha() and 2 <= len(primary) <= 3 else None
+
+
 def clean_line(value: str | None) -> str | None:
     """One line of display text: no control or invisible characters, whitespace collapsed."""
     if not value:

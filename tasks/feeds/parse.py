@@ -27,7 +27,14 @@ import lxml.html
 from lxml import etree
 
 from tasks.models import FeedEntry, ParsedFeed
-from tasks.text import CONTROL, join_lines, plain_text, repair_mojibake, split_authors
+from tasks.text import (
+    CONTROL,
+    join_lines,
+    language_code,
+    plain_text,
+    repair_mojibake,
+    split_authors,
+)
 from tasks.urls import normalize_url
 
 __all__ = ["clean_authors", "html_to_text", "parse_feed"]
@@ -59,7 +66,6 @@ _BLOCK_TAGS = frozenset(
 )  # fmt: skip
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "iframe", "object"})
 _TAG = re.compile(r"<[^>]*>")
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?=$|[-_])")
 
 
 def parse_feed(
@@ -187,7 +193,7 @@ def _parse_xml_feed(
         return ParsedFeed(feed_name, usable=False, problem=f"not a feed: {reason}")
 
     site = normalize_url(feed.get("link") or "", base_url) or normalize_url(base_url) or base_url
-    language = _language(feed.get("language")) or _language(default_language)
+    language = language_code(feed.get("language")) or language_code(default_language)
     # Atom: an entry without <author> inherits the feed's (RFC 4287 section 4.2.1). RSS's
     # managingEditor is not the author of each item, so RSS entries inherit nothing.
     inherited = _authors(feed) if parsed.get("version", "").startswith("atom") else ()
@@ -353,7 +359,7 @@ def _parse_json_feed(
 
     site = _json_url(document.get("home_page_url"), base_url) or normalize_url(base_url)
     site = site or base_url
-    language = _language(document.get("language")) or _language(default_language)
+    language = language_code(document.get("language")) or language_code(default_language)
     inherited = _json_authors(document)
     entries = (
         _json_entry(feed_name, item, site, language, inherited)
@@ -397,7 +403,7 @@ def _json_entry(
         content=content,
         published_at=published,
         authors=_json_authors(item) or inherited,
-        language=_language(item.get("language")) or language,
+        language=language_code(item.get("language")) or language,
         updated_at=_parse_date(item.get("date_modified")),
     )
 
@@ -413,7 +419,7 @@ def _parse_rss_in_json(
     items = channel.get("item") or []
     items = [items] if isinstance(items, dict) else items
     site = _json_url(channel.get("link"), base_url) or normalize_url(base_url) or base_url
-    language = _language(channel.get("language")) or _language(default_language)
+    language = language_code(channel.get("language")) or language_code(default_language)
     entries: list[FeedEntry | None] = []
     for item in items:
         if not isinstance(item, dict):
@@ -492,14 +498,6 @@ def clean_authors(raw: Iterable[str]) -> tuple[str, ...]:
     """Author names from feed fields (plain text, entities decoded), split into people
     (`tasks.text.split_authors`)."""
     return split_authors(plain_text(value) if value else None for value in raw)
-
-
-def _language(value: Any) -> str | None:
-    """Primary subtag, lower-cased: "en-US" and "en_us" give "en"; junk gives None."""
-    if not isinstance(value, str):
-        return None
-    match = _LANGUAGE.match(value.strip())
-    return match.group(0).lower() if match else None
 
 
 def _parse_content_type(content_type: str | None) -> tuple[str | None, str | None]:

@@ -17,7 +17,7 @@ from lxml.html import HtmlElement
 
 from tasks.page import jsonld
 from tasks.page.wire import normalize_agency
-from tasks.text import clean_headline, plain_text, split_authors
+from tasks.text import clean_headline, plain_text, split_authors, squash
 
 _PREFIX = re.compile(
     r"^(?:(?:view|see) all (?:posts|articles|stories) by|(?:more )?(?:posts|articles|stories) by"
@@ -200,14 +200,10 @@ def _clean_one(name: str) -> str | None:
 
 def _is_site(name: str, site_names: Sequence[str]) -> bool:
     """ "Tagesschau De", "Cleveland.com", "USA TODAY": the publisher named as the author."""
-    keys = {_squash(name), _squash(name.split(".")[0])} - {""}
-    sites = {_squash(s) for s in site_names} | {_squash(s.split(".")[0]) for s in site_names}
-    sites |= {_squash(s.removeprefix("www.").split(".")[0]) for s in site_names}
+    keys = {squash(name), squash(name.split(".")[0])} - {""}
+    sites = {squash(s) for s in site_names} | {squash(s.split(".")[0]) for s in site_names}
+    sites |= {squash(s.removeprefix("www.").split(".")[0]) for s in site_names}
     return bool(keys & (sites - {"", "www"}))
-
-
-def _squash(text: str) -> str:
-    return "".join(c for c in text.casefold() if c.isalnum())
 
 
 def _jsonld_authors(tree: HtmlElement) -> list[str]:

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import trafilatura
 from lxml.html import HtmlElement
@@ -36,8 +36,8 @@ from tasks.page.jsonld import article_headlines
 from tasks.page.language import detect_language
 from tasks.page.pagetype import classify_page
 from tasks.page.wire import find_wire
-from tasks.text import clean_headline, clean_line, clean_text
-from tasks.urls import article_id, canonical_url, normalize_url
+from tasks.text import clean_headline, clean_line, clean_text, squash
+from tasks.urls import article_id, canonical_url, hostname, normalize_url, site_label
 
 NO_PAGE_TEXT = "no text extracted from page"
 
@@ -88,7 +88,7 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
     site_name = reading.site_name if reading else None
     title = reading.title if reading else None
     if not title and (title := clean_headline(entry.title)):
-        title = strip_site_suffix(title, site_name, _host_label(final_url))
+        title = strip_site_suffix(title, site_name, site_label(final_url))
     authors = (reading.authors if reading else ()) or split_authors(entry.authors)
     published_at, source, precision = _choose_date(entry, reading)
     offset = None
@@ -150,7 +150,7 @@ def read_page(html: str, url: str) -> PageReading:
         *article_headlines(tree),
     ]
     headline, h1 = find_headline(
-        tree, url, [clean_line(t) for t in meta_titles], [og_site_name, _host_label(url)]
+        tree, url, [clean_line(t) for t in meta_titles], [og_site_name, site_label(url)]
     )
     published = find_published(tree, url, anchor=h1)
 
@@ -177,7 +177,7 @@ def read_page(html: str, url: str) -> PageReading:
     site_name = clean_headline(og_site_name) or clean_headline(document.sitename)
     title = clean_headline(headline) if headline else None
     if not title and (title := clean_headline(document.title)):
-        title = strip_site_suffix(title, site_name, document.sitename, _host_label(url))
+        title = strip_site_suffix(title, site_name, document.sitename, site_label(url))
         title = strip_title_segments(title)
     return PageReading(
         text=unicodedata.normalize("NFC", document.text or "").strip(),
@@ -185,7 +185,7 @@ def read_page(html: str, url: str) -> PageReading:
         authors=find_authors(
             tree,
             (document.author or "").split(";"),
-            [site_name, document.sitename, _host_label(url), urlsplit(url).hostname],
+            [site_name, document.sitename, site_label(url), hostname(url)],
             anchor=h1,
         ),
         site_name=site_name,
@@ -266,22 +266,11 @@ def strip_site_suffix(title: str, *site_names: str | None) -> str:
     keys = set()
     for name in site_names:
         if name:
-            keys.add(_squash(name))
-            keys.add(_squash(_SITE_SEPARATOR.split(name, maxsplit=1)[0]))
+            keys.add(squash(name))
+            keys.add(squash(_SITE_SEPARATOR.split(name, maxsplit=1)[0]))
     keys.discard("")
     head = title[: last.start()].rstrip()
-    return head if head and _squash(title[last.end() :]) in keys else title
-
-
-def _squash(text: str) -> str:
-    return "".join(c for c in text.casefold() if c.isalnum())
-
-
-def _host_label(url: str) -> str | None:
-    """`https://www.ukbdnews.com/x` → `ukbdnews`: the label a site most often calls itself."""
-    host = (urlsplit(url).hostname or "").removeprefix("www.")
-    labels = host.split(".")
-    return labels[-2] if len(labels) >= 2 else None
+    return head if head and squash(title[last.end() :]) in keys else title
 
 
 def split_authors(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
-from tasks.models import EntryFingerprint, FeedEntry, ParsedFeed
+from tasks.models import EntryFingerprint, FeedEntry, KnownUrls, ParsedFeed
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,4 +131,16 @@ def plan_downloads(
         capped=frozenset(capped),
         revisit=tuple(revisit),
         refingerprint=tuple(refingerprint),
+    )
+
+
+def plan_for(parsed: Sequence[ParsedFeed], known: KnownUrls, max_per_feed: int) -> DownloadPlan:
+    """`plan_downloads` against what the warehouse said it holds (`find_known`)."""
+    return plan_downloads(
+        parsed,
+        known.article_ids,
+        known.sightings,
+        max_per_feed,
+        fingerprints=known.fingerprints,
+        known_guids=known.guids,
     )

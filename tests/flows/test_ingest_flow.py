@@ -126,7 +126,7 @@ def test_rerun_adds_nothing_when_feeds_unchanged(sample, tmp_path, private_netwo
 def test_unchanged_body_without_validators_is_not_parsed_again(tmp_path, private_network):
     with LocalServer() as server:
         feeds = serve_sample_pages(server)
-        body = (Path(__file__).parents[1] / "newsdesk/sample/feeds/world.xml").read_bytes()
+        body = (Path(__file__).parents[2] / "newsdesk/sample/feeds/world.xml").read_bytes()
         server.routes["/plain.xml"] = Reply(
             headers={"Content-Type": "application/atom+xml"},
             body=body.replace(b"{{base}}", server.url("").encode()),

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from corpus import CORPUS, needs_corpus
 
-sys.path.insert(0, str(Path(__file__).parents[1]))
+sys.path.insert(0, str(Path(__file__).parents[2]))
 from bench.quality import (
     date_is_right,
     headline_key,

@@ -23,7 +23,7 @@ from sites import serve_sample_pages, write_feeds_file
 
 BIN = Path(sys.executable).parent
 ARTIFACTS = Path(
-    os.environ.get("NEWSDESK_TEST_ARTIFACTS", Path(__file__).parents[1] / "test-artifacts")
+    os.environ.get("NEWSDESK_TEST_ARTIFACTS", Path(__file__).parents[2] / "test-artifacts")
 )
 CHROMIUM = "/usr/bin/chromium"
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}

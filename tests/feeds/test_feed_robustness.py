@@ -115,7 +115,7 @@ def parse_in_fresh_process(body: bytes, tmp_path: Path) -> dict:
         capture_output=True,
         text=True,
         timeout=120,
-        cwd=Path(__file__).parents[1],
+        cwd=Path(__file__).parents[2],
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)

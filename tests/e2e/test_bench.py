@@ -16,7 +16,7 @@ from corpus import CORPUS, needs_corpus
 from bench.server import BenchServer
 from bench.site import HOSTS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _tiny_corpus(root: Path, pages: int) -> Path:

@@ -199,7 +199,7 @@ def test_a_run_that_cannot_get_the_lock_spools_and_says_so(tmp_path, prefect_api
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
-            cwd=Path(__file__).parents[1],
+            cwd=Path(__file__).parents[2],
         )
         try:
             assert reader.stdout is not None and reader.stdout.readline().strip() == "ok"

@@ -60,7 +60,7 @@ def test_prefect_yaml_declares_the_same_deployments_for_a_work_pool(deployments)
 
     import yaml
 
-    config = yaml.safe_load((Path(__file__).parents[1] / "prefect.yaml").read_text())
+    config = yaml.safe_load((Path(__file__).parents[2] / "prefect.yaml").read_text())
     declared = {d["name"]: d for d in config["deployments"]}
     assert set(declared) == set(deployments)
     for name, spec in declared.items():
