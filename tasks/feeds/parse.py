@@ -37,7 +37,7 @@ from tasks.text import (
 )
 from tasks.urls import normalize_url
 
-__all__ = ["clean_authors", "html_to_text", "parse_feed"]
+__all__ = ["feed_authors", "html_to_text", "parse_feed"]
 
 _JSON_TYPES = frozenset({"application/feed+json", "application/json"})
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -269,7 +269,7 @@ def _authors(item: Mapping[str, Any]) -> tuple[str, ...]:
     raw = [p.get("name") or "" for p in people]
     if len(people) <= 1 and item.get("author"):
         raw = [item["author"]]
-    return clean_authors(raw)
+    return feed_authors(raw)
 
 
 def _struct_to_utc(value: Any) -> datetime | None:
@@ -440,7 +440,7 @@ def _parse_rss_in_json(
                 title=_one_line(html_to_text(_json_str(item.get("title")))),
                 summary=html_to_text(_json_str(item.get("description"))),
                 published_at=_parse_date(item.get("pubDate")),
-                authors=clean_authors([_json_str(item.get("author")) or ""]),
+                authors=feed_authors([_json_str(item.get("author")) or ""]),
                 language=language,
             )
         )
@@ -471,7 +471,7 @@ def _json_authors(item: Mapping[str, Any]) -> tuple[str, ...]:
             names.append(_json_str(person.get("name")) or "")
         elif isinstance(person, str):
             names.append(person)
-    return clean_authors(names)
+    return feed_authors(names)
 
 
 def _parse_date(value: Any) -> datetime | None:
@@ -494,7 +494,7 @@ def _parse_date(value: Any) -> datetime | None:
 # ---------------------------------------------------------------- shared helpers
 
 
-def clean_authors(raw: Iterable[str]) -> tuple[str, ...]:
+def feed_authors(raw: Iterable[str]) -> tuple[str, ...]:
     """Author names from feed fields (plain text, entities decoded), split into people
     (`tasks.text.split_authors`)."""
     return split_authors(plain_text(value) if value else None for value in raw)

@@ -1,8 +1,8 @@
 """The HTTP layer: polite, bounded GETs for feeds and article pages.
 
-No Prefect and no SQL here: the functions take an `httpx.AsyncClient`, a `HostLimiter` and the
-config, and return the plain dataclasses of `tasks.models`. Network problems never raise; they
-come back as a short one-line `error` the operator can read in the warehouse.
+No Prefect and no SQL here: the functions take an `httpx.AsyncClient`, a `HostLimiter` and a
+`FetchConfig`, and return the plain dataclasses of `tasks.models`. Network problems never raise;
+they come back as a short one-line `error` the operator can read in the warehouse.
 
 Every request is bounded three ways: `total_timeout` over the whole response (a server trickling
 one byte a second is cut off), `max_response_bytes` counted *after* decompression (a gzip bomb is

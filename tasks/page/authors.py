@@ -4,7 +4,7 @@ Pages state their authors in several places of uneven quality: JSON-LD `author`,
 name="author">`, trafilatura's byline heuristics, and the byline printed under the headline.
 Each source brings its own noise: job titles ("Harry Rabinowitz Tech Reporter"), link labels
 ("View all posts by Daniel Lemire"), placeholders ("admin", "No Author", "Name"), the publisher
-("Tagesschau De"), date fragments ("Dec"). `clean_authors` removes those; `find_authors` takes
+("Tagesschau De"), date fragments ("Dec"). `clean_bylines` removes those; `find_authors` takes
 the first source that still names someone. Pure functions over an lxml tree.
 """
 
@@ -134,14 +134,14 @@ def find_authors(
     sites = [s for s in site_names if s]
     publisher_only: tuple[str, ...] = ()
     for names in (_jsonld_authors(tree), _meta_authors(tree), extracted, _printed(tree, anchor)):
-        people = clean_authors(names, sites)
+        people = clean_bylines(names, sites)
         if people and not all(_is_site(p, sites) for p in people):
             return tuple(p for p in people if not _is_site(p, sites))
         publisher_only = publisher_only or people
     return publisher_only
 
 
-def clean_authors(names: Iterable[str], site_names: Sequence[str] = ()) -> tuple[str, ...]:
+def clean_bylines(names: Iterable[str], site_names: Sequence[str] = ()) -> tuple[str, ...]:
     """Names cleaned of prefixes, roles, placeholders and dates; duplicates removed."""
     seen: set[str] = set()
     result: list[str] = []

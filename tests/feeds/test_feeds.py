@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 import pytest
 from corpus import CORPUS, needs_corpus
 
-from tasks.feeds.parse import clean_authors, html_to_text, parse_feed
+from tasks.feeds.parse import feed_authors, html_to_text, parse_feed
 
 FEED_URL = "https://example.com/feed.xml"
 
@@ -353,7 +353,7 @@ def test_utf8_text_misread_as_latin1_is_repaired():
     ],
 )
 def test_author_names_are_cleaned_and_split(raw, expected):
-    assert clean_authors(raw) == expected
+    assert feed_authors(raw) == expected
 
 
 # ---------------------------------------------------------------- the corpus

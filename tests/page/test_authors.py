@@ -7,7 +7,7 @@ import json
 import pytest
 import trafilatura
 
-from tasks.page.authors import clean_authors, find_authors
+from tasks.page.authors import clean_bylines, find_authors
 
 
 @pytest.mark.parametrize(
@@ -35,7 +35,7 @@ from tasks.page.authors import clean_authors, find_authors
     ],
 )
 def test_clean_authors(raw, expected):
-    assert clean_authors(raw) == expected
+    assert clean_bylines(raw) == expected
 
 
 def tree(head: str = "", body: str = ""):
