@@ -72,6 +72,8 @@ class PageReading:
     day: datetime | None
     html_lang: str | None
     page_type: PageType = "article"
+    page_text: str = ""
+    """The default settings' reading of the page, a superset of `text` on most pages."""
 
 
 def extract_article(entry: FeedEntry, page: Page) -> Article:
@@ -114,7 +116,7 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         offset = int(delta.total_seconds() // 60) if delta is not None else None
     hint = entry.language or (reading.html_lang if reading else None)
     summary = clean_line(entry.summary) or (clean_line(reading.description) if reading else None)
-    wire = find_wire(text, authors, site_name)
+    wire = find_wire(text, authors, site_name, page_text=reading.page_text if reading else None)
     # The story sketch is made here, in the extraction worker, where it runs in parallel;
     # datasketch (and scipy) load on first use, preloaded by the workers' fork server.
     from tasks.run.stories import sketch_bytes
@@ -218,6 +220,7 @@ def read_page(html: str, url: str) -> PageReading:
         day=parse_day(document.date),
         html_lang=html_lang,
         page_type=classify_page(tree, url, body, headline is not None),
+        page_text=fuller.text or "" if fuller else "",
     )
 
 
