@@ -220,7 +220,7 @@ def read_page(html: str, url: str) -> PageReading:
         day=parse_day(document.date),
         html_lang=html_lang,
         page_type=classify_page(tree, url, body, headline is not None),
-        page_text=fuller.text or "" if fuller else "",
+        page_text=(fuller.text or "") if fuller else "",
     )
 
 
