@@ -243,7 +243,6 @@ def _article(entry: FeedEntry, i: int) -> Article:
         extraction="page",
         site_name=f"Site {i % SITES}",
         http_status=200,
-        entry_urls=(entry.url,),
         page_type="article",
         published_at_offset_minutes=0,
     )

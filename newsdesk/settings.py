@@ -15,7 +15,8 @@ from tasks.fetch.config import DEFAULT_USER_AGENT, FetchConfig
 class Settings(BaseSettings):
     """Every knob an operator can turn without touching code."""
 
-    model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore")
+    # An empty value (`NEWSDESK_X=` as Compose files and systemd units write it) means the default.
+    model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore", env_ignore_empty=True)
 
     db: Path = Field(Path("data/news.duckdb"), description="DuckDB warehouse file.")
     feeds: Path = Field(Path("feeds.toml"), description="Feeds file (TOML).")

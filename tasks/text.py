@@ -162,3 +162,28 @@ def _clean_name(name: str) -> str:
     if name.startswith("(") and name.endswith(")") and name.count("(") == 1:
         name = name[1:-1].strip()
     return name if any(c.isalpha() for c in name) else ""
+
+
+# Longest values kept in the one-line text columns (README, "Schema"). Real headlines run to
+# ~200 characters and names to ~60; a 200,000-character <title> is a broken or hostile page.
+MAX_HEADLINE = 300
+MAX_SITE_NAME = 200
+MAX_AUTHOR = 100
+MAX_AUTHORS = 30
+MAX_DATELINE = 100
+MAX_SUMMARY = 2000
+
+
+def clip_line(value: str | None, limit: int) -> str | None:
+    """`value` if it has at most `limit` characters, else its start cut at a word and `…`.
+
+    Text without spaces (Chinese, Japanese) is cut at a character. The result, ellipsis
+    included, has at most `limit` characters.
+    """
+    if value is None or len(value) <= limit:
+        return value
+    head = value[: limit - 1]
+    space = head.rfind(" ")
+    if space >= limit // 2:
+        head = head[:space]
+    return head.rstrip(" ,;:-–—") + "…"

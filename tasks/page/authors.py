@@ -26,6 +26,9 @@ _PREFIX = re.compile(
     r"\s+",
     re.IGNORECASE,
 )
+# ", with CNA", ", mit Material von dpa": the agency a story was written with goes to
+# `wire_agency` (tasks/page/wire.py), not into the name.
+_WITH_CREDIT = re.compile(r",?\s+(?:with|mit|avec)\s+(?:material\s+von\s+)?\S.*$", re.I)
 _REVIEWED = re.compile(r"\s+(?:medically\s+)?(?:reviewed|fact[- ]checked|edited)\s+by\b.*$", re.I)
 _ROLE_NOUNS = frozenset(
     [
@@ -147,7 +150,8 @@ def clean_bylines(names: Iterable[str], site_names: Sequence[str] = ()) -> tuple
     result: list[str] = []
     for raw in names:
         parts: list[str] = []
-        for piece in re.split(r"\s*[;|]\s*", _clean(raw)):
+        # "Lin Chia-nan / Staff reporter": the slash between spaces separates name and role.
+        for piece in re.split(r"\s*[;|]\s*|\s+/\s+", _clean(raw)):
             # "Center for Drug Evaluation and Research" is one organisation, not two people.
             piece = _clean(piece)
             parts.extend(
@@ -163,7 +167,7 @@ def clean_bylines(names: Iterable[str], site_names: Sequence[str] = ()) -> tuple
 
 def _clean(raw: str) -> str:
     text = (clean_headline(raw) or "").strip(" ,;|·-–—")
-    text = _REVIEWED.sub("", text)
+    text = _WITH_CREDIT.sub("", _REVIEWED.sub("", text))
     return _PREFIX.sub("", text)
 
 

@@ -36,10 +36,25 @@ from tasks.page.jsonld import article_headlines
 from tasks.page.language import detect_language
 from tasks.page.pagetype import classify_page
 from tasks.page.wire import find_wire
-from tasks.text import clean_headline, clean_line, clean_text, squash
+from tasks.text import (
+    MAX_AUTHOR,
+    MAX_AUTHORS,
+    MAX_DATELINE,
+    MAX_HEADLINE,
+    MAX_SITE_NAME,
+    MAX_SUMMARY,
+    clean_headline,
+    clean_line,
+    clean_text,
+    clip_line,
+    squash,
+)
 from tasks.urls import article_id, canonical_url, hostname, normalize_url, site_label
 
 NO_PAGE_TEXT = "no text extracted from page"
+# Precision mode's body is kept unless it is under this share of the default settings' body.
+FALLBACK_SHARE = 0.5
+FALLBACK_MIN_CHARS = 500
 
 _SITE_SEPARATOR = re.compile(r"\s+[-–—|:·»/]+\s+|\s*[|·»]\s*")
 
@@ -58,6 +73,8 @@ class PageReading:
     day: datetime | None
     html_lang: str | None
     page_type: PageType = "article"
+    page_text: str = ""
+    """The default settings' reading of the page, a superset of `text` on most pages."""
 
 
 def extract_article(entry: FeedEntry, page: Page) -> Article:
@@ -97,7 +114,7 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         offset = int(delta.total_seconds() // 60) if delta is not None else None
     hint = entry.language or (reading.html_lang if reading else None)
     summary = clean_line(entry.summary) or (clean_line(reading.description) if reading else None)
-    wire = find_wire(text, authors, site_name)
+    wire = find_wire(text, authors, site_name, page_text=reading.page_text if reading else None)
     # The story sketch is made here, in the extraction worker, where it runs in parallel;
     # datasketch (and scipy) load on first use, preloaded by the workers' fork server.
     from tasks.sketches import sketch_bytes
@@ -109,10 +126,10 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         url=normalize_url(final_url) or final_url,
         canonical_url=canonical,
         feed_name=entry.feed_name,
-        title=title,
+        title=clip_line(title, MAX_HEADLINE),
         text=text,
-        summary=summary,
-        authors=authors,
+        summary=clip_line(summary, MAX_SUMMARY),
+        authors=tuple(a for a in (clip_line(n, MAX_AUTHOR) for n in authors[:MAX_AUTHORS]) if a),
         published_at=published_at,
         published_at_source=source,
         published_at_precision=precision,
@@ -121,12 +138,12 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         content_hash=content_hash(text),
         extraction=extraction,
         extraction_error=error,
-        site_name=site_name,
+        site_name=clip_line(site_name, MAX_SITE_NAME),
         http_status=page.http_status,
         published_at_offset_minutes=offset,
         page_type=page_type,
         wire_agency=wire.agency,
-        dateline=wire.dateline,
+        dateline=clip_line(wire.dateline, MAX_DATELINE),
         sketch=story_sketch,
     )
 
@@ -141,7 +158,8 @@ def read_page(html: str, url: str) -> PageReading:
         return PageReading("", None, (), None, None, None, (None, None), None, None)
     # Our readers run first: bare_extraction copies the tree it is given, but be safe anyway.
     declared = declared_canonical(tree, url)
-    og_site_name = _meta_content(tree, "og:site_name")
+    # Bounded before the readers compare names with it: a huge one costs seconds there.
+    og_site_name = clip_line(_meta_content(tree, "og:site_name"), MAX_SITE_NAME)
     html_lang = tree.get("lang") or tree.get("xml:lang")
     meta_titles = [
         _meta_content(tree, "og:title"),
@@ -155,10 +173,12 @@ def read_page(html: str, url: str) -> PageReading:
     published = find_published(tree, url, anchor=h1)
 
     document = _run_trafilatura(tree, url, favor_precision=True)
-    if document is None or not document.text:
+    fuller = _run_trafilatura(tree, url, favor_precision=False, with_metadata=document is None)
+    if document is None:
         # favor_precision discards short bodies outright, metadata and all; the default
-        # settings keep them (and recover most of what precision mode drops on those pages).
-        document = _run_trafilatura(tree, url, favor_precision=False) or document
+        # settings keep them.
+        document = fuller
+    body = choose_body(document.text if document else None, fuller.text if fuller else None)
     if document is None:
         return PageReading(
             "",
@@ -174,13 +194,15 @@ def read_page(html: str, url: str) -> PageReading:
         )
     # Markup in a page's metadata (`<i>` in og:site_name, `<b>` in <title>) is removed like
     # markup in feed titles: these columns are plain text.
-    site_name = clean_headline(og_site_name) or clean_headline(document.sitename)
+    site_name = clean_headline(og_site_name) or clip_line(
+        clean_headline(document.sitename), MAX_SITE_NAME
+    )
     title = clean_headline(headline) if headline else None
     if not title and (title := clean_headline(document.title)):
         title = strip_site_suffix(title, site_name, document.sitename, site_label(url))
         title = strip_title_segments(title)
     return PageReading(
-        text=unicodedata.normalize("NFC", document.text or "").strip(),
+        text=unicodedata.normalize("NFC", body).strip(),
         title=title,
         authors=find_authors(
             tree,
@@ -194,17 +216,36 @@ def read_page(html: str, url: str) -> PageReading:
         published=published,
         day=parse_day(document.date),
         html_lang=html_lang,
-        page_type=classify_page(tree, url, document.text or "", headline is not None),
+        page_type=classify_page(tree, url, body, headline is not None),
+        page_text=(fuller.text or "") if fuller else "",
     )
 
 
-def _run_trafilatura(tree: HtmlElement, url: str, *, favor_precision: bool) -> Document | None:
-    # favor_precision and no comments: body F1 0.944 → 0.961 on the 181 aeb-* corpus pages
-    # (python -m bench.quality).
+def choose_body(precise: str | None, fuller: str | None) -> str:
+    """Precision mode's body, unless it keeps less than half of what the default settings keep.
+
+    Precision mode drops related-story lists, promos and captions that the default settings let
+    through (body F1 0.955 → 0.961 on the aeb-* corpus pages), but on long features, rankings
+    and guides it keeps only the first block (wcxb-0140: 0.24 against 0.97). A precise body
+    under half the default's length is such a cut, unless the two differ by a few lines only
+    (a short news item, where the default's extra lines are a caption or a promo). Chosen on
+    one half of the annotated corpus and checked on the other (docs/benchmarks.md, "Body
+    extraction").
+    """
+    precise, fuller = precise or "", fuller or ""
+    cut = len(precise) < FALLBACK_SHARE * len(fuller)
+    return fuller if cut and len(fuller) - len(precise) > FALLBACK_MIN_CHARS else precise
+
+
+def _run_trafilatura(
+    tree: HtmlElement, url: str, *, favor_precision: bool, with_metadata: bool = True
+) -> Document | None:
+    # No comments: reader comments are not the article. The metadata is half the cost of a
+    # pass (17 of 33 ms a page), so the second pass skips it when the first one found it.
     document = trafilatura.bare_extraction(
         tree,
         url=url,
-        with_metadata=True,
+        with_metadata=with_metadata,
         favor_precision=favor_precision,
         include_comments=False,
     )

@@ -234,3 +234,18 @@ def test_a_run_that_cannot_get_the_lock_spools_and_says_so(tmp_path, prefect_api
     copy = tmp_path / "copy.duckdb"
     snap = newsdesk("snapshot", str(copy), "--db", str(db))
     assert snap.returncode == 0 and copy.exists()
+
+
+def test_empty_setting_values_as_compose_writes_them_mean_the_default(tmp_path):
+    missing = tmp_path / "nowhere.duckdb"
+    result = newsdesk(
+        "sql",
+        "SELECT 1",
+        env={
+            "NEWSDESK_DB": str(missing),
+            "NEWSDESK_ALLOW_PRIVATE_NETWORK": "",
+            "NEWSDESK_WORKERS": "",
+        },
+    )
+    assert "invalid NEWSDESK_* setting" not in result.stderr
+    assert f"{missing}: no warehouse here yet" in result.stderr

@@ -303,3 +303,37 @@ def test_a_wire_story_in_three_outlets_is_one_story_across_runs(tmp_path, privat
     wire = query(db, "SELECT DISTINCT wire_agency, dateline FROM articles WHERE url LIKE '%/a/%'")
     assert wire == [("Reuters", "LONDON")]
     assert query(db, "SELECT count(*) FROM story_sketches") == [(4,)]
+
+
+def test_agency_first_credit_lines_reach_the_warehouse(tmp_path, private_network):
+    body = (
+        "Russia said on Tuesday it had expelled two diplomats from the embassy in a row over "
+        "spying allegations, the foreign ministry said in a statement.\n"
+        "The ministry said the diplomats had been declared persona non grata and given 48 hours "
+        "to leave the country, without naming their posts.\n"
+        "The embassy did not immediately respond to a request for comment on the expulsions, "
+        "which follow a series of similar moves in recent months."
+    )
+    pages = {
+        "/world/expulsions": ("Russia expels two diplomats", f"Reuters, MOSCOW\n{body}"),
+        "/taiwan/warning": ("Sea warning issued", f"Staff writer, with CNA\n{body}"),
+    }
+    db = tmp_path / "news.duckdb"
+    with LocalServer() as server:
+        for path, (headline, text) in pages.items():
+            server.routes[path] = Reply(
+                headers={"Content-Type": "text/html"}, body=_story_page(headline, text)
+            )
+        server.routes["/f.json"] = Reply(
+            headers={"Content-Type": "application/feed+json"},
+            body=_json_feed(server, list(pages)),
+        )
+        run(write_feeds_file(tmp_path / "feeds.toml", {"paper": server.url("/f.json")}), db)
+
+    wire = dict(
+        (path, (agency, dateline))
+        for path, agency, dateline in query(
+            db, "SELECT split_part(url, '/', 4), wire_agency, dateline FROM articles"
+        )
+    )
+    assert wire == {"world": ("Reuters", "MOSCOW"), "taiwan": ("CNA", None)}

@@ -23,6 +23,11 @@ from tasks.page.authors import clean_bylines, find_authors
         (["Jeff Foust Monday"], ("Jeff Foust",)),
         (["Arlene Marturano", "Mary Junge"], ("Arlene Marturano", "Mary Junge")),
         (["ERIC TUCKER Associated Press"], ("ERIC TUCKER",)),
+        # Taipei Times and similar bylines: the role after a slash, the agency after "with"
+        (["By Lin Chia-nan / Staff reporter"], ("Lin Chia-nan",)),
+        (["Staff writer, with CNA"], ()),
+        (["By Jason Pan / Staff reporter, with CNA"], ("Jason Pan",)),
+        (["Von Anna Schmidt, mit Material von dpa"], ("Anna Schmidt",)),
         (["STEVE PEOPLES", "AP National Political Writer"], ("STEVE PEOPLES",)),
         (["The Associated Press"], ("The Associated Press",)),
         (["Lars Fischer und Alina Schadwinkel"], ("Lars Fischer", "Alina Schadwinkel")),

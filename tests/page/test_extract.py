@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 
@@ -14,12 +15,14 @@ from w3lib.encoding import html_to_unicode
 from tasks.models import Article, FeedEntry, Page
 from tasks.page.extract import (
     NO_PAGE_TEXT,
+    choose_body,
     content_hash,
     extract_article,
     split_authors,
     strip_site_suffix,
 )
 from tasks.page.language import detect_language
+from tasks.text import MAX_AUTHOR, MAX_HEADLINE, MAX_SITE_NAME, clip_line
 from tasks.urls import article_id
 
 URL = "https://news.example.org/2024/05/03/harbour-bridge?utm_source=rss"
@@ -278,3 +281,71 @@ def test_corpus_french_page_is_detected_as_french():
     article, _ = corpus_article("traf-lapresse.tn.parite")
     assert article.language == "fr"
     assert article.extraction == "page"
+
+
+def _share_of_body(text: str, body: str) -> float:
+    """How much of the annotated body's words the text keeps (token recall)."""
+    kept, want = Counter(text.split()), Counter(body.split())
+    return sum((kept & want).values()) / sum(want.values())
+
+
+@pytest.mark.corpus
+@needs_corpus
+@pytest.mark.parametrize(
+    "page_id",
+    [
+        "wcxb-0140",  # a long feature: precision mode keeps its first block only
+        "wcxb-5152",  # a ranking: the same
+        "wcxb-4007",  # a guide: precision mode keeps nothing at all
+    ],
+)
+def test_a_long_feature_is_stored_whole_not_cut_to_its_first_block(page_id):
+    article, row = corpus_article(page_id)
+    assert article.extraction == "page"
+    assert _share_of_body(article.text, row["body"]) >= 0.9
+
+
+@pytest.mark.corpus
+@needs_corpus
+def test_related_story_lists_stay_out_of_the_body():
+    # The defaults keep the "more stories" list under this article; precision mode drops it.
+    article, _ = corpus_article("aeb-9a440270bf8625d5")
+    assert "Pochettino fired by Tottenham" not in article.text
+    assert "Maradona out as coach of Gimnasia" not in article.text
+
+
+def test_the_precise_body_is_kept_unless_it_is_under_half_of_the_default_one():
+    assert choose_body("a" * 600, "a" * 1000) == "a" * 600
+    assert choose_body("a" * 400, "a" * 2000) == "a" * 2000
+    assert choose_body("", "a" * 800) == "a" * 800
+    assert choose_body(None, None) == ""
+
+
+def test_a_short_item_keeps_its_precise_body_when_the_default_adds_a_few_lines_only():
+    assert choose_body("a" * 250, "a" * 550) == "a" * 250
+
+
+def test_a_200000_character_title_is_not_stored_whole():
+    words = " ".join(f"word{n}" for n in range(40_000))
+    huge = f"Harbour bridge reopens {words}"[:200_000]
+    html = (
+        article_page(title=huge)
+        .replace("<h1>Harbour bridge reopens</h1>", "")
+        .replace('content="Example News"', f'content="{huge}"')
+    )
+    article = extract_article(entry(title=huge, authors=(huge,)), ok_page(html))
+    assert article.title is not None and article.title.startswith("Harbour bridge reopens word0")
+    assert len(article.title) <= MAX_HEADLINE
+    assert article.title.endswith("…")
+    assert article.title.removesuffix("…") in huge  # cut between two words
+    assert not article.title.removesuffix("…").endswith(("word", " "))
+    assert article.site_name is not None and len(article.site_name) <= MAX_SITE_NAME
+    assert all(len(name) <= MAX_AUTHOR for name in article.authors)
+    assert "harbour bridge reopened" in article.text
+
+
+def test_a_long_line_is_cut_at_a_word_and_a_line_without_spaces_at_a_character():
+    assert clip_line("short headline", 300) == "short headline"
+    assert clip_line("one two three four", 12) == "one two…"
+    assert clip_line("北京" * 200, 300) == ("北京" * 200)[:299] + "…"
+    assert clip_line(None, 10) is None

@@ -159,3 +159,78 @@ def test_opening_beats_byline():
 )
 def test_normalize_agency(name, normalized):
     assert normalize_agency(name) == normalized
+
+
+# (the article text as stored: the first paragraphs, one per line; agency; dateline)
+# fmt: off
+FIRST_PARAGRAPHS = [
+    # The agency and the place as a paragraph of their own above the text (Taipei Times and
+    # other republishers of wire copy)
+    ("Reuters, MOSCOW\nRussia said on Tuesday it had expelled two diplomats over spying.", "Reuters", "MOSCOW"),
+    ("AFP, PARIS\nFrance's prime minister survived a no-confidence vote on Monday.", "AFP", "PARIS"),
+    ("AP, WASHINGTON\nThe Senate voted late on Tuesday to advance the spending bill.", "AP", "WASHINGTON"),
+    ("Bloomberg, NEW YORK\nWall Street's main indexes opened higher on Monday.", "Bloomberg", "NEW YORK"),
+    ("Reuters, SAO PAULO\nBrazil's central bank raised its benchmark rate by half a point.", "Reuters", "SAO PAULO"),
+    ("AFP, BERLIN\nDie Bundesregierung will das Heizungsgesetz vor der Sommerpause ändern.", "AFP", "BERLIN"),
+    ("EFE, MADRID\nEl Gobierno aprobó este martes el anteproyecto de ley de vivienda.", "EFE", "MADRID"),
+    ("Kyodo, TOKYO\n日本政府は3日、新たな経済対策を閣議決定した。", "Kyodo", "TOKYO"),
+    ("Reuters, KYIV, Ukraine\nRussian drones struck energy facilities overnight.", "Reuters", "KYIV, Ukraine"),
+    ("AFP, Reuters\nThe UN Security Council met on Friday to discuss the ceasefire.", "AFP", None),
+    # A byline naming the agency the story was written with
+    ("Staff writer, with CNA\nTaiwan's Central Weather Administration issued a sea warning.", "CNA", None),
+    ("Staff writer, with AFP\nThe Ministry of Foreign Affairs condemned the drills.", "AFP", None),
+    ("By Jason Pan / Staff reporter, with CNA\nThe High Court yesterday upheld the sentence.", "CNA", None),
+    ("Von Anna Schmidt, mit Material von dpa\nDie Regierung hat am Montag das Gesetz beschlossen.", "dpa", None),
+    ("Par Jean Dupont, avec AFP\nLe gouvernement a annoncé mardi un plan d'économies.", "AFP", None),
+    # Must NOT match: a staff byline, a name and a place, two places, a sentence
+    ("By Lin Chia-nan / Staff reporter\nThe Executive Yuan yesterday approved a draft amendment.", None, None),
+    ("Staff writer, with agencies\nThe Executive Yuan yesterday approved a draft amendment.", None, None),
+    ("Anna Schmidt, Berlin\nDie Regierung hat am Montag beschlossen, das Gesetz zu ändern.", None, None),
+    ("Jean Dupont, à Paris\nLe gouvernement a annoncé mardi un plan d'économies.", None, None),
+    ("Lin Chia-nan, TAIPEI\nThe Executive Yuan yesterday approved a draft amendment.", None, None),
+    ("Paris, Texas\nThe small town held its annual fair on Saturday, drawing thousands.", None, None),
+    ("Moskau, Russland\nDer Kreml hat am Dienstag zwei Diplomaten ausgewiesen.", None, None),
+    ("ap, bangkok\nThe government announced new measures on Monday.", None, None),
+    ("Reuters, a news agency, reported last week that the talks had stalled over the border.", None, None),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("text", "agency", "dateline"), FIRST_PARAGRAPHS)
+def test_first_paragraph_credit(text, agency, dateline):
+    assert find_wire(text) == WireInfo(agency, dateline)
+
+
+@pytest.mark.parametrize(
+    ("ending", "agency"),
+    [
+        ("Additional reporting by AFP", "AFP"),
+        ("Additional reporting by Reuters and AFP", "Reuters"),
+        ("Additional reporting by Jane Doe in London", None),
+        ("Mit Material von dpa und AFP", "dpa"),
+        ("Avec AFP", "AFP"),
+        ("Con información de EFE", "EFE"),
+    ],
+)
+def test_closing_contribution_credit(ending, agency):
+    text = "The central bank left its key rate unchanged on Thursday.\n" + ending
+    assert find_wire(text).agency == agency
+
+
+BODY = "The central bank left its key rate unchanged on Thursday.\nIts next meeting is in May."
+
+
+@pytest.mark.parametrize(
+    ("after_the_body", "agency"),
+    [
+        ("Additional reporting by AFP", "AFP"),
+        ("— Reuters", "Reuters"),
+        ("(Reporting by Jane Doe; Editing by John Roe)", "Reuters"),
+        ("Share this article\n— Reuters", "Reuters"),
+        # a credit of another story further down the page is not this story's
+        ("Related\nMarkets rally\nOil slips\nRates on hold\n— Reuters", None),
+    ],
+)
+def test_closing_credit_read_from_the_page_when_the_body_leaves_it_out(after_the_body, agency):
+    page_text = f"Menu\n{BODY}\n{after_the_body}\nMore news"
+    assert find_wire(BODY, page_text=page_text).agency == agency
