@@ -274,7 +274,7 @@ def _json_feed(server: LocalServer, paths: list[str]) -> bytes:
 
 
 def test_a_wire_story_in_three_outlets_is_one_story_across_runs(tmp_path, private_network):
-    from test_stories import OUTLET_A, OUTLET_B, OUTLET_C, SAME_TOPIC
+    from stories_text import OUTLET_A, OUTLET_B, OUTLET_C, SAME_TOPIC
 
     pages = {
         "/a/house-prices": ("House prices jump at start of year", OUTLET_A),
