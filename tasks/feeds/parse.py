@@ -26,6 +26,7 @@ import feedparser.api
 import lxml.html
 from lxml import etree
 
+from tasks.encoding import detect_legacy_encoding
 from tasks.models import FeedEntry, ParsedFeed
 from tasks.text import (
     CONTROL,
@@ -46,6 +47,7 @@ if "tasks.feeds.expat_buffered" not in feedparser.api.PREFERRED_XML_PARSERS:
     feedparser.api.PREFERRED_XML_PARSERS.insert(0, "tasks.feeds.expat_buffered")
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_XML_ENCODING = re.compile(rb"""<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _XML_WHITESPACE = b" \t\r\n"
 # A numeric character reference: feedparser's lenient parser crashes on ones that name no
 # character (a lone surrogate such as &#xD800;, or anything past U+10FFFF).
@@ -173,7 +175,7 @@ def _parse_xml_feed(
     if not _EXPAT_LIMITS_EXPANSION:
         body = _DOCTYPE.sub(b"", body, count=1)
     headers = {}
-    charset = "utf-8" if _is_utf8(body) else charset
+    charset = "utf-8" if _is_utf8(body) else _legacy_charset(body, charset)
     if charset:
         # Only the charset of the HTTP header is worth passing on. feedparser applies RFC
         # 3023 to the media type: text/xml without a charset would mean US-ASCII, and any
@@ -324,6 +326,28 @@ def _is_utf8(body: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _legacy_charset(body: bytes, http_charset: str | None) -> str | None:
+    """The charset of a feed that is not UTF-8: the declared one if the bytes fit it, else
+    the detected legacy encoding of a non-Latin script, else `http_charset` (feedparser then
+    tries the XML declaration, UTF-8, windows-1252 and ISO-8859-2 in turn).
+
+    A single-byte declaration always "fits", so a feed that says ISO-8859-1 is read as
+    ISO-8859-1; the detector decides only for feeds that declare nothing, or a charset that
+    their bytes break (UTF-8 over KOI8-R, GB2312 over Big5).
+    """
+    if body[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or b"\x00" in body[:4]:
+        return http_charset  # UTF-16/32: feedparser reads the BOM or the zero bytes
+    match = _XML_ENCODING.match(body.removeprefix(codecs.BOM_UTF8)[:256])
+    declared = [http_charset, match.group(1).decode("ascii") if match else None]
+    for name in filter(None, declared):
+        try:
+            body.decode(name)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        return http_charset
+    return detect_legacy_encoding(body) or http_charset
 
 
 # ---------------------------------------------------------------- JSON feeds
