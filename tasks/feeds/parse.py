@@ -27,7 +27,8 @@ import lxml.html
 from lxml import etree
 
 from tasks.encoding import detect_legacy_encoding
-from tasks.models import FeedEntry, ParsedFeed
+from tasks.feeds.dates import has_time_of_day
+from tasks.models import DatePrecision, FeedEntry, ParsedFeed
 from tasks.text import (
     CONTROL,
     join_lines,
@@ -231,6 +232,10 @@ def _xml_entry(
     contents = entry.get("content") or []
     content_texts = (_plain_text(c.get("value"), c.get("type")) for c in contents)
     content = max((t for t in content_texts if t), key=len, default=None)
+    # dict.get: FeedParserDict.get maps updated_parsed to published_parsed, with a warning.
+    published_at, written = _struct_to_utc(dict.get(entry, "published_parsed")), "published"
+    if published_at is None:
+        published_at, written = _struct_to_utc(dict.get(entry, "updated_parsed")), "updated"
     return FeedEntry(
         feed_name=feed_name,
         url=url,
@@ -238,12 +243,11 @@ def _xml_entry(
         title=_one_line(_plain_text(entry.get("title"), _detail_type(entry, "title"))),
         summary=_plain_text(entry.get("summary"), _detail_type(entry, "summary")),
         content=content,
-        # dict.get: FeedParserDict.get maps updated_parsed to published_parsed, with a warning.
-        published_at=_struct_to_utc(dict.get(entry, "published_parsed"))
-        or _struct_to_utc(dict.get(entry, "updated_parsed")),
+        published_at=published_at,
         authors=_authors(entry) or inherited,
         language=language,
         updated_at=_struct_to_utc(dict.get(entry, "updated_parsed")),
+        published_at_precision=_precision(published_at, dict.get(entry, written)),
     )
 
 
@@ -283,6 +287,15 @@ def _struct_to_utc(value: Any) -> datetime | None:
         return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except (TypeError, ValueError):
         return None
+
+
+def _precision(published_at: datetime | None, written: Any) -> DatePrecision:
+    """ "day" for a date the feed wrote without a time of day: its midnight is not an instant."""
+    if published_at is not None and not has_time_of_day(
+        written if isinstance(written, str) else None
+    ):
+        return "day"
+    return "second"
 
 
 def _describe_bozo(exc: BaseException | None) -> str:
@@ -415,7 +428,9 @@ def _json_entry(
         if content_html
         else _plain_text(_json_str(item.get("content_text")), "text/plain")
     )
-    published = _parse_date(item.get("date_published")) or _parse_date(item.get("date_modified"))
+    published, written = _parse_date(item.get("date_published")), item.get("date_published")
+    if published is None:
+        published, written = _parse_date(item.get("date_modified")), item.get("date_modified")
     guid = item.get("id")
     return FeedEntry(
         feed_name=feed_name,
@@ -429,6 +444,7 @@ def _json_entry(
         authors=_json_authors(item) or inherited,
         language=language_code(item.get("language")) or language,
         updated_at=_parse_date(item.get("date_modified")),
+        published_at_precision=_precision(published, written),
     )
 
 
@@ -456,6 +472,7 @@ def _parse_rss_in_json(
         if link is None:
             entries.append(None)
             continue
+        published = _parse_date(item.get("pubDate"))
         entries.append(
             FeedEntry(
                 feed_name=feed_name,
@@ -463,9 +480,10 @@ def _parse_rss_in_json(
                 guid=_json_str(guid),
                 title=_one_line(html_to_text(_json_str(item.get("title")))),
                 summary=html_to_text(_json_str(item.get("description"))),
-                published_at=_parse_date(item.get("pubDate")),
+                published_at=published,
                 authors=feed_authors([_json_str(item.get("author")) or ""]),
                 language=language,
+                published_at_precision=_precision(published, item.get("pubDate")),
             )
         )
     return ParsedFeed(
