@@ -3,7 +3,7 @@
     .venv/bin/python tests/date_names_cldr.py --write
 
 Babel is a development dependency only: the table is committed, so parsing a feed date never
-loads CLDR data. `tests/test_feed_dates.py` checks that the committed table is what this
+loads CLDR data. `tests/feeds/test_feed_dates.py` checks that the committed table is what this
 script makes.
 """
 

@@ -126,6 +126,7 @@ def test_english_dates_are_left_to_feedparser() -> None:
     )
 
 
+HTML = "text/html; charset=utf-8"
 PAGE = (
     "<html><head><title>Headline</title></head><body><article><h1>Headline</h1>"
     + "<p>Body text of the article, long enough to be kept by the extractor.</p>" * 8
@@ -135,7 +136,9 @@ PAGE = (
 
 def test_feed_day_is_stored_as_a_day() -> None:
     entry = _published("lun, 3 mars 2025")
-    page = Page(url=entry.url, final_url=entry.url, http_status=200, html=PAGE)
+    page = Page(
+        url=entry.url, final_url=entry.url, http_status=200, body=PAGE.encode(), content_type=HTML
+    )
 
     article = extract_article(entry, page)
 
@@ -146,7 +149,9 @@ def test_feed_day_is_stored_as_a_day() -> None:
 def test_feed_instant_still_beats_a_page_day() -> None:
     entry = _published("Di, 04 Mär 2025 08:30:00 +0100")
     html = PAGE.replace("<head>", '<head><meta name="date" content="2025-03-01">')
-    page = Page(url=entry.url, final_url=entry.url, http_status=200, html=html)
+    page = Page(
+        url=entry.url, final_url=entry.url, http_status=200, body=html.encode(), content_type=HTML
+    )
 
     article = extract_article(entry, page)
 
