@@ -91,6 +91,9 @@ class FeedEntry:
     language: str | None = None
     updated_at: datetime | None = None
     """The entry's own "last updated" date (Atom `updated`, JSON Feed `date_modified`), UTC."""
+    published_at_precision: DatePrecision = "second"
+    """"day" when the feed wrote a date without a time of day (`published_at` is then midnight
+    UTC of that day, not an instant)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,9 @@ import feedparser.api
 import lxml.html
 from lxml import etree
 
-from tasks.models import FeedEntry, ParsedFeed
+from tasks.encoding import detect_legacy_encoding
+from tasks.feeds.dates import has_time_of_day
+from tasks.models import DatePrecision, FeedEntry, ParsedFeed
 from tasks.text import (
     CONTROL,
     join_lines,
@@ -46,6 +48,7 @@ if "tasks.feeds.expat_buffered" not in feedparser.api.PREFERRED_XML_PARSERS:
     feedparser.api.PREFERRED_XML_PARSERS.insert(0, "tasks.feeds.expat_buffered")
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_XML_ENCODING = re.compile(rb"""<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _XML_WHITESPACE = b" \t\r\n"
 # A numeric character reference: feedparser's lenient parser crashes on ones that name no
 # character (a lone surrogate such as &#xD800;, or anything past U+10FFFF).
@@ -173,7 +176,7 @@ def _parse_xml_feed(
     if not _EXPAT_LIMITS_EXPANSION:
         body = _DOCTYPE.sub(b"", body, count=1)
     headers = {}
-    charset = "utf-8" if _is_utf8(body) else charset
+    charset = "utf-8" if _is_utf8(body) else _legacy_charset(body, charset)
     if charset:
         # Only the charset of the HTTP header is worth passing on. feedparser applies RFC
         # 3023 to the media type: text/xml without a charset would mean US-ASCII, and any
@@ -229,6 +232,10 @@ def _xml_entry(
     contents = entry.get("content") or []
     content_texts = (_plain_text(c.get("value"), c.get("type")) for c in contents)
     content = max((t for t in content_texts if t), key=len, default=None)
+    # dict.get: FeedParserDict.get maps updated_parsed to published_parsed, with a warning.
+    published_at, written = _struct_to_utc(dict.get(entry, "published_parsed")), "published"
+    if published_at is None:
+        published_at, written = _struct_to_utc(dict.get(entry, "updated_parsed")), "updated"
     return FeedEntry(
         feed_name=feed_name,
         url=url,
@@ -236,12 +243,11 @@ def _xml_entry(
         title=_one_line(_plain_text(entry.get("title"), _detail_type(entry, "title"))),
         summary=_plain_text(entry.get("summary"), _detail_type(entry, "summary")),
         content=content,
-        # dict.get: FeedParserDict.get maps updated_parsed to published_parsed, with a warning.
-        published_at=_struct_to_utc(dict.get(entry, "published_parsed"))
-        or _struct_to_utc(dict.get(entry, "updated_parsed")),
+        published_at=published_at,
         authors=_authors(entry) or inherited,
         language=language,
         updated_at=_struct_to_utc(dict.get(entry, "updated_parsed")),
+        published_at_precision=_precision(published_at, dict.get(entry, written)),
     )
 
 
@@ -281,6 +287,15 @@ def _struct_to_utc(value: Any) -> datetime | None:
         return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except (TypeError, ValueError):
         return None
+
+
+def _precision(published_at: datetime | None, written: Any) -> DatePrecision:
+    """ "day" for a date the feed wrote without a time of day: its midnight is not an instant."""
+    if published_at is not None and not has_time_of_day(
+        written if isinstance(written, str) else None
+    ):
+        return "day"
+    return "second"
 
 
 def _describe_bozo(exc: BaseException | None) -> str:
@@ -324,6 +339,28 @@ def _is_utf8(body: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _legacy_charset(body: bytes, http_charset: str | None) -> str | None:
+    """The charset of a feed that is not UTF-8: the declared one if the bytes fit it, else
+    the detected legacy encoding of a non-Latin script, else `http_charset` (feedparser then
+    tries the XML declaration, UTF-8, windows-1252 and ISO-8859-2 in turn).
+
+    A single-byte declaration always "fits", so a feed that says ISO-8859-1 is read as
+    ISO-8859-1; the detector decides only for feeds that declare nothing, or a charset that
+    their bytes break (UTF-8 over KOI8-R, GB2312 over Big5).
+    """
+    if body[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or b"\x00" in body[:4]:
+        return http_charset  # UTF-16/32: feedparser reads the BOM or the zero bytes
+    match = _XML_ENCODING.match(body.removeprefix(codecs.BOM_UTF8)[:256])
+    declared = [http_charset, match.group(1).decode("ascii") if match else None]
+    for name in filter(None, declared):
+        try:
+            body.decode(name)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        return http_charset
+    return detect_legacy_encoding(body) or http_charset
 
 
 # ---------------------------------------------------------------- JSON feeds
@@ -391,7 +428,9 @@ def _json_entry(
         if content_html
         else _plain_text(_json_str(item.get("content_text")), "text/plain")
     )
-    published = _parse_date(item.get("date_published")) or _parse_date(item.get("date_modified"))
+    published, written = _parse_date(item.get("date_published")), item.get("date_published")
+    if published is None:
+        published, written = _parse_date(item.get("date_modified")), item.get("date_modified")
     guid = item.get("id")
     return FeedEntry(
         feed_name=feed_name,
@@ -405,6 +444,7 @@ def _json_entry(
         authors=_json_authors(item) or inherited,
         language=language_code(item.get("language")) or language,
         updated_at=_parse_date(item.get("date_modified")),
+        published_at_precision=_precision(published, written),
     )
 
 
@@ -432,6 +472,7 @@ def _parse_rss_in_json(
         if link is None:
             entries.append(None)
             continue
+        published = _parse_date(item.get("pubDate"))
         entries.append(
             FeedEntry(
                 feed_name=feed_name,
@@ -439,9 +480,10 @@ def _parse_rss_in_json(
                 guid=_json_str(guid),
                 title=_one_line(html_to_text(_json_str(item.get("title")))),
                 summary=html_to_text(_json_str(item.get("description"))),
-                published_at=_parse_date(item.get("pubDate")),
+                published_at=published,
                 authors=feed_authors([_json_str(item.get("author")) or ""]),
                 language=language,
+                published_at_precision=_precision(published, item.get("pubDate")),
             )
         )
     return ParsedFeed(

@@ -255,21 +255,26 @@ def _run_trafilatura(
 def _choose_date(
     entry: FeedEntry, reading: PageReading | None
 ) -> tuple[datetime | None, DateSource | None, DatePrecision | None]:
-    """A page time beats the feed's time, which beats a page day. Never the fetch time."""
+    """A page time beats the feed's time, which beats a page day, then a feed day. Never the
+    fetch time."""
     page_date, page_precision = reading.published if reading else (None, None)
     if page_date is not None:
         page_date = page_date.astimezone(UTC)
     if page_date is not None and page_precision in ("second", "minute"):
         return page_date, "page", page_precision
-    if entry.published_at is not None:
-        feed_date = entry.published_at
+    feed_date = entry.published_at
+    if feed_date is not None:
         if feed_date.tzinfo is None:  # FeedEntry promises UTC; be lenient with naive values
             feed_date = feed_date.replace(tzinfo=UTC)
-        return feed_date.astimezone(UTC), "feed", "second"
+        feed_date = feed_date.astimezone(UTC)
+        if entry.published_at_precision != "day":
+            return feed_date, "feed", "second"
     if page_date is not None:
         return page_date, "page", "day"
     if reading is not None and reading.day is not None:
         return reading.day, "page", "day"
+    if feed_date is not None:
+        return feed_date, "feed", "day"
     return None, None, None
 
 
