@@ -34,8 +34,20 @@ under data/export/, and report feeds that have failed for 24 hours or more
 ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
 
 
+def ingest_name(shard: int, shards: int) -> str:
+    """`ingest`, or `ingest-shard-2-of-4` when the feeds are split into shards."""
+    return "ingest" if shards == 1 else f"ingest-shard-{shard}-of-{shards}"
+
+
 def build_deployments(settings: Settings | None = None) -> list[RunnerDeployment]:
-    """The `ingest` and `maintenance` deployments, scheduled from `settings`."""
+    """The `ingest` and `maintenance` deployments, scheduled from `settings`.
+
+    With `NEWSDESK_SHARDS` above 1, ingest is one deployment per shard, each with its shard's
+    parameters and the same schedule, rather than one deployment whose schedules cover the
+    shards: a deployment's concurrency limit then keeps each shard to one run at a time (a
+    shard's feed state is written by its own runs only) while different shards run at once
+    on different workers, and a shard can be paused, triggered or inspected on its own.
+    """
     settings = settings or Settings()
     ingest_schedule = (
         Cron(settings.ingest_cron, timezone="UTC")
@@ -44,13 +56,17 @@ def build_deployments(settings: Settings | None = None) -> list[RunnerDeployment
     )
     deployments = [
         ingest.to_deployment(
-            name="ingest",
+            name=ingest_name(shard, settings.shards),
             description=INGEST_DESCRIPTION,
             schedule=ingest_schedule,
+            parameters={"shard": shard, "shards": settings.shards} if settings.shards > 1 else {},
             concurrency_limit=ONE_AT_A_TIME,
             tags=["newsdesk"],
             entrypoint_type=EntrypointType.MODULE_PATH,
-        ),
+        )
+        for shard in range(1, settings.shards + 1)
+    ]
+    deployments += [
         maintenance.to_deployment(
             name="maintenance",
             description=MAINTENANCE_DESCRIPTION,

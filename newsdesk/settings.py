@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     ingest_cron: str | None = Field(
         None, description="A cron schedule for ingest instead of the interval, e.g. '*/10 * * * *'."
     )
+    shards: int = Field(
+        1,
+        gt=0,
+        description=(
+            "Deploy ingest as this many deployments, one per shard of the feeds (by a hash of "
+            "the feed name), so that runs of different shards run at once on different workers."
+        ),
+    )
     maintenance_cron: str = Field(
         "30 3 * * *", description="When `newsdesk serve` runs the daily maintenance (UTC cron)."
     )

@@ -70,3 +70,21 @@ def test_prefect_yaml_declares_the_same_deployments_for_a_work_pool(deployments)
         assert spec["description"] and spec["schedules"]
         assert spec["concurrency_limit"] == {"limit": 1, "collision_strategy": "ENQUEUE"}
         assert spec["work_pool"]["name"] == "newsdesk"
+
+
+def test_sharded_ingest_is_one_deployment_per_shard_with_its_parameters():
+    sharded = {d.name: d for d in build_deployments(Settings(shards=3))}
+    names = ["ingest-shard-1-of-3", "ingest-shard-2-of-3", "ingest-shard-3-of-3"]
+    assert set(sharded) == {*names, "maintenance"}
+    for shard, name in enumerate(names, start=1):
+        deployment = sharded[name]
+        assert deployment.parameters == {"shard": shard, "shards": 3}
+        # Each shard runs one at a time; different shards run at once on different workers.
+        assert deployment.concurrency_limit == 1
+        assert deployment.schedules[0].schedule.interval.total_seconds() == 15 * 60
+
+
+def test_the_ingest_form_explains_shards(deployments):
+    properties = deployments["ingest"]._parameter_openapi_schema.properties
+    assert properties["shard"]["default"] == 1 and properties["shards"]["default"] == 1
+    assert "hash" in properties["shard"]["description"]
