@@ -20,7 +20,7 @@ from newsdesk.settings import Settings
 from storage import Warehouse
 from tasks.feeds.feedlist import load_feeds, select_feeds
 from tasks.models import Batch, BatchResult, RunReport, WriteOutcome
-from tasks.run.feedstate import Backoff, feeds_to_poll
+from tasks.run.feedstate import feeds_to_poll
 from tasks.run.plan import plan_for
 from tasks.run.report import feed_table, run_report, summary_markdown
 from tasks.run.settle import adopt_revisit_ids, settle, worth_storing
@@ -59,6 +59,7 @@ def ingest(
     db: str | None = None,
     shard: int = 1,
     shards: int = 1,
+    due_only: bool = False,
 ) -> RunReport:
     """Poll feeds, download and extract new articles, and append them to the warehouse.
 
@@ -73,6 +74,7 @@ def ingest(
         db: Warehouse file; empty uses NEWSDESK_DB (default data/news.duckdb).
         shard: The shard of the feeds this run polls, 1 to `shards` (by a hash of feed names).
         shards: Into how many shards the feeds are split; 1 polls them all in one run.
+        due_only: Poll only feeds whose next poll (`newsdesk feeds`) has come; named ones anyway.
     """
     logger = get_run_logger()
     settings = Settings()
@@ -91,7 +93,7 @@ def ingest(
     states = steps.load_feed_states(warehouse)
     window = started - timedelta(days=settings.story_window_days)
     recent = steps.load_recent_sketches(warehouse, window)
-    due, resting = feeds_to_poll(specs, states, started, set(feeds))
+    due, resting = feeds_to_poll(specs, states, started, set(feeds), due_only)
 
     fetch_config = settings.fetch_config()
     fetched = steps.poll_feeds(_large(due), _large(states), fetch_config)
@@ -116,7 +118,7 @@ def ingest(
         run_id=run_id,
         started=started,
         finished=datetime.now(UTC),
-        backoff=Backoff(settings.backoff_base, settings.backoff_max),
+        policy=settings.poll_policy(),
         resting=len(resting),
     )
     written = _write(warehouse, settled.batch, dry_run, logger)

@@ -10,6 +10,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tasks.fetch.config import DEFAULT_USER_AGENT, FetchConfig
+from tasks.run.feedstate import Backoff, PollPolicy
 
 
 class Settings(BaseSettings):
@@ -50,6 +51,23 @@ class Settings(BaseSettings):
     )
     backoff_max: float = Field(
         86400.0, gt=0, description="Longest rest of a failing feed, in seconds."
+    )
+    poll_interval_min: float = Field(
+        300.0, gt=0, description="Shortest interval between two polls of a feed, in seconds."
+    )
+    poll_interval_max: float = Field(
+        86400.0,
+        gt=0,
+        description=(
+            "Longest interval between two polls of a feed, in seconds: however quiet it is or "
+            "whatever its ttl or Cache-Control says."
+        ),
+    )
+    poll_jitter: float = Field(
+        0.1,
+        ge=0,
+        lt=1,
+        description="Each feed's next poll moves by up to this share of its interval.",
     )
     lock_wait: float = Field(
         30.0,
@@ -103,6 +121,15 @@ class Settings(BaseSettings):
     story_window_days: float = Field(
         3.0, gt=0, description="New articles are compared with the stories of this many days."
     )
+
+    def poll_policy(self) -> PollPolicy:
+        """How often healthy feeds are polled and how failing ones rest."""
+        return PollPolicy(
+            minimum=self.poll_interval_min,
+            maximum=max(self.poll_interval_max, self.poll_interval_min),
+            jitter=self.poll_jitter,
+            backoff=Backoff(self.backoff_base, self.backoff_max),
+        )
 
     def fetch_config(self) -> FetchConfig:
         """The part of the settings the network edge takes."""

@@ -208,7 +208,27 @@ def _parse_xml_feed(
         problem=problem,
         title=_one_line(_plain_text(feed.get("title"), _detail_type(feed, "title"))),
         language=language,
+        update_hint=_update_hint(feed),
     )
+
+
+# sy:updatePeriod (RSS 1.0 Syndication module): the period sy:updateFrequency divides.
+_UPDATE_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 604800, "monthly": 2629800}
+_UPDATE_PERIODS["yearly"] = 12 * _UPDATE_PERIODS["monthly"]
+
+
+def _update_hint(feed: Mapping[str, Any]) -> float | None:
+    """Seconds between updates the feed announces: the longer of RSS `<ttl>` (minutes) and
+    `sy:updatePeriod` / `sy:updateFrequency`; None when it announces neither (or nonsense)."""
+    hints = []
+    ttl = str(feed.get("ttl") or "").strip()
+    if ttl.isdigit() and int(ttl) > 0:
+        hints.append(int(ttl) * 60.0)
+    period = _UPDATE_PERIODS.get(str(feed.get("sy_updateperiod") or "").strip().lower())
+    frequency = str(feed.get("sy_updatefrequency") or "1").strip()
+    if period and frequency.isdigit() and int(frequency) > 0:
+        hints.append(period / int(frequency))
+    return max(hints, default=None)
 
 
 def _xml_entry(

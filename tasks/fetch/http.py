@@ -306,6 +306,7 @@ async def fetch_feed(
             last_modified=response.headers.get("last-modified") or old_last_modified,
             body_hash=old_hash,
             seconds=seconds,
+            max_age=fresh_for(response.headers),
         )
     if response.body is None:
         return FetchedFeed(
@@ -334,7 +335,36 @@ async def fetch_feed(
         last_modified=response.headers.get("last-modified"),
         body_hash=body_hash,
         seconds=seconds,
+        max_age=fresh_for(response.headers),
     )
+
+
+def fresh_for(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Seconds a response stays fresh: `Cache-Control: max-age`, else `Expires` minus `Date`
+    (or now); None when neither says, or `no-cache`/`no-store` ask to check every time."""
+    directives = {}
+    for part in headers.get("cache-control", "").split(","):
+        key, _, value = part.strip().partition("=")
+        directives[key.strip().lower()] = value.strip().strip('"')
+    if "no-cache" in directives or "no-store" in directives:
+        return None
+    max_age = directives.get("max-age", "")
+    if max_age.isdigit():
+        return float(max_age) or None
+    expires = _http_date(headers.get("expires"))
+    if expires is None:
+        return None
+    origin = _http_date(headers.get("date")) or now or datetime.now(UTC)
+    seconds = (expires - origin).total_seconds()
+    return seconds if seconds > 0 else None
+
+
+def _http_date(value: str | None) -> datetime | None:
+    try:
+        when = parsedate_to_datetime(value or "")
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 async def fetch_page(

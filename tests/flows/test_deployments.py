@@ -78,7 +78,7 @@ def test_sharded_ingest_is_one_deployment_per_shard_with_its_parameters():
     assert set(sharded) == {*names, "maintenance"}
     for shard, name in enumerate(names, start=1):
         deployment = sharded[name]
-        assert deployment.parameters == {"shard": shard, "shards": 3}
+        assert deployment.parameters == {"due_only": True, "shard": shard, "shards": 3}
         # Each shard runs one at a time; different shards run at once on different workers.
         assert deployment.concurrency_limit == 1
         assert deployment.schedules[0].schedule.interval.total_seconds() == 15 * 60
