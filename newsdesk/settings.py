@@ -92,6 +92,14 @@ class Settings(BaseSettings):
             "Off by default: feeds are untrusted input."
         ),
     )
+    max_sitemaps: int = Field(
+        10,
+        ge=0,
+        description=(
+            "Sitemaps of a sitemap index fetched with it, most recently modified first "
+            "(only those on the index's own host)."
+        ),
+    )
     ingest_interval_minutes: int = Field(
         15, gt=0, description="How often `newsdesk serve` runs the scheduled ingest deployment."
     )
