@@ -19,11 +19,12 @@ from flows import steps
 from newsdesk.settings import Settings
 from storage import Warehouse
 from tasks.feeds.feedlist import load_feeds, select_feeds
-from tasks.models import BatchResult, RunReport, WriteOutcome
-from tasks.run.feedstate import Backoff, feeds_to_poll
+from tasks.models import Batch, BatchResult, RunReport, WriteOutcome
+from tasks.run.feedstate import feeds_to_poll
 from tasks.run.plan import plan_for
 from tasks.run.report import feed_table, run_report, summary_markdown
 from tasks.run.settle import adopt_revisit_ids, settle, worth_storing
+from tasks.run.shards import in_shard
 
 T = TypeVar("T")
 
@@ -41,6 +42,8 @@ def _run_name() -> str:
     scope = ",".join(chosen) if chosen else "all-feeds"
     if len(scope) > 40:
         scope = scope[:39] + "…"
+    if (params.get("shards") or 1) > 1:
+        scope += f" shard {params.get('shard', 1)}/{params['shards']}"
     return f"ingest {datetime.now(UTC):%Y-%m-%d %H:%M} {scope}"
 
 
@@ -54,6 +57,9 @@ def ingest(
     dry_run: bool = False,
     feeds_file: str | None = None,
     db: str | None = None,
+    shard: int = 1,
+    shards: int = 1,
+    due_only: bool = False,
 ) -> RunReport:
     """Poll feeds, download and extract new articles, and append them to the warehouse.
 
@@ -66,6 +72,9 @@ def ingest(
             summary shows what would have been stored.
         feeds_file: Feeds file (TOML); empty uses NEWSDESK_FEEDS (default feeds.toml).
         db: Warehouse file; empty uses NEWSDESK_DB (default data/news.duckdb).
+        shard: The shard of the feeds this run polls, 1 to `shards` (by a hash of feed names).
+        shards: Into how many shards the feeds are split; 1 polls them all in one run.
+        due_only: Poll only feeds whose next poll (`newsdesk feeds`) has come; named ones anyway.
     """
     logger = get_run_logger()
     settings = Settings()
@@ -73,7 +82,9 @@ def ingest(
     cap = settings.max_articles_per_feed if max_articles_per_feed is None else max_articles_per_feed
     started = datetime.now(UTC)
     run_id = str(runtime.flow_run.id or f"local-{started:%Y%m%dT%H%M%S%f}")
-    specs = select_feeds(load_feeds(Path(feeds_file or settings.feeds)), feeds, tags)
+    specs = in_shard(
+        select_feeds(load_feeds(Path(feeds_file or settings.feeds)), feeds, tags), shard, shards
+    )
 
     # State, read before any download: later the warehouse may be locked by someone else, and
     # then the batch goes to the spool rather than waiting on a read. Batches spooled by
@@ -82,7 +93,7 @@ def ingest(
     states = steps.load_feed_states(warehouse)
     window = started - timedelta(days=settings.story_window_days)
     recent = steps.load_recent_sketches(warehouse, window)
-    due, resting = feeds_to_poll(specs, states, started, set(feeds))
+    due, resting = feeds_to_poll(specs, states, started, set(feeds), due_only)
 
     fetch_config = settings.fetch_config()
     fetched = steps.poll_feeds(_large(due), _large(states), fetch_config)
@@ -107,15 +118,10 @@ def ingest(
         run_id=run_id,
         started=started,
         finished=datetime.now(UTC),
-        backoff=Backoff(settings.backoff_base, settings.backoff_max),
+        policy=settings.poll_policy(),
         resting=len(resting),
     )
-    if dry_run:
-        ids = {a.article_id for a in settled.batch.articles}
-        written = WriteOutcome(BatchResult(ids, set()))
-        logger.info("dry run: nothing written to %s", warehouse.path)
-    else:
-        written = steps.write_batch(warehouse, _large(settled.batch))
+    written = _write(warehouse, settled.batch, dry_run, logger)
     merged = (*merged, *written.merged)
     report = run_report(
         settlement=settled,
@@ -132,6 +138,16 @@ def ingest(
     _log_run(logger, report, written, [(r.run_id, r.articles_new) for r in merged])
     publish_artifacts(report)
     return report
+
+
+def _write(
+    warehouse: Warehouse, batch: Batch, dry_run: bool, logger: Logger | LoggerAdapter[Any]
+) -> WriteOutcome:
+    """Write the batch, or for a dry run say what would have been stored."""
+    if not dry_run:
+        return steps.write_batch(warehouse, _large(batch))
+    logger.info("dry run: nothing written to %s", warehouse.path)
+    return WriteOutcome(BatchResult({a.article_id for a in batch.articles}, set()))
 
 
 def _log_run(

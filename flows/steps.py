@@ -22,6 +22,7 @@ from prefect.cache_policies import NO_CACHE
 
 from storage import Warehouse
 from tasks.feeds.parse import parse_feed
+from tasks.feeds.sitemap import sitemap_children
 from tasks.fetch import collect
 from tasks.fetch.config import FetchConfig
 from tasks.models import (
@@ -47,7 +48,7 @@ WORKER_PRELOAD = ("tasks.page.worker_preload",)
 def poll_feeds(
     specs: Sequence[FeedSpec], states: Mapping[str, FeedState], config: FetchConfig
 ) -> list[FetchedFeed]:
-    return asyncio.run(collect.fetch_feeds(specs, states, config))
+    return asyncio.run(collect.fetch_feeds(specs, states, config, sitemap_children))
 
 
 @task(name="parse-feeds", cache_policy=NO_CACHE, persist_result=False)
@@ -60,6 +61,7 @@ def parse_feeds(fetched: Sequence[FetchedFeed]) -> list[ParsedFeed]:
             base_url=f.final_url or f.feed.url,
             content_type=f.content_type,
             default_language=f.feed.language,
+            parts=f.parts,
         )
         for f in fetched
         if f.outcome == "ok" and f.body is not None

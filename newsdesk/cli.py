@@ -82,6 +82,11 @@ def _parser() -> argparse.ArgumentParser:
         help="only feeds with this tag (repeatable)",
     )
     ingest.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="only the feeds of shard I of N (by a hash of the feed name), e.g. 2/4",
+    )
+    ingest.add_argument(
         "--dry-run",
         action="store_true",
         help="fetch, parse and extract, but write nothing to the warehouse",
@@ -237,13 +242,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from tasks.feeds.feedlist import FeedsFileError, load_feeds, select_feeds
+    from tasks.run.shards import ShardError, parse_shard
 
     feeds_file = args.feeds or settings.feeds
     db = args.db or settings.db
     try:
         # Validate before starting Prefect: a bad file costs nothing and fetches nothing.
         select_feeds(load_feeds(feeds_file), args.feed, args.tag)
-    except FeedsFileError as exc:
+        shard, shards = parse_shard(args.shard) if args.shard else (1, 1)
+    except (FeedsFileError, ShardError) as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_USAGE
     if args.max_articles_per_feed is not None and args.max_articles_per_feed < 0:
@@ -257,6 +264,8 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         max_articles_per_feed=args.max_articles_per_feed,
         dry_run=args.dry_run,
         verbose=args.verbose,
+        shard=shard,
+        shards=shards,
     )
 
 
@@ -269,6 +278,8 @@ def run_ingest(
     max_articles_per_feed: int | None = None,
     dry_run: bool = False,
     verbose: bool = False,
+    shard: int = 1,
+    shards: int = 1,
 ) -> int:
     """Run the flow in this process with a progress display, print the summary, and return
     the exit code."""
@@ -285,6 +296,8 @@ def run_ingest(
                 max_articles_per_feed=max_articles_per_feed,
                 feeds_file=str(feeds_file),
                 db=str(db),
+                shard=shard,
+                shards=shards,
             )
     except WarehouseLocked as exc:
         err.print(

@@ -275,4 +275,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE story_sketches ALTER COLUMN article_id_key SET NOT NULL;
         """,
     ),
+    # Healthy feeds get their own interval (tasks.run.feedstate.poll_interval); `next_poll_at`
+    # stays the backoff of failing feeds, so scheduled runs and failures never share a column.
+    Migration(
+        8,
+        "feeds.poll_interval_seconds, feeds.due_at",
+        """
+        ALTER TABLE feeds ADD COLUMN poll_interval_seconds INTEGER;
+        ALTER TABLE feeds ADD COLUMN due_at TIMESTAMPTZ;
+        """,
+    ),
 )

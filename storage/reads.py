@@ -111,7 +111,9 @@ def feed_health(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]
         """
         SELECT f.name AS feed, f.last_status, f.last_http_status AS http, f.last_polled_at,
                f.last_success_at, f.consecutive_failures AS failures,
-               f.next_poll_at AS resting_until, coalesce(a.articles, 0) AS articles, f.last_error
+               f.next_poll_at AS resting_until, to_seconds(f.poll_interval_seconds) AS interval,
+               coalesce(f.next_poll_at, f.due_at) AS next_poll,
+               coalesce(a.articles, 0) AS articles, f.last_error
         FROM feeds f
         LEFT JOIN (SELECT feed_name, count(*) AS articles FROM articles GROUP BY feed_name) a
                ON a.feed_name = f.name

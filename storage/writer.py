@@ -146,7 +146,9 @@ def write_staged(
                     consecutive_failures = excluded.consecutive_failures,
                     last_success_at = excluded.last_success_at,
                     failing_since = excluded.failing_since,
-                    next_poll_at = excluded.next_poll_at
+                    next_poll_at = excluded.next_poll_at,
+                    poll_interval_seconds = excluded.poll_interval_seconds,
+                    due_at = excluded.due_at
                 WHERE feeds.last_polled_at IS NULL
                    OR excluded.last_polled_at >= feeds.last_polled_at
                 """

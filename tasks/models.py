@@ -30,6 +30,8 @@ class FeedSpec:
     url: str
     tags: tuple[str, ...] = ()
     language: str | None = None
+    interval: float | None = None
+    """Seconds between polls pinned by the operator (`interval = "30m"`); None: adaptive."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,12 @@ class FeedState:
     """The first failed poll of the current run of failures; None while the feed works."""
     next_poll_at: datetime | None = None
     """A failing feed is not polled before this time (backoff); None when it is healthy."""
+    poll_interval_seconds: int | None = None
+    """How long a healthy feed waits between polls: from how often it publishes and what its
+    server says (see `tasks.run.feedstate.poll_interval`), or as pinned in the feeds file."""
+    due_at: datetime | None = None
+    """When scheduled runs (`due_only`) poll the feed next: the last poll plus the interval,
+    with jitter."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +78,10 @@ class FetchedFeed:
     seconds: float = 0.0
     retry_after: float | None = None
     """Seconds the server asked us to wait before polling again (429/503 with Retry-After)."""
+    max_age: float | None = None
+    """Seconds the response stays fresh (`Cache-Control: max-age`, else `Expires`)."""
+    parts: tuple[bytes, ...] = ()
+    """The bodies of the sitemaps a sitemap index lists, fetched with it (`body` is the index)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +129,9 @@ class ParsedFeed:
     usable: bool = True
     title: str | None = None
     language: str | None = None
+    update_hint: float | None = None
+    """Seconds between updates the feed itself announces (RSS `ttl`, `sy:updatePeriod` and
+    `sy:updateFrequency`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Feed bodies (RSS 0.9x/1.0/2.0, Atom, JSON Feed) to `ParsedFeed`: bytes in, dataclasses out.
+"""Feed bodies (RSS 0.9x/1.0/2.0, Atom, JSON Feed, news sitemaps) to `ParsedFeed`: bytes in,
+dataclasses out.
 
 Nothing here touches the network: feedparser always receives a byte stream (a bare `bytes`
 argument is tried as a *file name* first, so we wrap it in `BytesIO`), and links are resolved
@@ -15,7 +16,7 @@ import io
 import json
 import pyexpat
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -28,6 +29,7 @@ from lxml import etree
 
 from tasks.encoding import detect_legacy_encoding
 from tasks.feeds.dates import has_time_of_day
+from tasks.feeds.sitemap import parse_sitemap, parse_sitemap_index, sitemap_kind
 from tasks.models import DatePrecision, FeedEntry, ParsedFeed
 from tasks.text import (
     CONTROL,
@@ -77,8 +79,12 @@ def parse_feed(
     base_url: str,
     content_type: str | None = None,
     default_language: str | None = None,
+    parts: Sequence[bytes] = (),
 ) -> ParsedFeed:
     """Parse one feed body into entries with absolute, normalized links and plain text.
+
+    A news sitemap is read by `tasks.feeds.sitemap`; for a sitemap index, `parts` are the
+    bodies of the sitemaps it lists, fetched with it.
 
     `base_url` is where the body was fetched from; relative links resolve against the entry's
     xml:base, else the feed's own site link, else `base_url`. A body that yields entries
@@ -89,6 +95,11 @@ def parse_feed(
     if body[:2] == _GZIP_MAGIC:
         return ParsedFeed(feed_name, usable=False, problem="not a feed: gzip-compressed body")
     try:
+        kind = sitemap_kind(body)
+        if kind == "urlset":
+            return parse_sitemap(feed_name, body, base_url, default_language)
+        if kind == "sitemapindex":
+            return parse_sitemap_index(feed_name, parts, base_url, default_language)
         if _looks_like_json(body, media_type):
             return _parse_json_feed(feed_name, body, base_url, default_language)
         return _parse_xml_feed(feed_name, body, base_url, charset, default_language)
@@ -211,7 +222,27 @@ def _parse_xml_feed(
         problem=problem,
         title=_one_line(_plain_text(feed.get("title"), _detail_type(feed, "title"))),
         language=language,
+        update_hint=_update_hint(feed),
     )
+
+
+# sy:updatePeriod (RSS 1.0 Syndication module): the period sy:updateFrequency divides.
+_UPDATE_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 604800, "monthly": 2629800}
+_UPDATE_PERIODS["yearly"] = 12 * _UPDATE_PERIODS["monthly"]
+
+
+def _update_hint(feed: Mapping[str, Any]) -> float | None:
+    """Seconds between updates the feed announces: the longer of RSS `<ttl>` (minutes) and
+    `sy:updatePeriod` / `sy:updateFrequency`; None when it announces neither (or nonsense)."""
+    hints = []
+    ttl = str(feed.get("ttl") or "").strip()
+    if ttl.isdigit() and int(ttl) > 0:
+        hints.append(int(ttl) * 60.0)
+    period = _UPDATE_PERIODS.get(str(feed.get("sy_updateperiod") or "").strip().lower())
+    frequency = str(feed.get("sy_updatefrequency") or "1").strip()
+    if period and frequency.isdigit() and int(frequency) > 0:
+        hints.append(period / int(frequency))
+    return max(hints, default=None)
 
 
 def _xml_entry(

@@ -23,9 +23,13 @@ from tasks.models import Article, FeedEntry, FeedSpec, FeedState, FetchedFeed, P
 
 
 async def fetch_feeds(
-    specs: Sequence[FeedSpec], states: Mapping[str, FeedState], config: FetchConfig
+    specs: Sequence[FeedSpec],
+    states: Mapping[str, FeedState],
+    config: FetchConfig,
+    children: Callable[[bytes], Sequence[str]] | None = None,
 ) -> list[FetchedFeed]:
-    """Poll every feed concurrently; failures come back as `outcome == "failed"`, never raise."""
+    """Poll every feed concurrently; failures come back as `outcome == "failed"`, never raise.
+    `children` finds the documents fetched with a body (see `fetch_feed`)."""
     limiter = HostLimiter(
         config.per_host_concurrency,
         total=config.feed_concurrency,
@@ -36,7 +40,9 @@ async def fetch_feeds(
     async with make_client(config) as client:
 
         async def one(spec: FeedSpec) -> FetchedFeed:
-            fetched = await fetch_feed(client, limiter, spec, states.get(spec.name), config)
+            fetched = await fetch_feed(
+                client, limiter, spec, states.get(spec.name), config, children
+            )
             progress.report("feeds", 1)
             return fetched
 

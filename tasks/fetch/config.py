@@ -30,3 +30,4 @@ class FetchConfig:
     respect_robots_txt: bool = True
     retry_after_max: float = 30.0
     allow_private_network: bool = False
+    max_sitemaps: int = 10

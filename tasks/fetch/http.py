@@ -23,7 +23,7 @@ import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -263,8 +263,13 @@ async def fetch_feed(
     spec: FeedSpec,
     state: FeedState | None,
     config: FetchConfig,
+    children: Callable[[bytes], Sequence[str]] | None = None,
 ) -> FetchedFeed:
     """Poll one feed with a conditional GET.
+
+    `children` lists the documents a body points at that belong to it (the sitemaps of a
+    sitemap index); the first `max_sitemaps` on the feed's own host are fetched with it, and
+    the body hash covers them too.
 
     `etag`, `last_modified` and `body_hash` of the result are always what the next poll should
     send: the new ones after a 200, and the remembered ones after a 304 or a failure.
@@ -306,6 +311,7 @@ async def fetch_feed(
             last_modified=response.headers.get("last-modified") or old_last_modified,
             body_hash=old_hash,
             seconds=seconds,
+            max_age=fresh_for(response.headers),
         )
     if response.body is None:
         return FetchedFeed(
@@ -321,20 +327,76 @@ async def fetch_feed(
             retry_after=response.retry_after,
         )
 
-    body_hash = hashlib.sha256(response.body).hexdigest()
+    parts = await _fetch_parts(client, limiter, response, config, children)
+    body_hash = hashlib.sha256(b"".join((response.body, *parts))).hexdigest()
     unchanged = body_hash == old_hash
     return FetchedFeed(
         feed=spec,
         outcome="unchanged" if unchanged else "ok",
         http_status=response.status,
         body=None if unchanged else response.body,
+        parts=() if unchanged else parts,
         content_type=response.headers.get("content-type"),
         final_url=response.url,
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
         body_hash=body_hash,
         seconds=seconds,
+        max_age=fresh_for(response.headers),
     )
+
+
+async def _fetch_parts(
+    client: httpx.AsyncClient,
+    limiter: HostLimiter,
+    response: _Response,
+    config: FetchConfig,
+    children: Callable[[bytes], Sequence[str]] | None,
+) -> tuple[bytes, ...]:
+    # The sitemaps protocol lets an index list only sitemaps of its own site; holding to the
+    # host also keeps an index from sending the feed client (trusted, unlike article links)
+    # to other addresses. A child that fails is left out: the parse reports how many did.
+    if children is None or response.body is None:
+        return ()
+    host = _host_of(response.url)
+    urls = [u for u in children(response.body) if _host_of(u) == host][: config.max_sitemaps]
+    parts = []
+    for url in urls:
+        try:
+            child = await _polite_get(client, limiter, url, config, headers={"Accept": FEED_ACCEPT})
+        except FetchError:
+            continue
+        if child.body is not None:
+            parts.append(child.body)
+    return tuple(parts)
+
+
+def fresh_for(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Seconds a response stays fresh: `Cache-Control: max-age`, else `Expires` minus `Date`
+    (or now); None when neither says, or `no-cache`/`no-store` ask to check every time."""
+    directives = {}
+    for part in headers.get("cache-control", "").split(","):
+        key, _, value = part.strip().partition("=")
+        directives[key.strip().lower()] = value.strip().strip('"')
+    if "no-cache" in directives or "no-store" in directives:
+        return None
+    max_age = directives.get("max-age", "")
+    if max_age.isdigit():
+        return float(max_age) or None
+    expires = _http_date(headers.get("expires"))
+    if expires is None:
+        return None
+    origin = _http_date(headers.get("date")) or now or datetime.now(UTC)
+    seconds = (expires - origin).total_seconds()
+    return seconds if seconds > 0 else None
+
+
+def _http_date(value: str | None) -> datetime | None:
+    try:
+        when = parsedate_to_datetime(value or "")
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 async def fetch_page(

@@ -23,7 +23,7 @@ from tasks.models import (
     Sighting,
     StorySketch,
 )
-from tasks.run.feedstate import Backoff, next_feed_state
+from tasks.run.feedstate import PollPolicy, next_feed_state
 from tasks.run.plan import DownloadPlan, entry_fingerprint
 
 
@@ -81,7 +81,7 @@ def settle(
     run_id: str,
     started: datetime,
     finished: datetime,
-    backoff: Backoff,
+    policy: PollPolicy,
     resting: int,
 ) -> Settlement:
     """The batch of a run whose pages `plan.to_fetch` became `fetched_articles` (keys final),
@@ -111,7 +111,7 @@ def settle(
             parsed.get(f.feed.name),
             finished,
             complete=f.feed.name not in plan.capped,
-            backoff=backoff,
+            policy=policy,
         )
         for f in fetched
     ]

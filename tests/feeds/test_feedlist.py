@@ -68,6 +68,17 @@ def test_the_shipped_feeds_file_is_valid():
         ),
         ('[[feeds]]\nname = "a"\nurl = "https://x"\nlangauge = "en"\n', r"unknown keys: langauge"),
         ("title = 'no feeds'\n", r"no \[\[feeds\]\] tables found"),
+        (
+            '[[feeds]]\nname = "a"\nurl = "https://x"\n\n[[feeds]]\nname = "b"\n'
+            'url = "https://y"\ninterval = "soon"\n',
+            r"feeds\.toml:5: feed 'b' has an 'interval' that is not a duration .*'soon'",
+        ),
+        (
+            '[[feeds]]\nname = "a"\nurl = "https://x"\ninterval = "30s"\n',
+            r"feeds\.toml:1: feed 'a' has an 'interval' .*a minute or more",
+        ),
+        ('[[feeds]]\nname = "a"\nurl = "https://x"\ninterval = 0\n', r"'interval'"),
+        ('[[feeds]]\nname = "a"\nurl = "https://x"\ninterval = true\n', r"'interval'"),
     ],
 )
 def test_a_bad_file_is_rejected_naming_the_file_and_line(tmp_path, text, expected):
@@ -141,3 +152,17 @@ def test_new_feeds_skips_known_urls_and_renames_taken_names():
         ("one-3", "https://example.org/third.xml"),
     ]
     assert [s.name for s in present] == ["dup"]
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [('"30m"', 1800), ('"2h"', 7200), ('"1d"', 86400), ('"90s"', 90), ("45", 2700), ("1.5", 90)],
+)
+def test_an_operator_can_pin_a_feed_interval(tmp_path, value, seconds):
+    text = f'[[feeds]]\nname = "a"\nurl = "https://x/feed"\ninterval = {value}\n'
+    (spec,) = load_feeds(write(tmp_path, text))
+    assert spec.interval == seconds
+
+
+def test_a_feed_without_an_interval_is_adaptive(tmp_path):
+    assert {s.interval for s in load_feeds(write(tmp_path, GOOD))} == {None}

@@ -508,3 +508,28 @@ def test_buffered_expat_parses_every_corpus_feed_exactly_like_plain_expat(monkey
     plain = [d for d in feedparser.api.PREFERRED_XML_PARSERS if d != "tasks.feeds.expat_buffered"]
     monkeypatch.setattr(feedparser.api, "PREFERRED_XML_PARSERS", plain)
     assert {item["file"]: _parse_corpus_file(item) for item in MANIFEST} == buffered
+
+
+@pytest.mark.parametrize(
+    ("channel", "seconds"),
+    [
+        ("<ttl>45</ttl>", 45 * 60),
+        (
+            "<sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>2</sy:updateFrequency>",
+            1800,
+        ),
+        ("<sy:updatePeriod>daily</sy:updatePeriod>", 86400),
+        # The longer of the two announcements: the publisher asks for no more than that.
+        ("<ttl>15</ttl><sy:updatePeriod>hourly</sy:updatePeriod>", 3600),
+        ("<ttl>soon</ttl><sy:updatePeriod>often</sy:updatePeriod>", None),
+        ("", None),
+    ],
+)
+def test_a_feed_announces_how_often_it_updates(channel, seconds):
+    body = (
+        '<?xml version="1.0"?><rss version="2.0" '
+        'xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel><title>t</title>'
+        f"<link>https://example.com/</link>{channel}"
+        "<item><link>https://example.com/a</link></item></channel></rss>"
+    ).encode()
+    assert parse_feed("f", body, "https://example.com/feed").update_hint == seconds

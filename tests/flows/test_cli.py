@@ -51,6 +51,13 @@ def test_an_unknown_feed_name_is_a_usage_error(tmp_path):
     assert "unknown feed name(s): b" in result.stderr
 
 
+def test_a_shard_past_the_count_is_a_usage_error(tmp_path):
+    feeds = write_feeds_file(tmp_path / "feeds.toml", {"a": "https://x/feed"})
+    result = newsdesk("ingest", "--feeds", str(feeds), "--shard", "5/4")
+    assert result.returncode == 2
+    assert "shard must be between 1 and 4, not 5" in result.stderr
+
+
 def test_usage_errors_exit_2():
     assert newsdesk("ingest", "--max-articles-per-feed", "many").returncode == 2
     assert newsdesk("frobnicate").returncode == 2

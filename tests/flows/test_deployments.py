@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from deployments.definitions import build_deployments
@@ -70,3 +72,77 @@ def test_prefect_yaml_declares_the_same_deployments_for_a_work_pool(deployments)
         assert spec["description"] and spec["schedules"]
         assert spec["concurrency_limit"] == {"limit": 1, "collision_strategy": "ENQUEUE"}
         assert spec["work_pool"]["name"] == "newsdesk"
+
+
+def test_sharded_ingest_is_one_deployment_per_shard_with_its_parameters():
+    sharded = {d.name: d for d in build_deployments(Settings(shards=3))}
+    names = ["ingest-shard-1-of-3", "ingest-shard-2-of-3", "ingest-shard-3-of-3"]
+    assert set(sharded) == {*names, "maintenance"}
+    for shard, name in enumerate(names, start=1):
+        deployment = sharded[name]
+        assert deployment.parameters == {"due_only": True, "shard": shard, "shards": 3}
+        # Each shard runs one at a time; different shards run at once on different workers.
+        assert deployment.concurrency_limit == 1
+        assert deployment.schedules[0].schedule.interval.total_seconds() == 15 * 60
+
+
+def test_the_ingest_form_explains_shards(deployments):
+    properties = deployments["ingest"]._parameter_openapi_schema.properties
+    assert properties["shard"]["default"] == 1 and properties["shards"]["default"] == 1
+    assert "hash" in properties["shard"]["description"]
+
+
+ROOT = Path(__file__).parents[2]
+
+
+def prefect_yaml() -> dict:
+    import yaml
+
+    return yaml.safe_load((ROOT / "prefect.yaml").read_text())
+
+
+def test_workers_get_the_code_from_git_not_from_a_path_of_the_deploying_machine():
+    (step,) = prefect_yaml()["pull"]
+    (name, spec) = step.popitem()
+    assert name == "prefect.deployments.steps.git_clone"
+    assert spec["repository"] == "{{ $NEWSDESK_GIT_REPOSITORY }}"
+    assert "NEWSDESK_HOME" not in (ROOT / "prefect.yaml").read_text()
+
+
+def test_every_newsdesk_setting_is_passed_to_flow_runs_as_a_job_variable():
+    for spec in prefect_yaml()["deployments"]:
+        env = spec["work_pool"]["job_variables"]["env"]
+        expected = {f"NEWSDESK_{name.upper()}" for name in Settings.model_fields}
+        assert set(env) == expected, spec["name"]
+        assert all(value == f"{{{{ ${key} }}}}" for key, value in env.items())
+
+
+def test_scheduled_runs_of_the_pool_poll_only_due_feeds(deployments):
+    declared = {d["name"]: d for d in prefect_yaml()["deployments"]}
+    assert declared["ingest"]["parameters"] == {"due_only": True}
+    assert deployments["ingest"].parameters == {"due_only": True}
+
+
+def test_the_image_holds_what_pyproject_builds_from_the_lock_with_bytecode():
+    import tomllib
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    copied = {
+        path.rstrip("/")
+        for line in dockerfile.splitlines()
+        if line.startswith("COPY ") and "--from" not in line
+        for path in line.split()[1:-1]
+    }
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    needed = {"pyproject.toml", "uv.lock", project["project"]["readme"]}
+    needed |= set(project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"])
+    assert needed <= copied
+    for entrypoint in (d["entrypoint"] for d in prefect_yaml()["deployments"]):
+        assert entrypoint.split("/")[0] in copied
+    assert all((ROOT / path).exists() for path in copied)
+    syncs = [line for line in dockerfile.splitlines() if "uv sync" in line]
+    assert syncs and all("--frozen" in line and "--no-dev" in line for line in syncs)
+    assert "UV_COMPILE_BYTECODE=1" in dockerfile
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert not needed & set(ignored)
+    assert {".venv", "data"} <= set(ignored)
