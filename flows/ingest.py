@@ -23,6 +23,7 @@ from tasks.models import BatchResult, RunReport, WriteOutcome
 from tasks.run.feedstate import Backoff, feeds_to_poll
 from tasks.run.plan import plan_for
 from tasks.run.report import feed_table, run_report, summary_markdown
+from tasks.run.retries import due_retries
 from tasks.run.settle import adopt_revisit_ids, settle, worth_storing
 
 T = TypeVar("T")
@@ -80,8 +81,8 @@ def ingest(
     # earlier runs are merged first (a dry run leaves them for a real run).
     merged = steps.prepare_warehouse(warehouse, merge=not dry_run)
     states = steps.load_feed_states(warehouse)
-    window = started - timedelta(days=settings.story_window_days)
-    recent = steps.load_recent_sketches(warehouse, window)
+    recent = steps.load_recent_sketches(warehouse, started - timedelta(settings.story_window_days))
+    waiting = steps.load_due_retries(warehouse, started)
     due, resting = feeds_to_poll(specs, states, started, set(feeds))
 
     fetch_config = settings.fetch_config()
@@ -89,12 +90,14 @@ def ingest(
     parsed = {p.feed_name: p for p in steps.parse_feeds(_large(fetched))}
     usable = [p for p in parsed.values() if p.usable]
     known = steps.find_known(warehouse, _large([e for p in usable for e in p.entries]))
-    plan = plan_for(usable, known, cap)
+    plan = plan_for(
+        usable, known, cap, due_retries(waiting, started, specs, settings.retry_per_run)
+    )
     pages = steps.download_and_extract(_large(plan.to_fetch), fetch_config, settings.workers)
     articles = adopt_revisit_ids(plan, pages)
     # Syndicated copies and near-duplicates of recent articles share their story_id.
     stored, sketches = steps.cluster_stories(
-        _large(worth_storing(articles)), _large(recent), settings.story_threshold
+        _large(worth_storing(articles, plan)), _large(recent), settings.story_threshold
     )
     settled = settle(
         plan=plan,
@@ -109,10 +112,10 @@ def ingest(
         finished=datetime.now(UTC),
         backoff=Backoff(settings.backoff_base, settings.backoff_max),
         resting=len(resting),
+        retry=settings.retry_policy(),
     )
     if dry_run:
-        ids = {a.article_id for a in settled.batch.articles}
-        written = WriteOutcome(BatchResult(ids, set()))
+        written = WriteOutcome(BatchResult({a.article_id for a in settled.batch.articles}, set()))
         logger.info("dry run: nothing written to %s", warehouse.path)
     else:
         written = steps.write_batch(warehouse, _large(settled.batch))

@@ -32,6 +32,7 @@ from tasks.models import (
     FeedState,
     FetchedFeed,
     KnownUrls,
+    PageRetry,
     ParsedFeed,
     RunRecord,
     StorySketch,
@@ -109,6 +110,12 @@ def find_known(warehouse: Warehouse, entries: Sequence[FeedEntry]) -> KnownUrls:
         [(e.feed_name, e.url) for e in entries],
         [(e.feed_name, e.guid) for e in entries if e.guid],
     )
+
+
+@task(name="load-due-retries", cache_policy=NO_CACHE, persist_result=False)
+def load_due_retries(warehouse: Warehouse, now: datetime) -> list[tuple[FeedEntry, PageRetry]]:
+    """Articles stored from their feed's text whose page is due for another fetch."""
+    return warehouse.due_retries(now)
 
 
 @task(name="load-recent-stories", cache_policy=NO_CACHE, persist_result=False)

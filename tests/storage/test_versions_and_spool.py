@@ -138,15 +138,18 @@ def test_feed_text_never_replaces_page_text(tmp_path: Path) -> None:
     assert rows(db, "SELECT text, extraction FROM articles") == [("First text", "page")]
 
 
-def test_page_text_replaces_feed_text(tmp_path: Path) -> None:
+def test_page_text_replaces_feed_text_in_place_without_a_version(tmp_path: Path) -> None:
     db = tmp_path / "news.duckdb"
     write(db, T0, "r1", [article(1, text="Feed summary", extraction="feed")])
 
     result = write(db, T0 + timedelta(hours=1), "r2", [article(1, text="The whole page text")])
 
-    assert result.updated_ids == {"id1"}
-    assert rows(db, "SELECT extraction FROM articles") == [("page",)]
-    assert rows(db, "SELECT extraction FROM article_versions") == [("feed",)]
+    assert (result.healed_ids, result.updated_ids) == ({"id1"}, set())
+    assert rows(db, "SELECT text, extraction, version, updated_at FROM articles") == [
+        ("The whole page text", "page", 1, None)
+    ]
+    assert rows(db, "SELECT count(*) FROM article_versions") == [(0,)]
+    assert rows(db, "SELECT articles_healed FROM ingest_runs WHERE run_id = 'r2'") == [(1,)]
 
 
 def test_an_older_batch_never_rolls_back_a_newer_version(tmp_path: Path) -> None:
