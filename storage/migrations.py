@@ -277,8 +277,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     # The retry queue: small (only articles whose page failed in a way that can heal), so no
     # lookup keys; `article_id` is kept unique by the writer, as in the tables of migration 4.
+    # Numbered 9: 8 is main's adaptive polling (feeds.poll_interval_seconds, feeds.due_at).
     Migration(
-        8,
+        9,
         "page retry queue",
         """
         CREATE TABLE page_retries (

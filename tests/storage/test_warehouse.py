@@ -260,11 +260,11 @@ def test_every_path_to_the_current_schema_ends_at_the_same_tables(tmp_path):
     with connect(fresh):
         pass
     with keyed_warehouse(from_1, versions=(1,)) as con:
-        assert migrate(con) == [2, 3, 4, 5, 6, 7, 8]
+        assert migrate(con) == [2, 3, 4, 5, 6, 7, 9]
     with keyed_warehouse(from_5) as con:
-        assert migrate(con) == [4, 6, 7, 8]  # 4, lower than the highest applied, still applied
+        assert migrate(con) == [4, 6, 7, 9]  # 4, lower than the highest applied, still applied
     with keyed_warehouse(from_unkeyed, versions=(1, 2, 3, 4, 5)) as con:
-        assert migrate(con) == [6, 7, 8]
+        assert migrate(con) == [6, 7, 9]
 
     for upgraded in (from_1, from_5, from_unkeyed):
         assert schema(upgraded) == schema(fresh)
@@ -299,7 +299,7 @@ def write_as_an_older_release(
         )
     for state in feed_states:
         insert_row(con, "feeds", asdict(state))
-    # The run counters of the retry queue (migration 8) came later still.
+    # The run counters of the retry queue (migration 9) came later still.
     record = {k: v for k, v in asdict(run).items() if k not in ("pages_retried", "articles_healed")}
     insert_row(con, "ingest_runs", {**record, "written_at": run.finished_at})
 
