@@ -23,6 +23,7 @@ from tasks.models import Batch, BatchResult, RunReport, WriteOutcome
 from tasks.run.feedstate import feeds_to_poll
 from tasks.run.plan import plan_for
 from tasks.run.report import feed_table, run_report, summary_markdown
+from tasks.run.retries import due_retries
 from tasks.run.settle import adopt_revisit_ids, settle, worth_storing
 from tasks.run.shards import in_shard
 
@@ -47,10 +48,10 @@ def _run_name() -> str:
     return f"ingest {datetime.now(UTC):%Y-%m-%d %H:%M} {scope}"
 
 
+# `feeds` and `tags` are plain lists (not Optional) so the UI's Custom run shows a simple list
+# input; the flow never mutates them.
 @flow(name="ingest", flow_run_name=_run_name, log_prints=False)
 def ingest(
-    # Plain lists (not Optional) so the UI's Custom run shows a simple list input; the flow
-    # never mutates them.
     feeds: list[str] = [],  # noqa: B006
     tags: list[str] = [],  # noqa: B006
     max_articles_per_feed: int | None = None,
@@ -90,9 +91,9 @@ def ingest(
     # then the batch goes to the spool rather than waiting on a read. Batches spooled by
     # earlier runs are merged first (a dry run leaves them for a real run).
     merged = steps.prepare_warehouse(warehouse, merge=not dry_run)
-    states = steps.load_feed_states(warehouse)
     window = started - timedelta(days=settings.story_window_days)
-    recent = steps.load_recent_sketches(warehouse, window)
+    stored_state = steps.load_state(warehouse, window, started)
+    states = stored_state.feeds
     due, resting = feeds_to_poll(specs, states, started, set(feeds), due_only)
 
     fetch_config = settings.fetch_config()
@@ -100,12 +101,13 @@ def ingest(
     parsed = {p.feed_name: p for p in steps.parse_feeds(_large(fetched))}
     usable = [p for p in parsed.values() if p.usable]
     known = steps.find_known(warehouse, _large([e for p in usable for e in p.entries]))
-    plan = plan_for(usable, known, cap)
+    retries = due_retries(stored_state.waiting, started, specs, settings.retry_per_run)
+    plan = plan_for(usable, known, cap, retries)
     pages = steps.download_and_extract(_large(plan.to_fetch), fetch_config, settings.workers)
     articles = adopt_revisit_ids(plan, pages)
     # Syndicated copies and near-duplicates of recent articles share their story_id.
     stored, sketches = steps.cluster_stories(
-        _large(worth_storing(articles)), _large(recent), settings.story_threshold
+        _large(worth_storing(articles, plan)), _large(stored_state.recent), settings.story_threshold
     )
     settled = settle(
         plan=plan,
@@ -120,6 +122,7 @@ def ingest(
         finished=datetime.now(UTC),
         policy=settings.poll_policy(),
         resting=len(resting),
+        retry=settings.retry_policy(),
     )
     written = _write(warehouse, settled.batch, dry_run, logger)
     merged = (*merged, *written.merged)

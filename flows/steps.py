@@ -35,6 +35,7 @@ from tasks.models import (
     KnownUrls,
     ParsedFeed,
     RunRecord,
+    StoredState,
     StorySketch,
     WriteOutcome,
 )
@@ -99,9 +100,10 @@ def prepare_warehouse(warehouse: Warehouse, merge: bool = True) -> tuple[RunReco
     return warehouse.prepare(merge=merge)
 
 
-@task(name="load-feed-states", cache_policy=NO_CACHE, persist_result=False)
-def load_feed_states(warehouse: Warehouse) -> dict[str, FeedState]:
-    return warehouse.feed_states()
+@task(name="load-state", cache_policy=NO_CACHE, persist_result=False)
+def load_state(warehouse: Warehouse, stories_since: datetime, now: datetime) -> StoredState:
+    """Feed states, recent story sketches and the pages due again (see `Warehouse.load_state`)."""
+    return warehouse.load_state(stories_since=stories_since, now=now)
 
 
 @task(name="find-known-articles", cache_policy=NO_CACHE, persist_result=False)
@@ -111,11 +113,6 @@ def find_known(warehouse: Warehouse, entries: Sequence[FeedEntry]) -> KnownUrls:
         [(e.feed_name, e.url) for e in entries],
         [(e.feed_name, e.guid) for e in entries if e.guid],
     )
-
-
-@task(name="load-recent-stories", cache_policy=NO_CACHE, persist_result=False)
-def load_recent_sketches(warehouse: Warehouse, since: datetime) -> list[StorySketch]:
-    return warehouse.recent_sketches(since)
 
 
 @task(name="write-batch", cache_policy=NO_CACHE, persist_result=False)

@@ -161,6 +161,24 @@ def _parser() -> argparse.ArgumentParser:
         "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
     )
 
+    pending = sub.add_parser(
+        "pending",
+        help="list articles whose page waits for another fetch",
+        description=(
+            "List the articles stored from their feed's text because their page failed in a way "
+            "that can heal (5xx, 429, timeout, lost connection, unreachable robots.txt): why, "
+            "how often, and when the next run after that time fetches the page again."
+        ),
+    )
+    pending.add_argument(
+        "--given-up",
+        action="store_true",
+        help="list the articles whose page was given up instead",
+    )
+    pending.add_argument(
+        "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
+    )
+
     feeds = sub.add_parser(
         "feeds",
         help="list feeds and their health; import, export or add feeds",
@@ -234,6 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": _demo,
         "sql": _sql,
         "feeds": _feeds,
+        "pending": _pending,
         "serve": _serve,
         "snapshot": _snapshot,
     }[args.command]
@@ -442,6 +461,10 @@ def print_report(report: RunReport, every: bool = False) -> None:
         f"({report.articles_fallback} from feed text, {report.articles_failed} without text) "
         f"in {report.seconds:.1f} s → {report.db}"
     )
+    if report.pages_retried:
+        from tasks.run.report import retried_line
+
+        out.print(retried_line(report))
     if report.merged_runs:
         out.print(
             f"merged {len(report.merged_runs)} batch(es) spooled by earlier runs while the "
@@ -544,6 +567,18 @@ def _feeds(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         columns, rows = Warehouse(args.db or settings.db).feed_health()
+    except WarehouseError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return EXIT_FAILED
+    _print_rows(columns, rows, 60)
+    return EXIT_OK
+
+
+def _pending(args: argparse.Namespace, settings: Settings) -> int:
+    from storage import Warehouse, WarehouseError
+
+    try:
+        columns, rows = Warehouse(args.db or settings.db).pending_pages(given_up=args.given_up)
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED

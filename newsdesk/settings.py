@@ -6,11 +6,12 @@ import os
 from dataclasses import fields
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tasks.fetch.config import DEFAULT_USER_AGENT, FetchConfig
 from tasks.run.feedstate import Backoff, PollPolicy
+from tasks.run.retries import DEFAULT_SCHEDULE, RetryPolicy, parse_schedule
 
 
 class Settings(BaseSettings):
@@ -129,6 +130,27 @@ class Settings(BaseSettings):
     story_window_days: float = Field(
         3.0, gt=0, description="New articles are compared with the stories of this many days."
     )
+    retry_schedule: str = Field(
+        DEFAULT_SCHEDULE,
+        description=(
+            "Waits before fetching a page that failed in a way that can heal (5xx, 429, timeout, "
+            "lost connection, unreachable robots.txt) again, one per further attempt (units s, "
+            "m, h, d); once they are used up the page is given up. `none`: no retries."
+        ),
+    )
+    retry_per_run: int = Field(
+        50, ge=0, description="Pages of the retry queue fetched again per run, after new articles."
+    )
+
+    @field_validator("retry_schedule")
+    @classmethod
+    def _readable_schedule(cls, value: str) -> str:
+        parse_schedule(value)  # a ValueError here names the part it cannot read
+        return value
+
+    def retry_policy(self) -> RetryPolicy:
+        """The part of the settings the retry queue takes."""
+        return RetryPolicy(parse_schedule(self.retry_schedule), self.retry_per_run)
 
     def poll_policy(self) -> PollPolicy:
         """How often healthy feeds are polled and how failing ones rest."""

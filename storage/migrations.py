@@ -285,4 +285,27 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE feeds ADD COLUMN due_at TIMESTAMPTZ;
         """,
     ),
+    # The retry queue: small (only articles whose page failed in a way that can heal), so no
+    # lookup keys; `article_id` is kept unique by the writer, as in the tables of migration 4.
+    Migration(
+        9,
+        "page retry queue",
+        """
+        CREATE TABLE page_retries (
+            article_id      VARCHAR NOT NULL,
+            feed_name       VARCHAR NOT NULL,
+            url             VARCHAR NOT NULL,
+            attempts        INTEGER NOT NULL,
+            last_error      VARCHAR NOT NULL,
+            first_failed_at TIMESTAMPTZ NOT NULL,
+            last_attempt_at TIMESTAMPTZ NOT NULL,
+            next_attempt_at TIMESTAMPTZ,
+            status          VARCHAR NOT NULL,
+            gave_up_at      TIMESTAMPTZ,
+            healed_at       TIMESTAMPTZ
+        );
+        ALTER TABLE ingest_runs ADD COLUMN pages_retried INTEGER DEFAULT 0;
+        ALTER TABLE ingest_runs ADD COLUMN articles_healed INTEGER DEFAULT 0;
+        """,
+    ),
 )

@@ -1,5 +1,6 @@
 """What the pipeline reads from the warehouse: feed states, what is already stored, recent
-stories, and the views behind `newsdesk feeds` and `newsdesk sql`."""
+stories, pages due for another fetch, and the views behind `newsdesk feeds`, `newsdesk pending`
+and `newsdesk sql`."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import pyarrow as pa
 from storage.connection import connect
 from storage.migrations import GUID_KEY_TEXT
 from storage.migrations import lookup_key as _key
-from storage.schemas import FEED_COLUMNS
-from tasks.models import EntryFingerprint, FeedState, KnownUrls, StorySketch
+from storage.schemas import FEED_COLUMNS, RETRY_COLUMNS
+from tasks.models import EntryFingerprint, FeedEntry, FeedState, KnownUrls, PageRetry, StorySketch
 
 
 def load_feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
@@ -94,9 +95,14 @@ def find_known(
 
 
 def load_recent_sketches(con: duckdb.DuckDBPyConnection, since: datetime) -> list[StorySketch]:
-    """Sketches of the articles stored since `since`: what new articles are compared with."""
+    """Sketches of the articles stored since `since`: what new articles are compared with.
+
+    Not those of articles waiting for another fetch of their page: their text is the feed's
+    stand-in, and once healed they are compared by their page's text, not with themselves.
+    """
     rows = con.execute(
         "SELECT article_id, story_id, minhash FROM story_sketches WHERE sketched_at >= ? "
+        "AND article_id NOT IN (SELECT article_id FROM page_retries WHERE status = 'waiting') "
         "ORDER BY sketched_at, article_id",
         [since],
     ).fetchall()
@@ -105,20 +111,98 @@ def load_recent_sketches(con: duckdb.DuckDBPyConnection, since: datetime) -> lis
     ]
 
 
+def load_due_retries(
+    con: duckdb.DuckDBPyConnection, now: datetime
+) -> list[tuple[FeedEntry, PageRetry]]:
+    """Waiting queue rows due by `now`, soonest first, each with the entry to fetch again, made
+    from what the article's row holds of its feed (title, summary, text, date, authors) so that
+    a page that fails once more still falls back to the same text."""
+    r_columns = ", ".join(f"r.{c}" for c in RETRY_COLUMNS.split(", "))
+    rows = con.execute(
+        f"""
+        WITH due AS (
+            SELECT * FROM page_retries WHERE status = 'waiting' AND next_attempt_at <= ?
+        )
+        SELECT {r_columns}, a.title, a.summary, a.text, a.published_at, a.authors, a.language
+        FROM due r JOIN (
+            SELECT article_id, title, summary, text, published_at, authors, language, extraction
+            FROM articles WHERE rowid IN (
+                SELECT rowid FROM articles
+                WHERE article_id_key IN (SELECT {_key("article_id")} FROM due)
+            )
+        ) a USING (article_id)
+        WHERE a.extraction = 'feed'
+        ORDER BY r.next_attempt_at, r.article_id
+        """,
+        [now],
+    ).fetchall()
+    width = len(RETRY_COLUMNS.split(", "))
+    due = []
+    for row in rows:
+        retry = PageRetry(*row[:width])
+        title, summary, text, published_at, authors, language = row[width:]
+        entry = FeedEntry(
+            feed_name=retry.feed_name,
+            url=retry.url,
+            title=title,
+            summary=summary,
+            content=text,
+            published_at=published_at,
+            authors=tuple(authors),
+            language=language,
+        )
+        due.append((entry, retry))
+    return due
+
+
 def feed_health(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
-    """Each known feed with its health and the number of articles it brought."""
+    """Each known feed with its health, the number of articles it brought, and how many of
+    them wait for another fetch of their page or were given up (`page_retries`)."""
     cursor = con.execute(
         """
         SELECT f.name AS feed, f.last_status, f.last_http_status AS http, f.last_polled_at,
                f.last_success_at, f.consecutive_failures AS failures,
                f.next_poll_at AS resting_until, to_seconds(f.poll_interval_seconds) AS interval,
                coalesce(f.next_poll_at, f.due_at) AS next_poll,
-               coalesce(a.articles, 0) AS articles, f.last_error
+               coalesce(a.articles, 0) AS articles,
+               coalesce(r.waiting, 0) AS pages_waiting, coalesce(r.gave_up, 0) AS pages_given_up,
+               f.last_error
         FROM feeds f
         LEFT JOIN (SELECT feed_name, count(*) AS articles FROM articles GROUP BY feed_name) a
                ON a.feed_name = f.name
+        LEFT JOIN (
+            SELECT feed_name, count(*) FILTER (status = 'waiting') AS waiting,
+                   count(*) FILTER (status = 'gave_up') AS gave_up
+            FROM page_retries GROUP BY feed_name
+        ) r ON r.feed_name = f.name
         ORDER BY f.name
         """
+    )
+    columns = [d[0] for d in cursor.description]
+    return columns, cursor.fetchall()
+
+
+def pending_pages(
+    con: duckdb.DuckDBPyConnection, given_up: bool = False
+) -> tuple[list[str], list[tuple]]:
+    """Articles stored from their feed's text whose page waits for another fetch, soonest
+    first, with why it failed; with `given_up`, those whose page was given up instead."""
+    when = "gave_up_at" if given_up else "next_attempt_at"
+    cursor = con.execute(
+        f"""
+        SELECT r.feed_name AS feed, r.attempts, r.last_error, r.last_attempt_at, r.{when},
+               a.title, r.url
+        FROM page_retries r LEFT JOIN (
+            SELECT article_id, title FROM articles WHERE rowid IN (
+                SELECT rowid FROM articles WHERE article_id_key IN (
+                    SELECT {_key("article_id")} FROM page_retries WHERE status = ?
+                )
+            )
+        ) a USING (article_id)
+        WHERE r.status = ?
+        ORDER BY r.{when}, r.feed_name, r.url
+        """,
+        ["gave_up" if given_up else "waiting"] * 2,
     )
     columns = [d[0] for d in cursor.description]
     return columns, cursor.fetchall()

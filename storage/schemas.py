@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from storage.migrations import GUID_KEY_TEXT
 from storage.migrations import lookup_key as _key
-from tasks.models import Article, FeedState, RunRecord, Sighting
+from tasks.models import Article, FeedState, PageRetry, RunRecord, Sighting
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
@@ -54,11 +54,13 @@ def arrow_schema(
     return pa.schema([*columns, *extra])
 
 
-# Every `Article` field is an `articles` column but the sketch, which goes to story_sketches.
-_ARTICLE_FIELDS = tuple(f.name for f in fields(Article) if f.name != "sketch")
+# Every `Article` field is an `articles` column but the sketch, which goes to story_sketches,
+# and `retryable`, which the retry queue (`page_retries`) records.
+_NOT_COLUMNS = ("sketch", "retryable")
+_ARTICLE_FIELDS = tuple(f.name for f in fields(Article) if f.name not in _NOT_COLUMNS)
 ARTICLE_SCHEMA = arrow_schema(
     Article,
-    skip=("sketch",),
+    skip=_NOT_COLUMNS,
     extra=(
         ("first_seen_at", TIMESTAMP),
         ("run_id", pa.string()),
@@ -68,6 +70,7 @@ ARTICLE_SCHEMA = arrow_schema(
 )
 SIGHTING_SCHEMA = arrow_schema(Sighting, extra=(("seen_at", TIMESTAMP), ("run_id", pa.string())))
 FEED_STATE_SCHEMA = arrow_schema(FeedState)
+RETRY_SCHEMA = arrow_schema(PageRetry)
 RUN_SCHEMA = arrow_schema(RunRecord)
 SKETCH_SCHEMA = pa.schema(
     [
@@ -81,6 +84,7 @@ SKETCH_SCHEMA = pa.schema(
 ARTICLE_COLUMNS = ", ".join(ARTICLE_SCHEMA.names)
 SIGHTING_COLUMNS = ", ".join(SIGHTING_SCHEMA.names)
 FEED_COLUMNS = ", ".join(FEED_STATE_SCHEMA.names)
+RETRY_COLUMNS = ", ".join(RETRY_SCHEMA.names)
 # The lookup keys (migration 6) are computed by the statements that insert the rows, so staged
 # rows (and the spool) never hold them: `SELECT {ARTICLE_KEYS} FROM <staged rows>`.
 _ARTICLE_KEYED = ("article_id", "url", "canonical_url")
@@ -125,6 +129,10 @@ def stage_batch(
 
 def feed_state_table(states: Sequence[FeedState]) -> pa.Table:
     return pa.Table.from_pylist([asdict(s) for s in states], schema=FEED_STATE_SCHEMA)
+
+
+def retry_table(retries: Sequence[PageRetry]) -> pa.Table:
+    return pa.Table.from_pylist([asdict(r) for r in retries], schema=RETRY_SCHEMA)
 
 
 def run_table(run: RunRecord) -> pa.Table:

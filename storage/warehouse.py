@@ -25,9 +25,12 @@ from storage.migrations import MIGRATIONS
 from tasks.models import (
     Batch,
     BatchResult,
+    FeedEntry,
     FeedState,
     KnownUrls,
+    PageRetry,
     RunRecord,
+    StoredState,
     StorySketch,
     WriteOutcome,
 )
@@ -85,6 +88,26 @@ class Warehouse:
         """Story sketches of the articles stored since `since`."""
         with self.connect(read_only=True) as con:
             return reads.load_recent_sketches(con, since)
+
+    def load_state(self, *, stories_since: datetime, now: datetime) -> StoredState:
+        """Feed states, recent story sketches and the pages due for another fetch, in one
+        read-only open."""
+        with self.connect(read_only=True) as con:
+            return StoredState(
+                reads.load_feed_states(con),
+                reads.load_recent_sketches(con, stories_since),
+                reads.load_due_retries(con, now),
+            )
+
+    def due_retries(self, now: datetime) -> list[tuple[FeedEntry, PageRetry]]:
+        """Pages of articles stored from their feed's text that are due for another fetch."""
+        with self.connect(read_only=True) as con:
+            return reads.load_due_retries(con, now)
+
+    def pending_pages(self, *, given_up: bool = False) -> tuple[list[str], list[tuple]]:
+        """Articles whose page waits for another fetch (or, with `given_up`, was given up)."""
+        with self.connect(read_only=True) as con:
+            return reads.pending_pages(con, given_up)
 
     def write(self, batch: Batch) -> WriteOutcome:
         """Write the batch, after any spooled ones; spool it if the lock stays taken."""

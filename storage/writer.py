@@ -2,10 +2,11 @@
 one transaction.
 
 A crash leaves either all of a batch or none of it, so a stored ETag always has its articles
-stored with it. An article that is already stored and comes back with another text is updated
-in that transaction, its previous version moved to `article_versions`. A batch that could not
-get the lock waits in the spool (`storage.spool`) and is merged, oldest first, by the next
-writer.
+stored with it, and the retry queue (`page_retries`) never loses or doubles an article. An
+article that is already stored and comes back with another text is updated in that transaction,
+its previous version moved to `article_versions`; one stored from its feed's text that comes
+back with its page's text is healed in place instead. A batch that could not get the lock waits
+in the spool (`storage.spool`) and is merged, oldest first, by the next writer.
 """
 
 from __future__ import annotations
@@ -26,16 +27,33 @@ from storage.schemas import (
     ARTICLE_KEYS,
     CONTENT_COLUMNS,
     FEED_COLUMNS,
+    RETRY_COLUMNS,
     SIGHTING_COLUMNS,
     SIGHTING_KEY_COLUMNS,
     SIGHTING_KEYS,
     SKETCH_SCHEMA,
     VERSIONED_COLUMNS,
     feed_state_table,
+    retry_table,
     run_table,
     stage_batch,
 )
-from tasks.models import Article, Batch, BatchResult, FeedState, RunRecord, Sighting, StorySketch
+from tasks.models import (
+    Article,
+    Batch,
+    BatchResult,
+    FeedState,
+    PageRetry,
+    RunRecord,
+    Sighting,
+    StorySketch,
+)
+
+# What a heal replaces besides the content: the page's date and story beat the feed's.
+_HEALED_COLUMNS = (
+    f"{CONTENT_COLUMNS}, published_at, published_at_source, published_at_precision, "
+    "published_at_offset_minutes, story_id"
+)
 
 
 def append_batch(
@@ -46,20 +64,28 @@ def append_batch(
     feed_states: Sequence[FeedState],
     run: RunRecord,
     sketches: Sequence[StorySketch] = (),
+    retries: Sequence[PageRetry] = (),
 ) -> BatchResult:
-    """Store a run's results atomically; return the articles that were new and updated.
+    """Store a run's results atomically; return the articles that were new, updated and healed.
 
-    `run.articles_new` and `run.articles_updated` are filled in from what the write did.
+    `run.articles_new`, `run.articles_updated` and `run.articles_healed` are filled in from what
+    the write did.
+
+    An article stored from its feed's text (`extraction = 'feed'`) that comes with its page's
+    text is healed: its content, date and story are replaced in place, with no new version (the
+    feed's text stood in for a page that could not be read; it was never the article's text),
+    and its retry queue row is marked healed.
 
     An article already stored (same `article_id`) is updated only when its text or title
     changed, the new reading is not a step down (feed text never replaces page text), and it
     is newer than the stored version (a batch replayed from the spool never rolls one back);
     the stored version is copied to `article_versions` first. Sightings already recorded keep
     their first run and time and take the new fingerprint. A feed's state is replaced only by
-    a later poll. So replaying a batch changes nothing.
+    a later poll. A retry queue row is added only for an article this batch inserted, and
+    replaced only by a later attempt. So replaying a batch changes nothing.
     """
     staged_articles, staged_sightings = stage_batch(articles, sightings, run)
-    return write_staged(con, staged_articles, staged_sightings, feed_states, run, sketches)
+    return write_staged(con, staged_articles, staged_sightings, feed_states, run, sketches, retries)
 
 
 def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> BatchResult:
@@ -71,6 +97,7 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> BatchResult:
         feed_states=batch.feed_states,
         run=batch.run,
         sketches=batch.sketches,
+        retries=batch.retries,
     )
 
 
@@ -81,6 +108,7 @@ def write_staged(
     feed_states: Sequence[FeedState],
     run: RunRecord,
     sketches: Sequence[StorySketch] = (),
+    retries: Sequence[PageRetry] = (),
 ) -> BatchResult:
     """`append_batch` for rows already staged: one transaction, idempotent.
 
@@ -118,6 +146,7 @@ def write_staged(
             ) a USING (article_id)
             """
         )
+        healed = _heal(con)
         updated = _update_edited(con, seen_at, run.run_id)
         inserted = con.execute(
             f"""
@@ -155,8 +184,18 @@ def write_staged(
             )
             con.unregister("staged_feeds")
         new_ids = {row[0] for row in inserted}
-        _insert_sketches(con, [s for s in sketches if s.article_id in new_ids], seen_at)
-        run = replace(run, articles_new=len(inserted), articles_updated=len(updated))
+        healed_ids = {row[0] for row in healed}
+        _record_retries(con, retries, new_ids, healed_ids, seen_at)
+        # A healed article's sketch of its feed text gives way to the sketch of its page's.
+        _insert_sketches(
+            con, [s for s in sketches if s.article_id in new_ids | healed_ids], seen_at, healed_ids
+        )
+        run = replace(
+            run,
+            articles_new=len(inserted),
+            articles_updated=len(updated),
+            articles_healed=len(healed),
+        )
         record = {**asdict(run), "written_at": datetime.now(UTC)}
         con.execute(
             f"""
@@ -173,8 +212,77 @@ def write_staged(
         con.unregister("staged_articles")
         con.unregister("staged_sightings")
     return BatchResult(
-        new_ids={row[0] for row in inserted}, updated_ids={row[0] for row in updated}
+        new_ids={row[0] for row in inserted},
+        updated_ids={row[0] for row in updated},
+        healed_ids={row[0] for row in healed},
     )
+
+
+def _heal(con: duckdb.DuckDBPyConnection) -> list[tuple[str]]:
+    """Replace the feed's text of `stored` articles by the page's text of the batch, in place
+    (see `append_batch`); return their ids."""
+    if con.execute("SELECT count(*) FROM stored").fetchone() == (0,):
+        return []
+    return con.execute(
+        f"""
+        UPDATE articles SET
+            {", ".join(f"{c} = b.{c}" for c in _HEALED_COLUMNS.split(", "))}
+        FROM batch_articles b
+        WHERE articles.rowid IN (SELECT row_id FROM stored)
+          AND articles.article_id = b.article_id
+          AND articles.extraction = 'feed' AND b.extraction = 'page'
+        RETURNING articles.article_id
+        """
+    ).fetchall()
+
+
+def _record_retries(
+    con: duckdb.DuckDBPyConnection,
+    retries: Sequence[PageRetry],
+    new_ids: set[str],
+    healed_ids: set[str],
+    seen_at: datetime,
+) -> None:
+    """Move the queue rows the batch attempted again, add the first failures of the articles it
+    inserted, and mark healed whatever was healed (also by an edit of its feed entry)."""
+    if retries:
+        con.register("staged_retries", retry_table(retries))
+        try:
+            con.execute(
+                f"""
+                CREATE OR REPLACE TEMP TABLE batch_retries AS
+                SELECT {RETRY_COLUMNS} FROM staged_retries
+                QUALIFY row_number() OVER (PARTITION BY article_id ORDER BY last_attempt_at) = 1
+                """
+            )
+        finally:
+            con.unregister("staged_retries")
+        columns = RETRY_COLUMNS.split(", ")
+        con.execute(
+            f"""
+            UPDATE page_retries SET {", ".join(f"{c} = s.{c}" for c in columns[1:])}
+            FROM batch_retries s
+            WHERE page_retries.article_id = s.article_id
+              AND s.last_attempt_at > page_retries.last_attempt_at
+            """
+        )
+        con.execute(
+            f"""
+            INSERT INTO page_retries ({RETRY_COLUMNS})
+            SELECT {RETRY_COLUMNS} FROM batch_retries s
+            WHERE list_contains(?::VARCHAR[], s.article_id)
+              AND NOT EXISTS (SELECT 1 FROM page_retries p WHERE p.article_id = s.article_id)
+            """,
+            [sorted(new_ids)],
+        )
+    if healed_ids:
+        con.execute(
+            """
+            UPDATE page_retries SET status = 'healed', healed_at = ?, next_attempt_at = NULL
+            WHERE list_contains(?::VARCHAR[], article_id) AND status <> 'healed'
+            """,
+            [seen_at, sorted(healed_ids)],
+        )
 
 
 def _update_edited(
@@ -192,7 +300,7 @@ def _update_edited(
             FROM articles WHERE rowid IN (SELECT row_id FROM stored)
         ) a USING (article_id)
         WHERE (b.content_hash <> a.content_hash OR b.title IS DISTINCT FROM a.title)
-          AND NOT (b.extraction = 'feed' AND a.extraction = 'page')
+          AND b.extraction = a.extraction  -- page text over feed text heals instead (`_heal`)
           AND b.first_seen_at > coalesce(a.updated_at, a.first_seen_at)
         """
     )
@@ -272,8 +380,23 @@ def _record_sightings(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _insert_sketches(
-    con: duckdb.DuckDBPyConnection, sketches: Sequence[StorySketch], sketched_at: datetime
+    con: duckdb.DuckDBPyConnection,
+    sketches: Sequence[StorySketch],
+    sketched_at: datetime,
+    replacing: set[str] | None = None,
 ) -> None:
+    """Store the sketches of articles that have none; those of `replacing` are dropped first."""
+    if replacing:
+        con.execute(
+            f"""
+            DELETE FROM story_sketches WHERE rowid IN (
+                SELECT rowid FROM story_sketches WHERE article_id_key IN (
+                    SELECT {_key("id")} FROM (SELECT unnest(?::VARCHAR[]) AS id)
+                )
+            ) AND list_contains(?::VARCHAR[], article_id)
+            """,
+            [sorted(replacing), sorted(replacing)],
+        )
     if not sketches:
         return
     staged = pa.Table.from_pylist(
@@ -321,6 +444,7 @@ def spool_batch(db: Path, batch: Batch) -> Path:
         "sightings": staged_sightings,
         "feeds": feed_state_table(batch.feed_states),
         "run": run_table(batch.run),
+        "retries": retry_table(batch.retries),
     }
     return spool.write_spool(db, batch.run.run_id, batch.run.finished_at, tables)
 
@@ -334,14 +458,24 @@ def merge_spool(con: duckdb.DuckDBPyConnection, db: Path) -> list[RunRecord]:
             tables = spool.read_spool(path)
             feed_states = [FeedState(**row) for row in tables["feeds"].to_pylist()]
             run = RunRecord(**tables["run"].to_pylist()[0])
+            # Spooled before the retry queue existed: no rows for it.
+            queued = tables["retries"].to_pylist() if "retries" in tables else []
+            retries = [PageRetry(**row) for row in queued]
         except (OSError, KeyError, IndexError, TypeError, pa.ArrowException):
             # Damaged on disk: set aside (kept for inspection) so it cannot block every run.
             spool.set_aside(path)
             continue
-        result = write_staged(con, tables["articles"], tables["sightings"], feed_states, run)
+        result = write_staged(
+            con, tables["articles"], tables["sightings"], feed_states, run, retries=retries
+        )
         spool.remove(path)
         merged.append(
-            replace(run, articles_new=len(result.new_ids), articles_updated=len(result.updated_ids))
+            replace(
+                run,
+                articles_new=len(result.new_ids),
+                articles_updated=len(result.updated_ids),
+                articles_healed=len(result.healed_ids),
+            )
         )
     return merged
 

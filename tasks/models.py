@@ -18,6 +18,9 @@ DatePrecision = Literal["second", "minute", "day"]
 DateSource = Literal["page", "feed"]
 Extraction = Literal["page", "feed"]
 PageType = Literal["article", "index", "video"]
+RetryStatus = Literal["waiting", "healed", "gave_up"]
+"""Where an article stored from its feed's text stands in the page retry queue: its page is to
+be fetched again, was fetched and replaced the feed's text, or kept failing (or failed for good)."""
 """What kind of page an entry led to: an article, a section front / tag / topic listing, or a
 page whose content is a video player with little or no text."""
 
@@ -149,6 +152,10 @@ class Page:
     decode runs there."""
     content_type: str | None = None
     """The response's Content-Type, for decoding `body`."""
+    retryable: bool = False
+    """The failure can heal (a 5xx, a 429, a timeout, a lost connection, an unreachable
+    robots.txt): the page is worth fetching again later. False for a success and for failures
+    that a later request would only repeat (404, 410, not HTML, disallowed, refused)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +191,9 @@ class Article:
     sketch: bytes | None = None
     """The text's MinHash (`tasks.run.stories`), computed in the extraction worker so that
     clustering in the flow only compares; None when the text is too short. Not a column."""
+    retryable: bool = False
+    """The page failed in a way that can heal (`Page.retryable`): the row holds the feed's text
+    for now, and the retry queue (`page_retries`) fetches the page again later. Not a column."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +248,12 @@ class RunReport:
     lock_error: str | None = None
     merged_runs: tuple[str, ...] = ()
     """Earlier runs whose spooled batches this run wrote to the warehouse."""
+    pages_retried: int = 0
+    """Pages of stored articles fetched again from the retry queue."""
+    articles_healed: int = 0
+    """Of those, articles whose feed text the page's text replaced."""
+    retries_given_up: int = 0
+    """Articles whose page failed once more than the retry schedule allows, or for good."""
 
     @property
     def feeds_failed(self) -> int:
@@ -292,6 +308,31 @@ class RunRecord:
     duration_seconds: float
     feeds_backoff: int = 0
     articles_updated: int = 0
+    pages_retried: int = 0
+    """Pages of stored articles fetched again from the retry queue."""
+    articles_healed: int = 0
+    """Stored articles whose feed text was replaced by their page's (filled in by the write)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageRetry:
+    """One row of `page_retries`: an article stored from its feed's text because its page
+    failed in a way that can heal, and when to fetch the page again."""
+
+    article_id: str
+    feed_name: str
+    url: str
+    """The entry link that failed: what is fetched again."""
+    attempts: int
+    """Fetches of the page that failed, the first one included."""
+    last_error: str
+    first_failed_at: datetime
+    last_attempt_at: datetime
+    next_attempt_at: datetime | None
+    """Not fetched again before this instant; None once healed or given up."""
+    status: RetryStatus = "waiting"
+    gave_up_at: datetime | None = None
+    healed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +345,20 @@ class Batch:
     run: RunRecord
     sketches: tuple[StorySketch, ...] = ()
     """Story sketches of the batch's articles, offered to later runs' clustering."""
+    retries: tuple[PageRetry, ...] = ()
+    """The retry queue's rows this run added (first failures) or moved (after a refetch)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """What a run reads from the warehouse before it fetches anything."""
+
+    feeds: dict[str, FeedState]
+    """Every feed's stored state, by name."""
+    recent: list[StorySketch]
+    """Story sketches of the articles stored in the story window."""
+    waiting: list[tuple[FeedEntry, PageRetry]]
+    """Pages of articles stored from their feed's text that are due for another fetch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +383,8 @@ class BatchResult:
     """Articles inserted."""
     updated_ids: set[str]
     """Articles whose text or title changed; their previous version is in article_versions."""
+    healed_ids: set[str] = field(default_factory=set)
+    """Articles stored from the feed's text whose page's text replaced it, in place."""
 
 
 @dataclass(frozen=True, slots=True)

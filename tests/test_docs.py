@@ -34,6 +34,7 @@ def test_every_warehouse_column_is_documented(tmp_path):
         "feed_entries",
         "feeds",
         "ingest_runs",
+        "page_retries",
         "schema_migrations",
         "story_sketches",
     }

@@ -47,6 +47,9 @@ FEED_ACCEPT = (
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.8"
 RETRY_STATUSES = frozenset({429, 503})
+PASSING_STATUSES = frozenset({408, 425, 429})
+"""Client errors that say "not now" rather than "not here": worth another request later, like
+any 5xx (see `can_heal`)."""
 PRIVATE_REFUSAL = (
     "refused: {host} resolves to a private address (set NEWSDESK_ALLOW_PRIVATE_NETWORK=1 to allow)"
 )
@@ -64,12 +67,16 @@ class FetchError(Exception):
         status: int | None = None,
         url: str | None = None,
         refused: bool = False,
+        retryable: bool = False,
     ):
         super().__init__(message)
         self.status = status
         self.url = url
         self.refused = refused
         """True when we refused to connect (a private address), not when the server failed."""
+        self.retryable = retryable
+        """True when the same request may well work later (a timeout, a lost connection);
+        False when it would fail the same way (an invalid URL, a loop, a body too large)."""
 
 
 class PrivateAddressError(httpcore.ConnectError):
@@ -424,7 +431,13 @@ async def fetch_page(
             check_response=_require_html,
         )
     except FetchError as exc:
-        return Page(url=url, final_url=exc.url, http_status=exc.status, error=str(exc))
+        return Page(
+            url=url,
+            final_url=exc.url,
+            http_status=exc.status,
+            error=str(exc),
+            retryable=exc.retryable,
+        )
 
     if response.body is None:
         return Page(
@@ -432,6 +445,7 @@ async def fetch_page(
             final_url=response.url,
             http_status=response.status,
             error=_status_error(response),
+            retryable=can_heal(response.status),
         )
     return Page(
         url=url,
@@ -440,6 +454,12 @@ async def fetch_page(
         body=response.body,
         content_type=response.headers.get("content-type"),
     )
+
+
+def can_heal(status: int) -> bool:
+    """Whether an HTTP error status may give way to the page later: a 5xx (an overloaded or
+    redeploying server, a CDN hiccup) or a "not now" 4xx; a 404 or 410 will not."""
+    return status >= 500 or status in PASSING_STATUSES
 
 
 def is_public_address(ip: IPAddress) -> bool:
@@ -534,7 +554,7 @@ async def get_bounded(
         async with asyncio.timeout(config.total_timeout):
             return await _follow(client, url, config, headers, check_url, check_response, limit)
     except TimeoutError:
-        raise FetchError(f"timed out after {config.total_timeout:g} s") from None
+        raise FetchError(f"timed out after {config.total_timeout:g} s", retryable=True) from None
 
 
 async def _follow(
@@ -575,7 +595,11 @@ async def _follow(
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             refused = any(isinstance(c, PrivateAddressError) for c in _causes(exc))
             raise FetchError(
-                _describe(exc, current, config), status=status, url=current, refused=refused
+                _describe(exc, current, config),
+                status=status,
+                url=current,
+                refused=refused,
+                retryable=not refused and _transient(exc),
             ) from exc
         if target in seen:
             raise FetchError(f"redirect loop at {target}", status=status, url=current)
@@ -660,6 +684,15 @@ def _describe(exc: httpx.HTTPError | httpx.InvalidURL, url: str, config: FetchCo
     if isinstance(exc, httpx.ReadError):
         return "connection lost while reading the response"
     return f"{type(exc).__name__}: {_first_line(exc)}"
+
+
+def _transient(exc: httpx.HTTPError | httpx.InvalidURL) -> bool:
+    """A network failure that says nothing about the page: a timeout, a refused, reset or
+    dropped connection, a failed DNS lookup. Certificates, URLs and undecodable bodies stay
+    as they are until someone fixes them."""
+    if any(isinstance(c, ssl.SSLError) for c in _causes(exc)):
+        return False
+    return isinstance(exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError)
 
 
 def _causes(exc: BaseException) -> list[BaseException]:

@@ -21,8 +21,8 @@ ROBOTS_MAX_BYTES = 512 * 1024
 """RFC 9309 asks crawlers to parse at least 500 KiB; a bigger file is an error, as a page."""
 ROBOTS_ACCEPT = "text/plain, */*;q=0.5"
 
-_Verdict = Protego | str | None
-"""Parsed rules; or a reason that refuses the whole site; or None for "everything allowed"."""
+_Verdict = Protego | FetchError | None
+"""Parsed rules; or the error that refuses the whole site; or None for "everything allowed"."""
 
 
 class RobotsRules:
@@ -44,8 +44,10 @@ class RobotsRules:
             if origin not in self._verdicts:
                 self._verdicts[origin] = await self._fetch(origin)
         verdict = self._verdicts[origin]
-        if isinstance(verdict, str):
-            raise FetchError(verdict, url=url, refused=verdict.startswith("refused"))
+        if isinstance(verdict, FetchError):
+            raise FetchError(
+                str(verdict), url=url, refused=verdict.refused, retryable=verdict.retryable
+            )
         if verdict is not None and not verdict.can_fetch(url, self._config.user_agent):
             raise FetchError("disallowed by robots.txt", url=url)
 
@@ -60,14 +62,18 @@ class RobotsRules:
             )
         except FetchError as exc:
             if exc.refused:
-                return str(exc)  # a private address: the page gets the same refusal
+                return exc  # a private address: the page gets the same refusal
             if "redirect" in str(exc):
                 return None  # RFC 9309 2.3.1.2: too many redirects means "unavailable"
-            return f"robots.txt unreachable ({exc}): page not fetched"
+            # Unreachable is a verdict for this run only: a later run asks again.
+            return FetchError(f"robots.txt unreachable ({exc}): page not fetched", retryable=True)
         if 200 <= response.status < 300 and response.body is not None:
             return Protego.parse(response.body.decode("utf-8", "replace"))
         if response.status == 429 or response.status >= 500:
-            return f"robots.txt unreachable (HTTP {response.status}): page not fetched"
+            return FetchError(
+                f"robots.txt unreachable (HTTP {response.status}): page not fetched",
+                retryable=True,
+            )
         return None
 
 

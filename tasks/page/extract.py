@@ -145,6 +145,7 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         wire_agency=wire.agency,
         dateline=clip_line(wire.dateline, MAX_DATELINE),
         sketch=story_sketch,
+        retryable=page.retryable and extraction == "feed",
     )
 
 

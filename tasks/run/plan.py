@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from tasks.models import EntryFingerprint, FeedEntry, KnownUrls, ParsedFeed
+from tasks.models import EntryFingerprint, FeedEntry, KnownUrls, PageRetry, ParsedFeed
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +35,26 @@ class DownloadPlan:
     """Recorded entries that changed in their feed: fetch the page again for this article id."""
     refingerprint: tuple[tuple[FeedEntry, str], ...] = field(default=())
     """Recorded entries without a fingerprint (stored before there were any): record one."""
+    retry: tuple[tuple[FeedEntry, PageRetry], ...] = ()
+    """Articles stored from their feed's text whose page is due for another fetch
+    (`tasks.run.retries`), with their queue row."""
 
     @property
     def to_fetch(self) -> list[FeedEntry]:
-        """Every page to download: the new entries, then the edited ones."""
-        return [*self.download, *(entry for entry, _ in self.revisit)]
+        """Every page to download: the new entries, then the edited ones, then the retries."""
+        return [
+            *self.download,
+            *(entry for entry, _ in self.revisit),
+            *(entry for entry, _ in self.retry),
+        ]
+
+    @property
+    def kept_ids(self) -> dict[str, str]:
+        """Entry URL -> article id, for pages fetched again for an article already stored: it
+        keeps its key even if the page now names another canonical URL."""
+        kept = {entry.url: article_id for entry, article_id in self.revisit}
+        kept |= {entry.url: retry.article_id for entry, retry in self.retry}
+        return kept
 
 
 def entry_fingerprint(entry: FeedEntry) -> EntryFingerprint:
@@ -134,9 +149,16 @@ def plan_downloads(
     )
 
 
-def plan_for(parsed: Sequence[ParsedFeed], known: KnownUrls, max_per_feed: int) -> DownloadPlan:
-    """`plan_downloads` against what the warehouse said it holds (`find_known`)."""
-    return plan_downloads(
+def plan_for(
+    parsed: Sequence[ParsedFeed],
+    known: KnownUrls,
+    max_per_feed: int,
+    retries: Sequence[tuple[FeedEntry, PageRetry]] = (),
+) -> DownloadPlan:
+    """`plan_downloads` against what the warehouse said it holds (`find_known`), then the
+    `retries` due (`tasks.run.retries.due_retries`) whose page is not fetched anyway: an
+    article whose feed entry changed is fetched as an edit, once."""
+    plan = plan_downloads(
         parsed,
         known.article_ids,
         known.sightings,
@@ -144,3 +166,11 @@ def plan_for(parsed: Sequence[ParsedFeed], known: KnownUrls, max_per_feed: int) 
         fingerprints=known.fingerprints,
         known_guids=known.guids,
     )
+    taken = {entry.url for entry in plan.to_fetch}
+    revisited = {article_id for _, article_id in plan.revisit}
+    retry = []
+    for entry, row in retries:
+        if entry.url not in taken and row.article_id not in revisited:
+            retry.append((entry, row))
+            taken.add(entry.url)
+    return replace(plan, retry=tuple(retry)) if retry else plan

@@ -86,6 +86,9 @@ def run_report(
         spooled_to=str(written.spooled_to) if written.spooled_to else None,
         lock_error=written.lock_error,
         merged_runs=tuple(merged),
+        pages_retried=batch.run.pages_retried,
+        articles_healed=len(written.result.healed_ids),
+        retries_given_up=sum(r.status == "gave_up" for r in batch.retries),
     )
 
 
@@ -118,6 +121,7 @@ def summary_markdown(report: RunReport, slowest: int = 5) -> str:
         f"({report.articles_fallback} from feed text, {report.articles_failed} without text)",
         f"- {len(report.feeds)} feeds polled, {report.feeds_failed} failed; "
         f"{report.entries_seen} entries read",
+        *([f"- {retried_line(report)}"] if report.pages_retried else []),
         f"- duration: {report.seconds:.1f} s",
         f"- warehouse: `{report.db}`",
     ]
@@ -133,6 +137,14 @@ def summary_markdown(report: RunReport, slowest: int = 5) -> str:
     else:
         lines.append("None.")
     return "\n".join(lines) + "\n"
+
+
+def retried_line(report: RunReport) -> str:
+    """What the retry queue did in this run."""
+    return (
+        f"{report.pages_retried} failed pages fetched again: {report.articles_healed} healed, "
+        f"{report.retries_given_up} given up (`newsdesk pending` lists those still waiting)"
+    )
 
 
 def _cell(text: str) -> str:

@@ -25,6 +25,9 @@ from tasks.models import (
 )
 from tasks.run.feedstate import PollPolicy, next_feed_state
 from tasks.run.plan import DownloadPlan, entry_fingerprint
+from tasks.run.retries import RetryPolicy, after_attempt, first_failure
+
+NO_USABLE_PAGE = "page read, but neither text nor title in it"
 
 
 def sighting_of(entry: FeedEntry, article_id: str) -> Sighting:
@@ -44,18 +47,25 @@ def sighting_of(entry: FeedEntry, article_id: str) -> Sighting:
 
 def adopt_revisit_ids(plan: DownloadPlan, articles: Sequence[Article]) -> list[Article]:
     """`articles`, extracted from `plan.to_fetch` in that order, each with its final key: a
-    page fetched again keeps its article's key even if it now names another canonical URL."""
-    revisit_ids = {entry.url: article_id for entry, article_id in plan.revisit}
+    page fetched again (an edit, a retry) keeps its article's key even if it now names another
+    canonical URL."""
+    kept = plan.kept_ids
     return [
-        replace(a, article_id=revisit_ids[e.url]) if e.url in revisit_ids else a
+        replace(a, article_id=kept[e.url]) if e.url in kept else a
         for e, a in zip(plan.to_fetch, articles, strict=True)
     ]
 
 
-def worth_storing(articles: Sequence[Article]) -> list[Article]:
+def worth_storing(articles: Sequence[Article], plan: DownloadPlan) -> list[Article]:
     """An article needs text or at least a title to be worth a row. One with neither is not
-    stored and not recorded as seen, so it is tried again the next time its feed changes."""
-    return [a for a in articles if a.text or a.title]
+    stored and not recorded as seen, so it is tried again the next time its feed changes.
+    A retried page that failed again changes nothing of its row: only its queue row moves."""
+    retried = {entry.url for entry, _ in plan.retry}
+    return [
+        a
+        for e, a in zip(plan.to_fetch, articles, strict=True)
+        if (a.text or a.title) and (e.url not in retried or a.extraction == "page")
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +93,11 @@ def settle(
     finished: datetime,
     policy: PollPolicy,
     resting: int,
+    retry: RetryPolicy,
 ) -> Settlement:
     """The batch of a run whose pages `plan.to_fetch` became `fetched_articles` (keys final),
-    of which `stored` (with their stories and `sketches`) are worth a row."""
+    of which `stored` (with their stories and `sketches`) are worth a row; new articles whose
+    page failed in a way that can heal are queued by `retry`, and retried ones move on."""
     by_url = dict(zip((e.url for e in plan.to_fetch), fetched_articles, strict=True))
     stored_ids = {a.article_id for a in stored}
     sightings = [sighting_of(e, by_url[e.url].article_id) for e in (*plan.download, *plan.riders)]
@@ -100,6 +112,17 @@ def settle(
         if by_url[e.url].extraction == "page"
     ]
     fresh = [by_url[e.url] for e in plan.download]
+    retries = [
+        row
+        for e in plan.download
+        if by_url[e.url].article_id in stored_ids
+        and (row := first_failure(by_url[e.url], e.url, finished, retry)) is not None
+    ]
+    # A page that now reads but gives nothing worth a row heals nothing: it has failed for good.
+    retries += [
+        after_attempt(row, _stored_or_not(by_url[e.url], stored_ids), finished, retry)
+        for e, row in plan.retry
+    ]
     unusable = Counter(a.feed_name for a in fresh if a.article_id not in stored_ids)
     fallback = Counter(
         a.feed_name for a in fresh if a.article_id in stored_ids and a.extraction == "feed"
@@ -129,6 +152,15 @@ def settle(
         articles_failed=sum(unusable.values()),
         duration_seconds=(finished - started).total_seconds(),
         feeds_backoff=resting,
+        pages_retried=len(plan.retry),
     )
-    batch = Batch(tuple(stored), tuple(sightings), tuple(feed_states), run, tuple(sketches))
+    batch = Batch(
+        tuple(stored), tuple(sightings), tuple(feed_states), run, tuple(sketches), tuple(retries)
+    )
     return Settlement(batch, fallback, unusable)
+
+
+def _stored_or_not(article: Article, stored_ids: set[str]) -> Article:
+    if article.extraction == "feed" or article.article_id in stored_ids:
+        return article
+    return replace(article, extraction="feed", extraction_error=NO_USABLE_PAGE, retryable=False)

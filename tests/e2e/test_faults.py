@@ -8,6 +8,7 @@ once per module (a fixture) and each fault gets its own test over the result.
 from __future__ import annotations
 
 import gzip
+import os
 import random
 import subprocess
 import sys
@@ -22,10 +23,10 @@ from xml.sax.saxutils import escape
 import duckdb
 import pytest
 from httpserver import LocalServer, Reply, Seen, redirect
-from sites import write_feeds_file
+from sites import conditional, write_feeds_file
 
 from flows.ingest import ingest
-from storage import connect
+from storage import Warehouse, connect
 from tasks.models import RunReport
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
@@ -739,3 +740,118 @@ def test_a_writer_holding_the_file_from_the_start_stops_the_run_before_any_fetch
         finally:
             release(writer)
         assert len(server.requests) == 1  # only the first run's poll
+
+
+# ---------------------------------------------------------------- pages that fail, then heal
+
+STORY_HEAD = (
+    '<meta property="og:type" content="article">'
+    '<meta property="article:published_time" content="2026-01-05T08:30:00+01:00">'
+    '<meta name="author" content="Jane Smith">'
+)
+
+
+@pytest.fixture
+def flaky_site(fast_limits, tmp_path, monkeypatch) -> Iterator[tuple[LocalServer, Path, Path]]:
+    """One feed, never changed (every poll after the first is a 304), linking to a page that
+    answers 503 once and then works, one that is gone (404), one that is always down (503)."""
+    monkeypatch.setenv("NEWSDESK_RETRY_SCHEDULE", "0s,0s")
+    with LocalServer() as server:
+        story = article_page("Harbour bridge reopens after repairs", 7, STORY_HEAD)
+        server.routes["/flaky"] = then(Reply(status=503), Reply(headers=HTML, body=story))
+        server.routes["/down"] = Reply(status=503)
+        items = [
+            {**item(server.url(path), title), "pubDate": "Sun, 04 Jan 2026 10:00:00 GMT"}
+            for path, title in (("/flaky", "Bridge"), ("/gone", "Gone"), ("/down", "Down"))
+        ]
+        server.routes["/feed.xml"] = conditional(rss(items), RSS["Content-Type"])
+        feeds_file = write_feeds_file(tmp_path / "feeds.toml", {"site": server.url("/feed.xml")})
+        yield server, feeds_file, tmp_path / "news.duckdb"
+
+
+def test_a_page_that_answers_503_once_is_stored_from_its_page_on_the_next_run(flaky_site):
+    server, feeds_file, db = flaky_site
+    first = run(feeds_file, db)
+    flaky = "SELECT {} FROM articles WHERE url LIKE '%/flaky'"
+    before = query(db, flaky.format("article_id, extraction, extraction_error, title"))
+    assert first.articles_new == 3
+    [(article_id, extraction, error, title)] = before
+    assert (extraction, error, title) == ("feed", "HTTP 503", "Bridge")
+
+    second = run(feeds_file, db)
+
+    assert second.feeds[0].status == "not_modified"  # the feed said nothing new
+    assert server.paths().count("/flaky") == 2
+    assert (second.pages_retried, second.articles_healed) == (2, 1)
+    after = query(
+        db,
+        flaky.format(
+            "article_id, extraction, extraction_error, title, published_at, "
+            "published_at_source, authors, version, updated_at, story_id, http_status"
+        ),
+    )
+    assert after == [
+        (
+            article_id,
+            "page",
+            None,
+            "Harbour bridge reopens after repairs",
+            datetime(2026, 1, 5, 7, 30, tzinfo=UTC),
+            "page",
+            ["Jane Smith"],
+            1,
+            None,
+            article_id,
+            200,
+        )
+    ]
+    assert one_value(db, "SELECT count(*) FROM articles") == 3
+    assert one_value(db, "SELECT count(*) FROM article_versions") == 0
+    # The clustering saw the page's text: the article has a sketch of it now.
+    assert query(db, "SELECT story_id FROM story_sketches WHERE article_id = ?", [article_id]) == [
+        (article_id,)
+    ]
+    assert query(
+        db,
+        "SELECT status, attempts, healed_at IS NOT NULL FROM page_retries WHERE article_id = ?",
+        [article_id],
+    ) == [("healed", 1, True)]
+    assert (
+        one_value(db, "SELECT articles_healed FROM ingest_runs ORDER BY finished_at DESC LIMIT 1")
+        == 1
+    )
+
+
+def test_a_404_is_requested_once_and_a_page_that_keeps_failing_is_given_up(flaky_site):
+    server, feeds_file, db = flaky_site
+    reports = [run(feeds_file, db) for _ in range(4)]
+
+    paths = server.paths()
+    assert paths.count("/gone") == 1  # permanent: never queued
+    assert paths.count("/flaky") == 2
+    # The first fetch and one per interval of the schedule (two), then no more.
+    assert paths.count("/down") == 3
+    assert [r.retries_given_up for r in reports] == [0, 0, 1, 0]
+    assert reports[3].pages_retried == 0
+    assert query(
+        db,
+        "SELECT url, status, attempts, last_error, next_attempt_at FROM page_retries ORDER BY url",
+    ) == [
+        (server.url("/down"), "gave_up", 3, "HTTP 503", None),
+        (server.url("/flaky"), "healed", 1, "HTTP 503", None),
+    ]
+    assert query(
+        db, "SELECT extraction, extraction_error FROM articles WHERE url LIKE '%/down'"
+    ) == [("feed", "HTTP 503")]
+    columns, rows = Warehouse(db).feed_health()
+    row = dict(zip(columns, rows[0], strict=True))
+    assert (row["pages_waiting"], row["pages_given_up"]) == (0, 1)
+    listed = subprocess.run(
+        [str(Path(sys.executable).parent / "newsdesk"), "pending", "--given-up", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "HTTP 503" in listed.stdout and "/down" in listed.stdout and "1 row" in listed.stdout

@@ -492,3 +492,54 @@ def test_legacy_charset_pages_decode_without_mojibake(
         assert word in html
     for mojibake in ("\ufffd", "Ã¤", "Ã¶", "Ã¼", "ÃŸ"):
         assert mojibake not in html
+
+
+# Which failures can heal: the retry queue fetches only those pages again.
+
+
+@pytest.mark.parametrize(
+    ("reply", "overrides", "retryable"),
+    [
+        (Reply(status=503), {}, True),
+        (Reply(status=500), {}, True),
+        (Reply(status=429), {}, True),
+        (Reply(headers=HTML_HEADERS, body=b"<p>slow</p>", trickle=0.5), {}, True),
+        (Reply(status=404), {}, False),
+        (Reply(status=410), {}, False),
+        (Reply(headers={"Content-Type": "application/pdf"}, body=b"%PDF-1.4"), {}, False),
+        (Reply(headers=HTML_HEADERS, body=b"x" * 4096), {"max_response_bytes": 1024}, False),
+        (Reply(headers=HTML_HEADERS, body=HTML), {"allow_private_network": False}, False),
+        (Reply(headers=HTML_HEADERS, body=HTML), {}, False),
+    ],
+    ids=["503", "500", "429", "timeout", "404", "410", "pdf", "too-large", "private", "ok"],
+)
+def test_a_page_failure_says_whether_it_can_heal(
+    server: LocalServer, reply: Reply, overrides: dict[str, object], retryable: bool
+) -> None:
+    server.routes["/story"] = reply
+    page = download(settings(**overrides), server.url("/story"))
+
+    assert page.retryable is retryable, page.error
+
+
+def test_a_refused_connection_can_heal_and_a_redirect_loop_cannot(server: LocalServer) -> None:
+    server.routes["/loop"] = redirect("/loop")
+
+    assert download(settings(), f"http://127.0.0.1:{free_port()}/story").retryable
+    assert not download(settings(), server.url("/loop")).retryable
+
+
+@pytest.mark.parametrize(
+    ("robots", "retryable"),
+    [(Reply(status=503), True), (Reply(body=b"User-agent: *\nDisallow: /"), False)],
+    ids=["robots-503", "disallowed"],
+)
+def test_robots_txt_refusals_heal_only_when_it_was_unreachable(
+    server: LocalServer, robots: Reply, retryable: bool
+) -> None:
+    server.routes["/robots.txt"] = robots
+    server.routes["/story"] = Reply(headers=HTML_HEADERS, body=HTML)
+    page = download(settings(respect_robots_txt=True), server.url("/story"))
+
+    assert page.error is not None and "robots.txt" in page.error
+    assert page.retryable is retryable

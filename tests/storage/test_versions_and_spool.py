@@ -18,7 +18,16 @@ from storage import Warehouse, connect, spool
 from storage.export import snapshot
 from storage.reads import find_known, load_feed_states
 from storage.writer import append_batch
-from tasks.models import Article, Batch, EntryFingerprint, FeedState, RunRecord, Sighting
+from tasks.models import (
+    Article,
+    Batch,
+    EntryFingerprint,
+    FeedState,
+    PageRetry,
+    RunRecord,
+    Sighting,
+    StorySketch,
+)
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -138,15 +147,18 @@ def test_feed_text_never_replaces_page_text(tmp_path: Path) -> None:
     assert rows(db, "SELECT text, extraction FROM articles") == [("First text", "page")]
 
 
-def test_page_text_replaces_feed_text(tmp_path: Path) -> None:
+def test_page_text_replaces_feed_text_in_place_without_a_version(tmp_path: Path) -> None:
     db = tmp_path / "news.duckdb"
     write(db, T0, "r1", [article(1, text="Feed summary", extraction="feed")])
 
     result = write(db, T0 + timedelta(hours=1), "r2", [article(1, text="The whole page text")])
 
-    assert result.updated_ids == {"id1"}
-    assert rows(db, "SELECT extraction FROM articles") == [("page",)]
-    assert rows(db, "SELECT extraction FROM article_versions") == [("feed",)]
+    assert (result.healed_ids, result.updated_ids) == ({"id1"}, set())
+    assert rows(db, "SELECT text, extraction, version, updated_at FROM articles") == [
+        ("The whole page text", "page", 1, None)
+    ]
+    assert rows(db, "SELECT count(*) FROM article_versions") == [(0,)]
+    assert rows(db, "SELECT articles_healed FROM ingest_runs WHERE run_id = 'r2'") == [(1,)]
 
 
 def test_an_older_batch_never_rolls_back_a_newer_version(tmp_path: Path) -> None:
@@ -340,3 +352,91 @@ def test_an_unreadable_spooled_batch_is_set_aside_and_blocks_nothing(tmp_path: P
     assert Warehouse(db, lock_wait=5).prepare() == ()
     assert spool.pending(db) == []
     assert (damaged.parent / f".{damaged.name}.unreadable").is_dir()
+
+
+# ---------------------------------------------------------------- the retry queue
+
+
+def queued(n: int, at: datetime, **changes) -> PageRetry:
+    base = PageRetry(
+        f"id{n}", "f", f"https://news.example/{n}", 1, "HTTP 503", at, at, at + timedelta(hours=1)
+    )
+    return replace(base, **changes)
+
+
+def test_a_queue_row_is_added_only_with_its_article_and_a_replay_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "news.duckdb"
+    write(db, T0, "r0", [article(2)])
+    fallback = article(1, text="Teaser", extraction="feed", extraction_error="HTTP 503")
+    # id2 is stored already (from its page): a failure of another link to it queues nothing.
+    batch = Batch(
+        (fallback, article(2)), (), (), run("r1", T0), retries=(queued(1, T0), queued(2, T0))
+    )
+    for _ in range(2):
+        Warehouse(db).write(batch)
+
+    assert rows(db, "SELECT article_id, status, attempts FROM page_retries") == [
+        ("id1", "waiting", 1)
+    ]
+
+
+def test_a_later_attempt_moves_the_row_and_an_older_one_never_rolls_it_back(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "news.duckdb"
+    fallback = article(1, text="Teaser", extraction="feed", extraction_error="HTTP 503")
+    Warehouse(db).write(Batch((fallback,), (), (), run("r1", T0), retries=(queued(1, T0),)))
+    later = T0 + timedelta(hours=2)
+    second = queued(1, T0, attempts=2, last_attempt_at=later, next_attempt_at=later)
+    Warehouse(db).write(Batch((), (), (), run("r2", later), retries=(second,)))
+    # A batch of the first attempt, merged from the spool only now.
+    Warehouse(db).write(Batch((), (), (), run("r1b", T0), retries=(queued(1, T0),)))
+
+    assert rows(db, "SELECT attempts, last_attempt_at FROM page_retries") == [(2, later)]
+
+
+def test_the_queue_waits_in_the_spool_with_its_batch(tmp_path: Path) -> None:
+    db = tmp_path / "news.duckdb"
+    write(db, T0, "r0")
+    fallback = article(1, text="Teaser", extraction="feed", extraction_error="HTTP 503")
+    with lock_held(db):
+        outcome = Warehouse(db, lock_wait=0.2).write(
+            Batch((fallback,), (), (), run("r1", T0), retries=(queued(1, T0),))
+        )
+    assert outcome.spooled_to is not None
+
+    Warehouse(db, lock_wait=5).prepare()
+
+    assert rows(db, "SELECT article_id, status FROM page_retries") == [("id1", "waiting")]
+    due = Warehouse(db).due_retries(T0 + timedelta(hours=1))
+    assert [(entry.url, entry.content, retry.attempts) for entry, retry in due] == [
+        ("https://news.example/1", "Teaser", 1)
+    ]
+    assert Warehouse(db).due_retries(T0) == []
+
+
+def test_a_heal_replaces_the_feed_text_sketch_and_marks_the_queue_row(tmp_path: Path) -> None:
+    db = tmp_path / "news.duckdb"
+    fallback = article(1, text="Teaser", extraction="feed", extraction_error="HTTP 503")
+    Warehouse(db).write(
+        Batch(
+            (fallback,),
+            (),
+            (),
+            run("r1", T0),
+            (StorySketch("id1", "id1", b"\x01" * 512),),
+            (queued(1, T0),),
+        )
+    )
+    later = T0 + timedelta(hours=1)
+    healed = article(1, text="The whole page text", story_id="story-x")
+    outcome = Warehouse(db).write(
+        Batch((healed,), (), (), run("r2", later), (StorySketch("id1", "story-x", b"\x02" * 512),))
+    )
+
+    assert outcome.result.healed_ids == {"id1"}
+    assert rows(db, "SELECT story_id, minhash[1:1] FROM story_sketches") == [("story-x", b"\x02")]
+    assert rows(db, "SELECT story_id, version FROM articles") == [("story-x", 1)]
+    assert rows(db, "SELECT status, healed_at FROM page_retries") == [("healed", later)]
