@@ -245,6 +245,8 @@ def ingest(
             earlier.run_id,
             earlier.articles_new,
         )
+    if written.index_error is not None:
+        logger.warning("search index not updated (the next run retries): %s", written.index_error)
     if written.spooled_to is not None:
         logger.warning(
             "warehouse locked (%s): batch kept in %s for the next run",

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
-import json
 import os
 import sys
 import tempfile
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +21,10 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from newsdesk.settings import Settings
+from newsdesk.tables import write_rows
 
 if TYPE_CHECKING:
     from tasks.models import FeedReport, RunReport
@@ -121,15 +121,33 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument(
         "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
     )
-    sql.add_argument(
-        "--max-width", type=int, default=60, help="truncate table cells to this many characters"
+    _output_options(sql)
+
+    search = sub.add_parser(
+        "search",
+        help="full-text search of headlines and article text",
+        description=(
+            "Find articles by words in their headline or text (BM25; a headline match counts "
+            "more). Articles containing more of the words come first, then those with more of "
+            "them in the headline. Words match as written, ignoring case and accents; "
+            "`--lang` narrows to one language."
+        ),
+        epilog=READING_WHILE_RUNS_WRITE,
     )
-    sql.add_argument(
-        "--format",
-        choices=("table", "csv", "json"),
-        default="table",
-        help="table for reading; csv or json (one object per line) for other programs",
+    search.add_argument("query", help='words to look for, e.g. "Lavrov Geneva"')
+    search.add_argument(
+        "--since",
+        type=_since,
+        metavar="AGE|DATE",
+        help="published (or, undated, stored) since: 12h, 7d, 2w, or a date like 2026-11-01",
     )
+    search.add_argument("--lang", metavar="CODE", help="only articles in this language (de, en…)")
+    search.add_argument("--feed", metavar="NAME", help="only articles first seen in this feed")
+    search.add_argument("--limit", type=int, default=20, metavar="N", help="at most N (20)")
+    search.add_argument(
+        "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
+    )
+    _output_options(search)
 
     sub.add_parser(
         "serve",
@@ -167,8 +185,41 @@ def _parser() -> argparse.ArgumentParser:
     feeds.add_argument(
         "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
     )
+    _output_options(feeds)
     _feeds_actions(feeds)
     return parser
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table for reading; csv or json (one object per line) for other programs",
+    )
+    parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="table: every column, full width (otherwise the columns that fit the terminal)",
+    )
+    parser.add_argument(
+        "--max-width", type=int, default=60, help="table: cut cells to this many characters"
+    )
+
+
+def _since(value: str) -> datetime:
+    """`12h`, `7d`, `2w` before now, or an ISO date or instant (UTC when it names no zone)."""
+    units = {"h": 3600, "d": 86400, "w": 7 * 86400}
+    text = value.strip().lower()
+    if text[:-1].isdigit() and text[-1:] in units:
+        return datetime.now(UTC) - timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: give an age (12h, 7d, 2w) or a date (2026-11-01)"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _feeds_actions(feeds: argparse.ArgumentParser) -> None:
@@ -228,6 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ingest": _ingest,
         "demo": _demo,
         "sql": _sql,
+        "search": _search,
         "feeds": _feeds,
         "serve": _serve,
         "snapshot": _snapshot,
@@ -496,18 +548,109 @@ def _sql(args: argparse.Namespace, settings: Settings) -> int:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
     except duckdb.Error as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         return EXIT_USAGE
-    if args.format == "table":
-        _print_rows(columns, rows, args.max_width)
-    elif args.format == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows(rows)
-    else:
-        for row in rows:
-            print(json.dumps(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False))
+    write_rows(args.format, out, columns, rows, wide=args.wide, max_width=args.max_width)
     return EXIT_OK
+
+
+def _search(args: argparse.Namespace, settings: Settings) -> int:
+    import duckdb
+
+    from storage.search import index_state, search
+    from storage.warehouse import WarehouseError, connect
+
+    if args.limit < 1:
+        err.print("[red]error:[/] --limit must be 1 or more")
+        return EXIT_USAGE
+    try:
+        with connect(args.db or settings.db, read_only=True) as con:
+            hits = search(
+                con,
+                args.query,
+                since=args.since,
+                language=args.lang,
+                feed=args.feed,
+                limit=args.limit,
+                # About two lines of the snippet column in a table; a full one for programs.
+                snippet_width=max(60, min(out.width, 200)) if args.format == "table" else 240,
+            )
+            state = index_state(con)
+    except WarehouseError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return EXIT_FAILED
+    except duckdb.Error as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        return EXIT_FAILED
+    if not state.exists:
+        err.print(
+            "[yellow]warning:[/] this warehouse has no search index yet: the next "
+            "`newsdesk ingest` builds it"
+        )
+    elif state.pending:
+        err.print(
+            f"[yellow]warning:[/] {state.pending} stored articles are not in the search index "
+            "yet (an earlier run could not add them); the next run or maintenance adds them"
+        )
+    if args.format == "table":
+        print_search_hits(hits, args.query, wide=args.wide, max_width=args.max_width)
+        return EXIT_OK
+    columns = ["rank", "published_at", "feed", "language", "title", "snippet", "url"]
+    columns += ["article_id", "score"]
+    rows = [
+        (
+            h.rank,
+            h.published_at,
+            h.feed_name,
+            h.language,
+            h.title,
+            h.snippet,
+            h.url,
+            h.article_id,
+            round(h.score, 4),
+        )
+        for h in hits
+    ]
+    write_rows(args.format, out, columns, rows)
+    return EXIT_OK
+
+
+def print_search_hits(hits: Sequence[Any], query: str, *, wide: bool, max_width: int) -> None:
+    """Rank, date, feed, headline and the snippet with the query's words in bold; the snippet
+    takes the room left and may run to a second line, the rest stay on one."""
+    from storage.search import query_words, snippet_spans
+
+    words = query_words(query)
+    narrow = out.width < 90 and not wide
+    table = Table(title=f"search: {query}", title_justify="left", expand=not wide)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("date", no_wrap=True)
+    if not narrow:
+        table.add_column("feed", no_wrap=True, overflow="ellipsis", max_width=18)
+    table.add_column(
+        "headline",
+        no_wrap=True,
+        overflow="ellipsis",
+        ratio=2,
+        max_width=None if wide else max_width,
+    )
+    table.add_column("snippet", ratio=3, min_width=24, overflow="fold")
+    for h in hits:
+        snippet = Text(h.snippet)
+        for start, end in snippet_spans(h.snippet, words):
+            snippet.stylize("bold", start, end)
+        headline = Text(h.title or "")
+        for start, end in snippet_spans(h.title or "", words):
+            headline.stylize("bold", start, end)
+        date = f"{h.published_at:%Y-%m-%d}" if h.published_at else ""
+        cells: list[Any] = [str(h.rank), date]
+        if not narrow:
+            cells.append(h.feed_name)
+        table.add_row(*cells, headline, snippet)
+    out.print(table)
+    left_out = "; feed column left out (terminal too narrow: --wide)" if narrow else ""
+    found = f"{len(hits)} article{'s' if len(hits) != 1 else ''}"
+    out.print(Text(found + left_out, style="dim"))
 
 
 def _snapshot(args: argparse.Namespace, settings: Settings) -> int:
@@ -527,6 +670,8 @@ def _feeds(args: argparse.Namespace, settings: Settings) -> int:
         from newsdesk.feedcommands import run_feeds_action
 
         return run_feeds_action(args, settings, out, err)
+    import duckdb
+
     from storage.warehouse import WarehouseError, connect, feed_health
 
     try:
@@ -535,26 +680,14 @@ def _feeds(args: argparse.Namespace, settings: Settings) -> int:
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
-    _print_rows(columns, rows, 60)
+    except duckdb.CatalogException:
+        err.print(
+            "[red]error:[/] this warehouse predates the feed_health view: run "
+            "`newsdesk ingest` once to upgrade it"
+        )
+        return EXIT_FAILED
+    write_rows(args.format, out, columns, rows, wide=args.wide, max_width=args.max_width)
     return EXIT_OK
-
-
-def _print_rows(columns: Sequence[str], rows: Sequence[tuple], max_width: int) -> None:
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*(_cell(v, max_width) for v in row))
-    out.print(table)
-    out.print(f"[dim]{len(rows)} row{'s' if len(rows) != 1 else ''}[/]")
-
-
-def _cell(value: object, max_width: int) -> str:
-    if value is None:
-        return "[dim]NULL[/]"
-    text = value.isoformat(sep=" ") if isinstance(value, datetime) else str(value)
-    text = text.replace("\n", " ")
-    if len(text) > max_width:
-        text = text[: max_width - 1] + "…"
-    return escape(text)
 
 
 if __name__ == "__main__":

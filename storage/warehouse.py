@@ -24,7 +24,8 @@ import pyarrow as pa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from storage import spool
+from storage import search, spool
+from storage.extensions import ExtensionMissing
 from storage.migrations import GUID_KEY_TEXT, MIGRATIONS
 from storage.migrations import lookup_key as _key
 from tasks.models import Article, EntryFingerprint, FeedEntry, FeedState, StorySketch
@@ -714,16 +715,14 @@ def load_recent_sketches(con: duckdb.DuckDBPyConnection, since: datetime) -> lis
 
 
 def feed_health(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
-    """Each known feed with its health and the number of articles it brought."""
+    """Each known feed with its health (the `feed_health` view), most telling columns first."""
     cursor = con.execute(
         """
-        SELECT f.name AS feed, f.last_status, f.last_http_status AS http, f.last_polled_at,
-               f.last_success_at, f.consecutive_failures AS failures,
-               f.next_poll_at AS resting_until, coalesce(a.articles, 0) AS articles, f.last_error
-        FROM feeds f
-        LEFT JOIN (SELECT feed_name, count(*) AS articles FROM articles GROUP BY feed_name) a
-               ON a.feed_name = f.name
-        ORDER BY f.name
+        SELECT feed, status, articles_per_day, consecutive_failures AS failures,
+               last_polled_at, resting_until, last_error, last_http_status AS http,
+               last_success_at, publish_interval, articles_total AS articles, last_new_at
+        FROM feed_health
+        ORDER BY feed
         """
     )
     columns = [d[0] for d in cursor.description]
@@ -831,6 +830,9 @@ class WriteOutcome:
     lock_error: str | None = None
     merged: tuple[RunRecord, ...] = ()
     """Spooled batches of earlier runs merged before this one."""
+    index_error: str | None = None
+    """Why the search index could not be brought up to date (the batch is stored; the next
+    run or the maintenance flow catches the index up)."""
 
 
 @task(name="prepare-warehouse", cache_policy=NO_CACHE, persist_result=False)
@@ -902,10 +904,20 @@ def append_batch_task(
                 run=run,
                 sketches=sketches,
             )
-            return WriteOutcome(result, merged=merged)
+            return WriteOutcome(result, merged=merged, index_error=_update_search(con, result))
     except WarehouseLocked as exc:
         path = spool_batch(db, articles, sightings, feed_states, run)
         return WriteOutcome(BatchResult(set(), set()), spooled_to=path, lock_error=str(exc))
+
+
+def _update_search(con: duckdb.DuckDBPyConnection, result: BatchResult) -> str | None:
+    """Add the batch's articles to the search index after it committed; a failure here costs
+    search freshness only, never the batch."""
+    try:
+        search.index_articles(con, result.updated_ids)
+    except (duckdb.Error, ExtensionMissing) as exc:
+        return str(exc)
+    return None
 
 
 def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
@@ -964,8 +976,10 @@ def failing_feeds(con: duckdb.DuckDBPyConnection, since: datetime) -> list[FeedS
 def maintain_task(
     db: Path, day: date, export_dir: Path, failing_since: datetime
 ) -> tuple[Path, int, list[FeedState]]:
-    """Checkpoint, export `day`, and list feeds failing since `failing_since`, in one open."""
+    """Checkpoint, export `day`, and list feeds failing since `failing_since`, in one open.
+    First the search index takes in any article a run's index step left out."""
     with connect(db) as con:
+        search.index_articles(con, set())
         checkpoint(con)
         partition, rows = export_day(con, day, export_dir)
         return partition, rows, failing_feeds(con, failing_since)
