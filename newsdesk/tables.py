@@ -53,16 +53,18 @@ def _duration(value: timedelta) -> str:
 def fit_columns(
     columns: Sequence[str], rows: Sequence[Sequence[object]], width: int, max_width: int
 ) -> dict[int, int]:
-    """The leading columns that fit in `width` characters, index -> width: each at least as
-    wide as its header or `MIN_COLUMN` (whichever is less), none wider than its longest value
-    or `max_width`; the room left goes to the columns that were cut, narrowest need first."""
+    """The leading columns that fit in `width` characters, index -> width: each as wide as its
+    longest value up to 24 characters (its header up to 12, at least `MIN_COLUMN`), none wider
+    than its longest value or header, or `max_width`; the room left goes to the columns still
+    cut, the one missing least first."""
     natural: dict[int, int] = {}
     chosen: dict[int, int] = {}
     used = 1
     for i, name in enumerate(columns):
         longest = max((len(cell_text(row[i])) for row in rows), default=0)
         natural[i] = max(1, min(max(len(name), longest), max_width))
-        need = min(natural[i], max(len(name), MIN_COLUMN))
+        # Values are what is read: a long header may be cut before a short value is.
+        need = min(natural[i], max(MIN_COLUMN, min(longest, 24), min(len(name), 12)))
         if chosen and used + need + _BORDER > width:
             break
         chosen[i] = need
