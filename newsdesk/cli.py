@@ -430,18 +430,18 @@ def _server(args: argparse.Namespace, settings: Settings) -> int:
         stopped = server.stop(home)
         out.print(f"stopped the Prefect server (pid {stopped.pid})" if stopped else "not running")
         return EXIT_OK
-    state = server.read_state(home)
-    if state is None:
+    recorded = server.read_state(home)
+    if recorded is None:
         other = server.running_api(home)
         out.print(
             f"not running; runs use the Prefect server at {other}" if other else "not running"
         )
         return EXIT_FAILED if other is None else EXIT_OK
-    answering = server.healthy(state.api_url, timeout=5)
-    up = time.time() - state.started_at
+    answering = server.healthy(recorded.api_url, timeout=5)
+    up = time.time() - recorded.started_at
     out.print(
-        f"{'running' if answering else 'NOT ANSWERING'} (pid {state.pid}, up {up / 3600:.1f} h): "
-        f"UI at {state.ui_url}, state in {home}"
+        f"{'running' if answering else 'NOT ANSWERING'} (pid {recorded.pid}, "
+        f"up {up / 3600:.1f} h): UI at {recorded.ui_url}, state in {home}"
     )
     return EXIT_OK if answering else EXIT_FAILED
 
