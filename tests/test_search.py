@@ -107,6 +107,10 @@ def test_views_are_valid_json_rows(demo_db):
         "sql", "--db", str(demo_db), "--format", "json", "SELECT articles, outlets FROM stories"
     )
     assert sum(json.loads(line)["articles"] for line in stories.stdout.splitlines()) == 9
+    feeds = newsdesk("feeds", "--db", str(demo_db), "--format", "json")
+    health = {row["feed"]: row for row in map(json.loads, feeds.stdout.splitlines())}
+    assert set(health) == {"sample-dach", "sample-world"}
+    assert health["sample-dach"]["status"] == "ok" and health["sample-dach"]["articles"] == 6
 
 
 def _articles(con: duckdb.DuckDBPyConnection, rows: list[tuple[str, str, str, str]]) -> None:
