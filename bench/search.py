@@ -10,9 +10,11 @@ through `storage.search`:
 
 * the full build (`PRAGMA create_fts_index`, what a warehouse without an index gets once), with
   the process's peak RSS;
-* a run's index step with nothing new (the check for articles the index lacks);
-* the step after 1,000 new articles (copies of stored ones under new ids), and after 50
-  edited ones;
+* after a checkpoint and a fresh open (as every run opens the warehouse): a run's index step
+  with nothing new (comparing the counts of stored and indexed articles);
+* the step for 1,000 new articles (copies of stored ones under new ids), and for 50 edited
+  ones, given their ids as a run gives them;
+* the maintenance flow's thorough check (the anti-join for articles the index lacks);
 * queries: a word in one article, and two words each in about half of them.
 
 `ranking` compares ways of indexing many languages on the corpus's real pages: it serves the
@@ -43,6 +45,7 @@ import duckdb
 
 from storage import search
 from storage.extensions import load_extension
+from storage.migrations import lookup_key
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -56,6 +59,9 @@ STEMMERS = {
     "it": "italian",
     "id": "indonesian",
 }
+
+
+NEW_ID = "'new-' || article_id"
 
 
 def _timed(action) -> tuple[float, object]:
@@ -74,12 +80,25 @@ def scale(rows: int) -> dict[str, float]:
         try:
             build, _ = _timed(lambda: search.rebuild_index(con))
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            checkpoint, _ = _timed(lambda: con.execute("CHECKPOINT"))
+        finally:
+            con.close()
+        # Each run opens the warehouse afresh, as here.
+        con = duckdb.connect(str(db))
+        try:
             idle, _ = _timed(lambda: search.index_articles(con, set()))
+            new_ids = {
+                "new-" + r[0]
+                for r in con.execute(
+                    "SELECT article_id FROM articles ORDER BY first_seen_at DESC LIMIT 1000"
+                ).fetchall()
+            }
             con.execute(
-                "INSERT INTO articles SELECT * REPLACE ('new-' || article_id AS article_id) "
+                "INSERT INTO articles SELECT * REPLACE ('new-' || article_id AS article_id, "
+                f"{lookup_key(NEW_ID)} AS article_id_key) "
                 "FROM articles ORDER BY first_seen_at DESC LIMIT 1000"
             )
-            new, added = _timed(lambda: search.index_articles(con, set()))
+            new, added = _timed(lambda: search.index_articles(con, new_ids))
             assert added == 1000
             edited = {
                 r[0] for r in con.execute("SELECT article_id FROM articles LIMIT 50").fetchall()
@@ -90,6 +109,7 @@ def scale(rows: int) -> dict[str, float]:
                 [sorted(edited)],
             )
             edit, _ = _timed(lambda: search.index_articles(con, edited))
+            thorough, _ = _timed(lambda: search.index_articles(con, set(), thorough=True))
             rare, hits = _timed(lambda: search.search(con, str(rows // 2)))
             assert hits
             common, _ = _timed(lambda: search.search(con, "harbour storm"))
@@ -100,9 +120,11 @@ def scale(rows: int) -> dict[str, float]:
         "fill_s": fill,
         "full_build_s": build,
         "full_build_peak_rss_mib": rss,
+        "checkpoint_after_build_s": checkpoint,
         "run_step_nothing_new_s": idle,
         "run_step_1000_new_s": new,
         "run_step_50_edited_s": edit,
+        "maintenance_check_s": thorough,
         "query_rare_word_s": rare,
         "query_common_words_s": common,
     }

@@ -83,15 +83,28 @@ def rebuild_index(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
-def index_articles(con: duckdb.DuckDBPyConnection, changed_ids: set[str] | frozenset[str]) -> int:
-    """Bring the index up to date after a write: add every article it lacks and re-index
-    `changed_ids` (articles whose text or title changed). Builds it whole when there is none.
-    One transaction; returns the articles (re-)indexed."""
+def index_articles(
+    con: duckdb.DuckDBPyConnection,
+    article_ids: set[str] | frozenset[str],
+    *,
+    thorough: bool = False,
+) -> int:
+    """Bring the index up to date after a write: (re-)index `article_ids` (the batch's new
+    articles and those whose text or title changed) and any other article the index lacks.
+    Builds the index whole when there is none. One transaction; returns the articles
+    (re-)indexed.
+
+    Articles the index lacks are looked for (an anti-join over every article, about a second
+    at a million) only when the number of indexed articles differs from the number stored,
+    or when `thorough`: the pipeline never deletes an article, so equal counts mean none is
+    missing."""
     if not index_exists(con):
         return rebuild_index(con)
     con.execute("BEGIN TRANSACTION")
     try:
-        count = _index_incrementally(con, sorted(changed_ids))
+        count = _index_incrementally(con, sorted(article_ids), missing=False)
+        if thorough or _missing_some(con):
+            count += _index_incrementally(con, [], missing=True)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -99,17 +112,38 @@ def index_articles(con: duckdb.DuckDBPyConnection, changed_ids: set[str] | froze
     return count
 
 
-def _index_incrementally(con: duckdb.DuckDBPyConnection, changed: list[str]) -> int:
+def _missing_some(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute(
+        f"SELECT (SELECT count(*) FROM articles) <> (SELECT count(*) FROM {SCHEMA}.docs)"
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _index_incrementally(con: duckdb.DuckDBPyConnection, ids: list[str], missing: bool) -> int:
+    """Index the articles `ids`, or (`missing`) every article the index lacks."""
     s = SCHEMA
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE search_new AS
-        SELECT a.article_id, a.title, a.text FROM articles a
-        WHERE NOT EXISTS (SELECT 1 FROM {s}.docs d WHERE d.name = a.article_id)
-           OR list_contains(?, a.article_id)
-        """,
-        [changed],
-    )
+    if missing:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE search_new AS
+            SELECT a.article_id, a.title, a.text FROM articles a
+            WHERE NOT EXISTS (SELECT 1 FROM {s}.docs d WHERE d.name = a.article_id)
+            """
+        )
+    else:
+        if not ids:
+            return 0
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE search_new AS
+            SELECT a.article_id, a.title, a.text
+            FROM articles a
+            JOIN (SELECT DISTINCT unnest(?::VARCHAR[]) AS article_id) wanted
+              ON a.article_id_key = {lookup_key("wanted.article_id")}
+             AND a.article_id = wanted.article_id
+            """,
+            [ids],
+        )
     # New document numbers continue the index's; replaced documents get new ones too.
     con.execute(
         f"""

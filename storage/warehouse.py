@@ -914,7 +914,7 @@ def _update_search(con: duckdb.DuckDBPyConnection, result: BatchResult) -> str |
     """Add the batch's articles to the search index after it committed; a failure here costs
     search freshness only, never the batch."""
     try:
-        search.index_articles(con, result.updated_ids)
+        search.index_articles(con, result.new_ids | result.updated_ids)
     except (duckdb.Error, ExtensionMissing) as exc:
         return str(exc)
     return None
@@ -979,7 +979,7 @@ def maintain_task(
     """Checkpoint, export `day`, and list feeds failing since `failing_since`, in one open.
     First the search index takes in any article a run's index step left out."""
     with connect(db) as con:
-        search.index_articles(con, set())
+        search.index_articles(con, set(), thorough=True)
         checkpoint(con)
         partition, rows = export_day(con, day, export_dir)
         return partition, rows, failing_feeds(con, failing_since)
