@@ -2,10 +2,11 @@
 
 The index is DuckDB's `fts` extension's (schema `fts_main_articles`: `docs`, `terms`,
 `dict`, `stats`), built whole by `PRAGMA create_fts_index`. That pragma has no incremental
-mode and rebuilding costs minutes at a million articles (docs/benchmarks.md), so each run adds
-the articles it stored with `index_articles`, in the same tables and with the index's own
-tokenizer, for a few hundred milliseconds; the maintenance flow rebuilds it whole once a day,
-which also drops the terms of replaced versions' text.
+mode, and a build takes minutes and gigabytes at a million articles (docs/benchmarks.md), so
+it runs only for a warehouse without an index. After that each run adds the articles it stored
+and re-indexes the ones it changed (`index_articles`), in the same tables and with the index's
+own tokenizer, so the result ranks exactly as a full build would; the maintenance flow adds any
+article a failed index step left out.
 
 One index serves every language, without stemming: words are matched as written, case and
 accents folded. On the corpus's pages (11 languages) per-language stemmers ranked the article
@@ -73,13 +74,20 @@ def index_exists(con: duckdb.DuckDBPyConnection) -> bool:
 def rebuild_index(con: duckdb.DuckDBPyConnection) -> int:
     """Build the index from scratch over every article; return the articles indexed."""
     load_extension(con, "fts")
-    # The pragma takes literals only; every argument is a constant of this module.
-    con.execute(
-        "PRAGMA create_fts_index('articles', 'article_id', 'title', 'text', "
-        f"stemmer = 'none', stopwords = 'none', ignore = '{IGNORE}', "
-        "strip_accents = 1, lower = 1, overwrite = 1)"
-    )
-    row = con.execute(f"SELECT num_docs FROM {SCHEMA}.stats").fetchone()
+    # One transaction: a run killed mid-build leaves the previous index, or none, never half
+    # of one. The pragma takes literals only; every argument is a constant of this module.
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "PRAGMA create_fts_index('articles', 'article_id', 'title', 'text', "
+            f"stemmer = 'none', stopwords = 'none', ignore = '{IGNORE}', "
+            "strip_accents = 1, lower = 1, overwrite = 1)"
+        )
+        row = con.execute(f"SELECT num_docs FROM {SCHEMA}.stats").fetchone()
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
     return int(row[0]) if row else 0
 
 
