@@ -3,7 +3,9 @@
     .venv/bin/python -m bench.startup [REPEATS]
 
 Measured in one run, each figure the median of REPEATS (3) wall times of a fresh process
-after one untimed warm-up (the disk cache then holds the code, as on a machine in use):
+after one untimed warm-up each (the disk cache then holds the code, as on a machine in use).
+The three repeated measures are taken in rounds (floor, ephemeral, server; again), so a
+machine whose load changes weighs on all of them alike:
 
 * import floor: `python -c "import flows.ingest"` in a fresh interpreter, the least a run in
   a new process can cost;
@@ -45,11 +47,6 @@ def _timed(args: list[str], env: dict[str, str], cwd: Path) -> float:
     return time.perf_counter() - started
 
 
-def _median(args: list[str], env: dict[str, str], cwd: Path, repeats: int) -> float:
-    _timed(args, env, cwd)
-    return statistics.median(_timed(args, env, cwd) for _ in range(repeats))
-
-
 def run(repeats: int = 3) -> dict[str, float]:
     root = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as tmp:
@@ -65,22 +62,26 @@ def run(repeats: int = 3) -> dict[str, float]:
             "NEWSDESK_DB": str(db),
         }
         ingest = [str(BIN / "newsdesk"), "ingest", "--feeds", str(feeds)]
-        results = {
-            "import_floor_s": _median(
-                [sys.executable, "-c", "import flows.ingest"], env, root, repeats
-            ),
-            "empty_ephemeral_s": _median(
-                ingest, env | {"NEWSDESK_PREFECT_SERVER": "ephemeral"}, root, repeats
-            ),
+        commands = {
+            "import_floor_s": ([sys.executable, "-c", "import flows.ingest"], env),
+            "empty_ephemeral_s": (ingest, env | {"NEWSDESK_PREFECT_SERVER": "ephemeral"}),
+            # The background server is found through its state beside the warehouse.
+            "empty_server_s": (ingest, env),
         }
         server = [str(BIN / "newsdesk"), "server"]
         port = str(_free_port())
-        results["server_start_s"] = _timed([*server, "start", "--port", port], env, root)
+        results = {"server_start_s": _timed([*server, "start", "--port", port], env, root)}
         try:
-            # The background server is found through its state beside the warehouse.
-            results["empty_server_s"] = _median(ingest, env, root, repeats)
+            for args, command_env in commands.values():
+                _timed(args, command_env, root)  # warm-up
+            # Round by round, so a machine whose load changes weighs on every figure alike.
+            samples: dict[str, list[float]] = {name: [] for name in commands}
+            for _ in range(repeats):
+                for name, (args, command_env) in commands.items():
+                    samples[name].append(_timed(args, command_env, root))
         finally:
             subprocess.run([*server, "stop"], env=env, cwd=root, check=False)
+        results |= {name: statistics.median(values) for name, values in samples.items()}
     floor = results["import_floor_s"]
     results["ephemeral_ratio"] = results["empty_ephemeral_s"] / floor
     results["server_ratio"] = results["empty_server_s"] / floor
