@@ -161,9 +161,8 @@ def test_each_run_s_additions_rank_exactly_as_a_full_rebuild(tmp_path):
         expected = _rankings(con, queries)
     assert got == expected
     # Both words, both in the headline; both words, one in it (BM25 orders those); one word.
-    assert [a for a, _ in got[0]][0] == "a1"
-    assert sorted([a for a, _ in got[0]][1:3]) == ["b1", "c1"]
-    assert [a for a, _ in got[0]][3] == "a2"
+    first, *middle, last = [a for a, _ in got[0]]
+    assert (first, sorted(middle), last) == ("a1", ["b1", "c1"], "a2")
     assert [a for a, _ in got[2]] == ["b2", "a2"]  # "Straße" is found as "strasse"
     assert got[5] == []
 
