@@ -6,7 +6,7 @@ export UV_PYTHON_DOWNLOADS := never
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY := false
 
-.PHONY: setup ingest demo serve deploy test lint bench clean
+.PHONY: setup ingest demo serve pool deploy test lint bench clean
 
 setup: .venv/.synced
 
@@ -28,9 +28,23 @@ demo: setup
 serve: setup
 	.venv/bin/newsdesk serve
 
-# Register the deployments in prefect.yaml to the `newsdesk` process work pool (see README).
+# The `newsdesk` process work pool, running at most POOL_LIMIT flow runs at once over all its
+# workers (see README, "Running flows on other machines").
+POOL_LIMIT ?= 4
+pool: setup
+	.venv/bin/prefect work-pool inspect newsdesk >/dev/null 2>&1 || \
+		.venv/bin/prefect work-pool create newsdesk --type process
+	.venv/bin/prefect work-pool set-concurrency-limit newsdesk $(POOL_LIMIT)
+
+# Register the deployments in prefect.yaml to the pool. Workers clone the code from git: the
+# repository and branch default to this checkout's `origin` and current branch.
+NEWSDESK_GIT_REPOSITORY ?= $(shell git remote get-url origin 2>/dev/null)
+NEWSDESK_GIT_BRANCH ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
 deploy: setup
-	NEWSDESK_HOME=$(CURDIR) .venv/bin/prefect --no-prompt deploy --all
+	@test -n "$(NEWSDESK_GIT_REPOSITORY)" || \
+		{ echo "set NEWSDESK_GIT_REPOSITORY (no git remote 'origin' here)" >&2; exit 2; }
+	NEWSDESK_GIT_REPOSITORY=$(NEWSDESK_GIT_REPOSITORY) NEWSDESK_GIT_BRANCH=$(NEWSDESK_GIT_BRANCH) \
+		.venv/bin/prefect --no-prompt deploy --all
 
 test: setup
 	.venv/bin/pytest

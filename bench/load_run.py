@@ -10,7 +10,7 @@ Every other feed lists one article page. Runs `newsdesk ingest` once, as a user 
 checks that every healthy and slow feed was ingested with its article's page text.
 
 Timeouts are shortened (10 s per response) so hostile servers cost seconds, not minutes; the
-per-host spacing keeps its default. `tests/test_load.py` runs this at a smaller size in CI.
+per-host spacing keeps its default. `tests/e2e/test_load.py` runs this at a smaller size in CI.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Times what a run pays to store `batch` new articles, through the real storage AP
 warehouse read-only and look the batch's entries up with `find_known` (the flow's dedup
 check), then open it for writing and `append_batch` the articles, one `feed_entries` sighting
 per article, a `FeedState` per feed and the `RunRecord`, in one transaction. Both opens go
-through `storage.warehouse.connect` and both closes are timed too (the flow opens the
+through `storage.connect` and both closes are timed too (the flow opens the
 warehouse once per stage, and closing folds the write-ahead log into the file).
 
 Two warehouses are measured:
@@ -46,10 +46,13 @@ from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from storage import connect
 from storage.migrations import GUID_KEY_TEXT, lookup_key
-from storage.warehouse import RunRecord, Sighting, append_batch, connect, find_known
-from tasks.models import Article, FeedEntry, FeedState
+from storage.reads import find_known
+from storage.writer import append_batch
+from tasks.models import Article, FeedEntry, FeedState, RunRecord
 from tasks.page.extract import content_hash
+from tasks.run.settle import sighting_of
 from tasks.urls import article_id
 
 FEEDS = 20
@@ -240,7 +243,6 @@ def _article(entry: FeedEntry, i: int) -> Article:
         extraction="page",
         site_name=f"Site {i % SITES}",
         http_status=200,
-        entry_urls=(entry.url,),
         page_type="article",
         published_at_offset_minutes=0,
     )
@@ -254,7 +256,7 @@ class _Batch:
         self.entries = [_entry(i) for i in numbers]
         self.articles = [_article(e, i) for e, i in zip(self.entries, numbers, strict=True)]
         self.sightings = [
-            Sighting.of(e, a.article_id) for e, a in zip(self.entries, self.articles, strict=True)
+            sighting_of(e, a.article_id) for e, a in zip(self.entries, self.articles, strict=True)
         ]
         finished = _published(first + size) + FETCH_DELAY
         self.feed_states = [

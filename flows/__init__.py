@@ -1,0 +1,2 @@
+"""The Prefect flows (`ingest`, `maintenance`) and their task wrappers (`steps`): where the
+stages meet."""

@@ -1,35 +1,30 @@
-"""The `ingest` flow: feeds → new articles → one atomic batch in the warehouse."""
+"""The `ingest` flow: feeds → new articles → one atomic batch in the warehouse.
+
+The flow reads as its steps; each is one call into a stage (`flows.steps` wraps them as Prefect
+tasks) or a pure decision of `tasks.run`.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from logging import Logger, LoggerAdapter
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from prefect import flow, get_run_logger, runtime
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.utilities.annotations import quote
 
-from flows.steps import cluster_stories, download_and_extract, parse_feeds, poll_feeds
+from flows import steps
 from newsdesk.settings import Settings
-from storage.warehouse import (
-    BatchResult,
-    RunRecord,
-    Sighting,
-    WriteOutcome,
-    append_batch_task,
-    find_known_task,
-    load_feed_states_task,
-    load_recent_sketches_task,
-    prepare_warehouse_task,
-)
+from storage import Warehouse
 from tasks.feeds.feedlist import load_feeds, select_feeds
-from tasks.models import FeedReport, FeedState, RunReport
-from tasks.run.feedstate import Backoff, due_feeds, next_feed_state
-from tasks.run.plan import plan_downloads
-from tasks.run.report import feed_table, summary_markdown
+from tasks.models import Batch, BatchResult, RunReport, WriteOutcome
+from tasks.run.feedstate import feeds_to_poll
+from tasks.run.plan import plan_for
+from tasks.run.report import feed_table, run_report, summary_markdown
+from tasks.run.settle import adopt_revisit_ids, settle, worth_storing
+from tasks.run.shards import in_shard
 
 T = TypeVar("T")
 
@@ -47,23 +42,9 @@ def _run_name() -> str:
     scope = ",".join(chosen) if chosen else "all-feeds"
     if len(scope) > 40:
         scope = scope[:39] + "…"
+    if (params.get("shards") or 1) > 1:
+        scope += f" shard {params.get('shard', 1)}/{params['shards']}"
     return f"ingest {datetime.now(UTC):%Y-%m-%d %H:%M} {scope}"
-
-
-def _resting(name: str, state: FeedState | None) -> FeedReport:
-    until = f"{state.next_poll_at:%Y-%m-%d %H:%M} UTC" if state and state.next_poll_at else "?"
-    failures = state.consecutive_failures if state else 0
-    return FeedReport(
-        name=name,
-        status="backoff",
-        http_status=None,
-        entries=0,
-        new_articles=0,
-        fallback_articles=0,
-        failed_articles=0,
-        seconds=0.0,
-        error=f"not polled: {failures} failures in a row, next poll after {until}",
-    )
 
 
 @flow(name="ingest", flow_run_name=_run_name, log_prints=False)
@@ -76,6 +57,9 @@ def ingest(
     dry_run: bool = False,
     feeds_file: str | None = None,
     db: str | None = None,
+    shard: int = 1,
+    shards: int = 1,
+    due_only: bool = False,
 ) -> RunReport:
     """Poll feeds, download and extract new articles, and append them to the warehouse.
 
@@ -88,163 +72,107 @@ def ingest(
             summary shows what would have been stored.
         feeds_file: Feeds file (TOML); empty uses NEWSDESK_FEEDS (default feeds.toml).
         db: Warehouse file; empty uses NEWSDESK_DB (default data/news.duckdb).
+        shard: The shard of the feeds this run polls, 1 to `shards` (by a hash of feed names).
+        shards: Into how many shards the feeds are split; 1 polls them all in one run.
+        due_only: Poll only feeds whose next poll (`newsdesk feeds`) has come; named ones anyway.
     """
     logger = get_run_logger()
     settings = Settings()
-    db_path = Path(db) if db else settings.db
+    warehouse = Warehouse(db or settings.db, lock_wait=settings.lock_wait)
     cap = settings.max_articles_per_feed if max_articles_per_feed is None else max_articles_per_feed
     started = datetime.now(UTC)
     run_id = str(runtime.flow_run.id or f"local-{started:%Y%m%dT%H%M%S%f}")
-
-    specs = select_feeds(
-        load_feeds(Path(feeds_file) if feeds_file else settings.feeds), feeds or (), tags or ()
+    specs = in_shard(
+        select_feeds(load_feeds(Path(feeds_file or settings.feeds)), feeds, tags), shard, shards
     )
-    # Batches spooled by earlier runs are merged first (a dry run leaves them for a real run).
-    merged = prepare_warehouse_task(db_path, settings.lock_wait, merge=not dry_run)
-    states = load_feed_states_task(db_path, settings.lock_wait)
-    # Read with the other state, before any download: later the warehouse may be locked by
-    # someone else, and then the batch goes to the spool rather than waiting on a read.
-    recent = load_recent_sketches_task(
-        db_path, started - timedelta(days=settings.story_window_days), settings.lock_wait
-    )
-    # A feed that keeps failing rests (backoff) but is never dropped; one named explicitly
-    # is polled anyway, so an operator can check a fix at once.
-    due, resting = due_feeds(specs, states, started)
-    due += [s for s in resting if s.name in (feeds or ())]
-    resting = [s for s in resting if s.name not in (feeds or ())]
 
-    fetched = poll_feeds(_large(due), _large(states), settings)
-    parsed = {p.feed_name: p for p in parse_feeds(_large(fetched))}
-    entries = [e for p in parsed.values() if p.usable for e in p.entries]
+    # State, read before any download: later the warehouse may be locked by someone else, and
+    # then the batch goes to the spool rather than waiting on a read. Batches spooled by
+    # earlier runs are merged first (a dry run leaves them for a real run).
+    merged = steps.prepare_warehouse(warehouse, merge=not dry_run)
+    states = steps.load_feed_states(warehouse)
+    window = started - timedelta(days=settings.story_window_days)
+    recent = steps.load_recent_sketches(warehouse, window)
+    due, resting = feeds_to_poll(specs, states, started, set(feeds), due_only)
 
-    known = find_known_task(
-        db_path,
-        _large([(e.feed_name, e.url) for e in entries]),
-        _large([(e.feed_name, e.guid) for e in entries if e.guid]),
-        settings.lock_wait,
-    )
-    plan = plan_downloads(
-        [p for p in parsed.values() if p.usable],
-        known.article_ids,
-        known.sightings,
-        cap,
-        fingerprints=known.fingerprints,
-        known_guids=known.guids,
-    )
-    revisit_ids = {e.url: article_id for e, article_id in plan.revisit}
-    to_fetch = [*plan.download, *(e for e, _ in plan.revisit)]
-    # A page fetched again keeps its article's key even if it now names another canonical URL.
-    articles = [
-        replace(a, article_id=revisit_ids[e.url]) if e.url in revisit_ids else a
-        for e, a in zip(to_fetch, download_and_extract(_large(to_fetch), settings), strict=True)
-    ]
-    by_url = dict(zip((e.url for e in to_fetch), articles, strict=True))
-
-    # An article needs text or at least a title to be worth a row. One with neither is not
-    # stored and not recorded as seen, so it is tried again the next time its feed changes.
-    stored = [a for a in articles if a.text or a.title]
-    stored_ids = {a.article_id for a in stored}
+    fetch_config = settings.fetch_config()
+    fetched = steps.poll_feeds(_large(due), _large(states), fetch_config)
+    parsed = {p.feed_name: p for p in steps.parse_feeds(_large(fetched))}
+    usable = [p for p in parsed.values() if p.usable]
+    known = steps.find_known(warehouse, _large([e for p in usable for e in p.entries]))
+    plan = plan_for(usable, known, cap)
+    pages = steps.download_and_extract(_large(plan.to_fetch), fetch_config, settings.workers)
+    articles = adopt_revisit_ids(plan, pages)
     # Syndicated copies and near-duplicates of recent articles share their story_id.
-    stored, sketches = cluster_stories(_large(stored), _large(recent), settings.story_threshold)
-    sightings = [Sighting.of(e, by_url[e.url].article_id) for e in (*plan.download, *plan.riders)]
-    sightings = [s for s in sightings if s.article_id in stored_ids]
-    sightings += [Sighting.of(e, article_id) for e, article_id in plan.resighted]
-    sightings += [Sighting.of(e, article_id) for e, article_id in plan.refingerprint]
-    # An edited entry's new fingerprint is recorded once its page was read again; after a
-    # failed fetch the old one stays, and the next change of the feed body tries again.
-    sightings += [
-        Sighting.of(e, article_id)
-        for e, article_id in plan.revisit
-        if by_url[e.url].extraction == "page"
-    ]
-    fresh = [by_url[e.url] for e in plan.download]
-    unusable = Counter(a.feed_name for a in fresh if a.article_id not in stored_ids)
-
-    finished = datetime.now(UTC)
-    backoff = Backoff(settings.backoff_base, settings.backoff_max)
-    feed_states = [
-        next_feed_state(
-            states.get(f.feed.name),
-            f,
-            parsed.get(f.feed.name),
-            finished,
-            complete=f.feed.name not in plan.capped,
-            backoff=backoff,
-        )
-        for f in fetched
-    ]
-
-    report_rows = [_resting(spec.name, states.get(spec.name)) for spec in resting]
-    fallback = Counter(
-        a.feed_name for a in fresh if a.article_id in stored_ids and a.extraction == "feed"
+    stored, sketches = steps.cluster_stories(
+        _large(worth_storing(articles)), _large(recent), settings.story_threshold
     )
-    run = RunRecord(
+    settled = settle(
+        plan=plan,
+        fetched_articles=articles,
+        stored=stored,
+        sketches=sketches,
+        fetched=fetched,
+        parsed=parsed,
+        states=states,
         run_id=run_id,
-        started_at=started,
-        finished_at=finished,
-        feeds_total=len(fetched),
-        feeds_ok=sum(s.last_status == "ok" for s in feed_states),
-        feeds_unchanged=sum(s.last_status in ("not_modified", "unchanged") for s in feed_states),
-        feeds_failed=sum(s.last_status == "failed" for s in feed_states),
-        entries_seen=len(entries),
-        articles_new=0,  # filled in by the write from what it actually inserted
-        articles_fallback=sum(fallback.values()),
-        articles_failed=sum(unusable.values()),
-        duration_seconds=(finished - started).total_seconds(),
-        feeds_backoff=len(resting),
+        started=started,
+        finished=datetime.now(UTC),
+        policy=settings.poll_policy(),
+        resting=len(resting),
     )
-    if dry_run:
-        written = WriteOutcome(BatchResult({a.article_id for a in stored}, set()))
-        logger.info("dry run: nothing written to %s", db_path)
-    else:
-        written = append_batch_task(
-            db_path,
-            _large(stored),
-            _large(sightings),
-            _large(feed_states),
-            run,
-            _large(sketches),
-            settings.lock_wait,
-        )
-    new_ids = written.result.new_ids
-    new_by_feed = Counter(a.feed_name for a in stored if a.article_id in new_ids)
+    written = _write(warehouse, settled.batch, dry_run, logger)
     merged = (*merged, *written.merged)
+    report = run_report(
+        settlement=settled,
+        written=written,
+        fetched=fetched,
+        parsed=parsed,
+        capped=plan.capped,
+        resting=resting,
+        states=states,
+        db=str(warehouse.path),
+        dry_run=dry_run,
+        merged=[r.run_id for r in merged],
+    )
+    _log_run(logger, report, written, [(r.run_id, r.articles_new) for r in merged])
+    publish_artifacts(report)
+    return report
 
-    for f, state in zip(fetched, feed_states, strict=True):
-        name = f.feed.name
-        row = FeedReport(
-            name=name,
-            status=state.last_status or f.outcome,
-            http_status=f.http_status,
-            entries=len(parsed[name].entries) if name in parsed else 0,
-            new_articles=new_by_feed[name],
-            fallback_articles=fallback[name],
-            failed_articles=unusable[name],
-            seconds=f.seconds,
-            error=state.last_error,
-            capped=name in plan.capped,
-        )
-        report_rows.append(row)
+
+def _write(
+    warehouse: Warehouse, batch: Batch, dry_run: bool, logger: Logger | LoggerAdapter[Any]
+) -> WriteOutcome:
+    """Write the batch, or for a dry run say what would have been stored."""
+    if not dry_run:
+        return steps.write_batch(warehouse, _large(batch))
+    logger.info("dry run: nothing written to %s", warehouse.path)
+    return WriteOutcome(BatchResult({a.article_id for a in batch.articles}, set()))
+
+
+def _log_run(
+    logger: Logger | LoggerAdapter[Any],
+    report: RunReport,
+    written: WriteOutcome,
+    merged: list[tuple[str, int]],
+) -> None:
+    """One line per feed, per merged spool batch and for the run, in the run's log."""
+    for row in report.feeds:
         if row.status == "failed":
-            logger.warning("feed %s failed: %s", name, row.error)
+            logger.warning("feed %s failed: %s", row.name, row.error)
+        elif row.status == "backoff":
+            logger.info("feed %s: %s", row.name, row.error)
         else:
             logger.info(
                 "feed %s: %s, %d entries, %d new articles%s",
-                name,
+                row.name,
                 row.status,
                 row.entries,
                 row.new_articles,
                 " (capped)" if row.capped else "",
             )
-
-    for row in report_rows[: len(resting)]:
-        logger.info("feed %s: %s", row.name, row.error)
-    for earlier in merged:
-        logger.info(
-            "merged the spooled batch of run %s: %d new articles",
-            earlier.run_id,
-            earlier.articles_new,
-        )
+    for run_id, articles_new in merged:
+        logger.info("merged the spooled batch of run %s: %d new articles", run_id, articles_new)
     if written.index_error is not None:
         logger.warning("search index not updated (the next run retries): %s", written.index_error)
     if written.spooled_to is not None:
@@ -253,24 +181,6 @@ def ingest(
             written.lock_error,
             written.spooled_to,
         )
-
-    report = RunReport(
-        run_id=run_id,
-        db=str(db_path),
-        started_at=started,
-        finished_at=datetime.now(UTC),
-        feeds=tuple(report_rows),
-        articles_new=len(new_ids),
-        articles_fallback=sum(fallback.values()),
-        articles_failed=sum(unusable.values()),
-        entries_seen=len(entries),
-        dry_run=dry_run,
-        articles_updated=len(written.result.updated_ids),
-        spooled_to=str(written.spooled_to) if written.spooled_to else None,
-        lock_error=written.lock_error,
-        merged_runs=tuple(r.run_id for r in merged),
-    )
-    publish_artifacts(report)
     logger.info(
         "run done: %d feeds (%d failed), %d entries, %d new articles in %.1f s",
         len(report.feeds),
@@ -279,7 +189,6 @@ def ingest(
         report.articles_new,
         report.seconds,
     )
-    return report
 
 
 def publish_artifacts(report: RunReport) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from flows import steps
 from newsdesk.settings import Settings
-from storage.warehouse import maintain_task
+from storage import Warehouse
 
 
 def _run_name() -> str:
@@ -41,8 +42,8 @@ def maintenance(
     now = datetime.now(UTC)
     day = day or (now - timedelta(days=1)).date()
 
-    partition, rows, failing = maintain_task(
-        db_path, day, target, now - timedelta(hours=failing_hours)
+    partition, rows, failing = steps.maintain(
+        Warehouse(db_path), day, target, now - timedelta(hours=failing_hours)
     )
     logger.info("checkpointed %s; exported %d articles of %s to %s", db_path, rows, day, partition)
     for feed in failing:

@@ -1,39 +1,54 @@
-"""Prefect tasks for the stages of an ingest run: thin wrappers over the plain functions.
+"""Prefect tasks for the steps of a run: thin wrappers over the stages and the warehouse handle.
 
 Tasks are sized by stage, not by feed or article: a Prefect task run costs milliseconds in the
 flow and an API record, which one task per article would multiply by thousands. Only network
 stages would benefit from Prefect retries, and they already retry nothing blindly: a failed feed
 is recorded and retried by the next scheduled run. Nothing is cached: inputs are large (feed
 bodies, pages), hashing them would cost more than the work, and a rerun wants fresh data anyway.
+
+This module is where the stages meet: the fetch stage is handed the page stage's extraction and
+the warehouse its batch; the stages themselves never import each other.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from newsdesk.settings import Settings
+from storage import Warehouse
 from tasks.feeds.parse import parse_feed
+from tasks.feeds.sitemap import sitemap_children
 from tasks.fetch import collect
+from tasks.fetch.config import FetchConfig
 from tasks.models import (
     Article,
+    Batch,
     FeedEntry,
     FeedSpec,
     FeedState,
     FetchedFeed,
+    KnownUrls,
     ParsedFeed,
+    RunRecord,
     StorySketch,
+    WriteOutcome,
 )
+from tasks.page.extract import extract_article
+
+# Imported once by the extraction pool's fork server, for every worker forked from it.
+WORKER_PRELOAD = ("tasks.page.worker_preload",)
 
 
 @task(name="poll-feeds", cache_policy=NO_CACHE, persist_result=False)
 def poll_feeds(
-    specs: Sequence[FeedSpec], states: Mapping[str, FeedState], settings: Settings
+    specs: Sequence[FeedSpec], states: Mapping[str, FeedState], config: FetchConfig
 ) -> list[FetchedFeed]:
-    return asyncio.run(collect.fetch_feeds(specs, states, settings))
+    return asyncio.run(collect.fetch_feeds(specs, states, config, sitemap_children))
 
 
 @task(name="parse-feeds", cache_policy=NO_CACHE, persist_result=False)
@@ -46,6 +61,7 @@ def parse_feeds(fetched: Sequence[FetchedFeed]) -> list[ParsedFeed]:
             base_url=f.final_url or f.feed.url,
             content_type=f.content_type,
             default_language=f.feed.language,
+            parts=f.parts,
         )
         for f in fetched
         if f.outcome == "ok" and f.body is not None
@@ -53,11 +69,13 @@ def parse_feeds(fetched: Sequence[FetchedFeed]) -> list[ParsedFeed]:
 
 
 @task(name="download-and-extract", cache_policy=NO_CACHE, persist_result=False)
-def download_and_extract(entries: Sequence[FeedEntry], settings: Settings) -> list[Article]:
+def download_and_extract(
+    entries: Sequence[FeedEntry], config: FetchConfig, workers: int
+) -> list[Article]:
     if not entries:
         return []
-    with collect.process_pool(min(settings.workers, len(entries))) as pool:
-        return asyncio.run(collect.collect_articles(entries, settings, pool))
+    with collect.process_pool(min(workers, len(entries)), WORKER_PRELOAD) as pool:
+        return asyncio.run(collect.collect_articles(entries, config, pool, extract_article))
 
 
 @task(name="cluster-stories", cache_policy=NO_CACHE, persist_result=False)
@@ -70,3 +88,45 @@ def cluster_stories(
     from tasks.run.stories import cluster_articles  # datasketch loads scipy: only when needed
 
     return cluster_articles(articles, recent, threshold)
+
+
+# --- The warehouse: one task per open, so a run never holds the file between its steps. ---
+
+
+@task(name="prepare-warehouse", cache_policy=NO_CACHE, persist_result=False)
+def prepare_warehouse(warehouse: Warehouse, merge: bool = True) -> tuple[RunRecord, ...]:
+    """Create or migrate the warehouse and merge spooled batches (see `Warehouse.prepare`)."""
+    return warehouse.prepare(merge=merge)
+
+
+@task(name="load-feed-states", cache_policy=NO_CACHE, persist_result=False)
+def load_feed_states(warehouse: Warehouse) -> dict[str, FeedState]:
+    return warehouse.feed_states()
+
+
+@task(name="find-known-articles", cache_policy=NO_CACHE, persist_result=False)
+def find_known(warehouse: Warehouse, entries: Sequence[FeedEntry]) -> KnownUrls:
+    """What the warehouse holds for these entries' URLs and guids."""
+    return warehouse.find_known(
+        [(e.feed_name, e.url) for e in entries],
+        [(e.feed_name, e.guid) for e in entries if e.guid],
+    )
+
+
+@task(name="load-recent-stories", cache_policy=NO_CACHE, persist_result=False)
+def load_recent_sketches(warehouse: Warehouse, since: datetime) -> list[StorySketch]:
+    return warehouse.recent_sketches(since)
+
+
+@task(name="write-batch", cache_policy=NO_CACHE, persist_result=False)
+def write_batch(warehouse: Warehouse, batch: Batch) -> WriteOutcome:
+    """Write the batch, after any spooled ones; spool it if the lock stays taken."""
+    return warehouse.write(batch)
+
+
+@task(name="maintain-warehouse", cache_policy=NO_CACHE, persist_result=False)
+def maintain(
+    warehouse: Warehouse, day: date, export_dir: Path, failing_since: datetime
+) -> tuple[Path, int, list[FeedState]]:
+    """Checkpoint, export `day`, and list feeds failing since `failing_since`, in one open."""
+    return warehouse.maintain(day, export_dir, failing_since)

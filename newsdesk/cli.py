@@ -1,8 +1,8 @@
 """`newsdesk`: run the ingest flow, the offline demo, and read the warehouse.
 
 Exit codes: 0 the run completed (failed feeds are reported, not fatal); 1 no feed could be
-fetched or the warehouse could not be written; 2 usage or configuration error; 3 the run
-completed but the warehouse stayed locked, so its batch waits in the spool for the next run.
+fetched, or the warehouse could not be written or read (a batch that found it locked waits in
+the spool for the next run); 2 usage or configuration error; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -81,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="TAG",
         help="only feeds with this tag (repeatable)",
+    )
+    ingest.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="only the feeds of shard I of N (by a hash of the feed name), e.g. 2/4",
     )
     ingest.add_argument(
         "--dry-run",
@@ -309,13 +314,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from tasks.feeds.feedlist import FeedsFileError, load_feeds, select_feeds
+    from tasks.run.shards import ShardError, parse_shard
 
     feeds_file = args.feeds or settings.feeds
     db = args.db or settings.db
     try:
         # Validate before starting Prefect: a bad file costs nothing and fetches nothing.
         select_feeds(load_feeds(feeds_file), args.feed, args.tag)
-    except FeedsFileError as exc:
+        shard, shards = parse_shard(args.shard) if args.shard else (1, 1)
+    except (FeedsFileError, ShardError) as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_USAGE
     if args.max_articles_per_feed is not None and args.max_articles_per_feed < 0:
@@ -329,6 +336,8 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         max_articles_per_feed=args.max_articles_per_feed,
         dry_run=args.dry_run,
         verbose=args.verbose,
+        shard=shard,
+        shards=shards,
     )
 
 
@@ -341,6 +350,8 @@ def run_ingest(
     max_articles_per_feed: int | None = None,
     dry_run: bool = False,
     verbose: bool = False,
+    shard: int = 1,
+    shards: int = 1,
 ) -> int:
     """Run the flow in this process with a progress display, print the summary, and return
     the exit code."""
@@ -348,7 +359,7 @@ def run_ingest(
     if not _choose_prefect_api(db):
         return EXIT_FAILED
     from flows.ingest import ingest
-    from storage.warehouse import WarehouseError, WarehouseLocked
+    from storage import WarehouseError, WarehouseLocked
 
     try:
         with _progress():
@@ -359,6 +370,8 @@ def run_ingest(
                 max_articles_per_feed=max_articles_per_feed,
                 feeds_file=str(feeds_file),
                 db=str(db),
+                shard=shard,
+                shards=shards,
             )
     except WarehouseLocked as exc:
         err.print(
@@ -619,10 +632,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _sql(args: argparse.Namespace, settings: Settings) -> int:
     import duckdb
 
-    from storage.warehouse import WarehouseError, run_query
+    from storage import Warehouse, WarehouseError
 
     try:
-        columns, rows = run_query(args.db or settings.db, args.query)
+        columns, rows = Warehouse(args.db or settings.db).query(args.query)
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
@@ -636,25 +649,21 @@ def _sql(args: argparse.Namespace, settings: Settings) -> int:
 def _search(args: argparse.Namespace, settings: Settings) -> int:
     import duckdb
 
-    from storage.search import index_state, search
-    from storage.warehouse import WarehouseError, connect
+    from storage import Warehouse, WarehouseError
 
     if args.limit < 1:
         err.print("[red]error:[/] --limit must be 1 or more")
         return EXIT_USAGE
     try:
-        with connect(args.db or settings.db, read_only=True) as con:
-            hits = search(
-                con,
-                args.query,
-                since=args.since,
-                language=args.lang,
-                feed=args.feed,
-                limit=args.limit,
-                # About two lines of the snippet column in a table; a full one for programs.
-                snippet_width=max(60, min(out.width, 200)) if args.format == "table" else 240,
-            )
-            state = index_state(con)
+        hits, state = Warehouse(args.db or settings.db).search(
+            args.query,
+            since=args.since,
+            language=args.lang,
+            feed=args.feed,
+            limit=args.limit,
+            # About two lines of the snippet column in a table; a full one for programs.
+            snippet_width=max(60, min(out.width, 200)) if args.format == "table" else 240,
+        )
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
@@ -733,10 +742,10 @@ def print_search_hits(hits: Sequence[Any], query: str, *, wide: bool, max_width:
 
 
 def _snapshot(args: argparse.Namespace, settings: Settings) -> int:
-    from storage.warehouse import WarehouseError, snapshot
+    from storage import Warehouse, WarehouseError
 
     try:
-        snapshot(args.db or settings.db, args.path)
+        Warehouse(args.db or settings.db).snapshot(args.path)
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
@@ -751,11 +760,10 @@ def _feeds(args: argparse.Namespace, settings: Settings) -> int:
         return run_feeds_action(args, settings, out, err)
     import duckdb
 
-    from storage.warehouse import WarehouseError, connect, feed_health
+    from storage import Warehouse, WarehouseError
 
     try:
-        with connect(args.db or settings.db, read_only=True) as con:
-            columns, rows = feed_health(con)
+        columns, rows = Warehouse(args.db or settings.db).feed_health()
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED

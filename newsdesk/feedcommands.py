@@ -91,6 +91,7 @@ def _export(feeds_file: Path, output: Path | None, out: Console) -> int:
 def _add(
     args: argparse.Namespace, feeds_file: Path, settings: Settings, out: Console, err: Console
 ) -> int:
+    from tasks.feeds.parse import parse_feed
     from tasks.fetch.discover import DiscoveryError, discover_feeds
 
     url = args.url if "://" in args.url else f"https://{args.url}"
@@ -99,7 +100,7 @@ def _add(
         return EXIT_USAGE
     existing = _existing(feeds_file)  # a bad feeds file fails before anything is fetched
     try:
-        found = asyncio.run(discover_feeds(url, settings))
+        found = asyncio.run(discover_feeds(url, settings.fetch_config(), parse_feed))
     except DiscoveryError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}")
         return EXIT_FAILED

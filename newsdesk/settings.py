@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import os
+from dataclasses import fields
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_USER_AGENT = (
-    "newsdesk/0.1 (RSS/Atom news ingestion; obeys robots.txt, Retry-After, ETag and Last-Modified)"
-)
+from tasks.fetch.config import DEFAULT_USER_AGENT, FetchConfig
+from tasks.run.feedstate import Backoff, PollPolicy
 
 
 class Settings(BaseSettings):
     """Every knob an operator can turn without touching code."""
 
-    model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore")
+    # An empty value (`NEWSDESK_X=` as Compose files and systemd units write it) means the default.
+    model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore", env_ignore_empty=True)
 
     db: Path = Field(Path("data/news.duckdb"), description="DuckDB warehouse file.")
     feeds: Path = Field(Path("feeds.toml"), description="Feeds file (TOML).")
@@ -52,6 +53,23 @@ class Settings(BaseSettings):
     backoff_max: float = Field(
         86400.0, gt=0, description="Longest rest of a failing feed, in seconds."
     )
+    poll_interval_min: float = Field(
+        300.0, gt=0, description="Shortest interval between two polls of a feed, in seconds."
+    )
+    poll_interval_max: float = Field(
+        86400.0,
+        gt=0,
+        description=(
+            "Longest interval between two polls of a feed, in seconds: however quiet it is or "
+            "whatever its ttl or Cache-Control says."
+        ),
+    )
+    poll_jitter: float = Field(
+        0.1,
+        ge=0,
+        lt=1,
+        description="Each feed's next poll moves by up to this share of its interval.",
+    )
     lock_wait: float = Field(
         30.0,
         ge=0,
@@ -75,11 +93,27 @@ class Settings(BaseSettings):
             "Off by default: feeds are untrusted input."
         ),
     )
+    max_sitemaps: int = Field(
+        10,
+        ge=0,
+        description=(
+            "Sitemaps of a sitemap index fetched with it, most recently modified first "
+            "(only those on the index's own host)."
+        ),
+    )
     ingest_interval_minutes: int = Field(
         15, gt=0, description="How often `newsdesk serve` runs the scheduled ingest deployment."
     )
     ingest_cron: str | None = Field(
         None, description="A cron schedule for ingest instead of the interval, e.g. '*/10 * * * *'."
+    )
+    shards: int = Field(
+        1,
+        gt=0,
+        description=(
+            "Deploy ingest as this many deployments, one per shard of the feeds (by a hash of "
+            "the feed name), so that runs of different shards run at once on different workers."
+        ),
     )
     maintenance_cron: str = Field(
         "30 3 * * *", description="When `newsdesk serve` runs the daily maintenance (UTC cron)."
@@ -104,3 +138,16 @@ class Settings(BaseSettings):
             "start a temporary one for each run."
         ),
     )
+
+    def poll_policy(self) -> PollPolicy:
+        """How often healthy feeds are polled and how failing ones rest."""
+        return PollPolicy(
+            minimum=self.poll_interval_min,
+            maximum=max(self.poll_interval_max, self.poll_interval_min),
+            jitter=self.poll_jitter,
+            backoff=Backoff(self.backoff_base, self.backoff_max),
+        )
+
+    def fetch_config(self) -> FetchConfig:
+        """The part of the settings the network edge takes."""
+        return FetchConfig(**{f.name: getattr(self, f.name) for f in fields(FetchConfig)})

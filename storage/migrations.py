@@ -275,11 +275,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE story_sketches ALTER COLUMN article_id_key SET NOT NULL;
         """,
     ),
+    # Healthy feeds get their own interval (tasks.run.feedstate.poll_interval); `next_poll_at`
+    # stays the backoff of failing feeds, so scheduled runs and failures never share a column.
+    Migration(
+        8,
+        "feeds.poll_interval_seconds, feeds.due_at",
+        """
+        ALTER TABLE feeds ADD COLUMN poll_interval_seconds INTEGER;
+        ALTER TABLE feeds ADD COLUMN due_at TIMESTAMPTZ;
+        """,
+    ),
     # The questions analysts ask first, answered once: each view reads the tables at query
     # time, so it costs nothing to keep and is always current. "Today" and "the last 7 days"
     # are UTC.
     Migration(
-        8,
+        9,
         "analyst views: latest_articles, stories, feed_health, daily_counts",
         """
         CREATE VIEW latest_articles AS
@@ -338,6 +348,8 @@ MIGRATIONS: tuple[Migration, ...] = (
                     ELSE 'ok' END AS status,
                f.last_status, f.last_http_status, f.last_polled_at, f.last_success_at,
                f.consecutive_failures, f.failing_since, f.next_poll_at AS resting_until,
+               to_seconds(f.poll_interval_seconds) AS poll_interval,
+               coalesce(f.next_poll_at, f.due_at) AS next_poll,
                c.publish_interval,
                round(coalesce(s.seen_7d, 0) / 7.0, 1) AS articles_per_day,
                coalesce(s.seen_total, 0) AS articles_total,

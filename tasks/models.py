@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Literal
 
 FetchOutcome = Literal["ok", "not_modified", "unchanged", "failed"]
@@ -29,6 +30,8 @@ class FeedSpec:
     url: str
     tags: tuple[str, ...] = ()
     language: str | None = None
+    interval: float | None = None
+    """Seconds between polls pinned by the operator (`interval = "30m"`); None: adaptive."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,12 @@ class FeedState:
     """The first failed poll of the current run of failures; None while the feed works."""
     next_poll_at: datetime | None = None
     """A failing feed is not polled before this time (backoff); None when it is healthy."""
+    poll_interval_seconds: int | None = None
+    """How long a healthy feed waits between polls: from how often it publishes and what its
+    server says (see `tasks.run.feedstate.poll_interval`), or as pinned in the feeds file."""
+    due_at: datetime | None = None
+    """When scheduled runs (`due_only`) poll the feed next: the last poll plus the interval,
+    with jitter."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +78,10 @@ class FetchedFeed:
     seconds: float = 0.0
     retry_after: float | None = None
     """Seconds the server asked us to wait before polling again (429/503 with Retry-After)."""
+    max_age: float | None = None
+    """Seconds the response stays fresh (`Cache-Control: max-age`, else `Expires`)."""
+    parts: tuple[bytes, ...] = ()
+    """The bodies of the sitemaps a sitemap index lists, fetched with it (`body` is the index)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +103,9 @@ class FeedEntry:
     language: str | None = None
     updated_at: datetime | None = None
     """The entry's own "last updated" date (Atom `updated`, JSON Feed `date_modified`), UTC."""
+    published_at_precision: DatePrecision = "second"
+    """"day" when the feed wrote a date without a time of day (`published_at` is then midnight
+    UTC of that day, not an instant)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,22 +129,24 @@ class ParsedFeed:
     usable: bool = True
     title: str | None = None
     language: str | None = None
+    update_hint: float | None = None
+    """Seconds between updates the feed itself announces (RSS `ttl`, `sy:updatePeriod` and
+    `sy:updateFrequency`)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """A downloaded article page, decoded to text."""
+    """A downloaded article page."""
 
     url: str
     """The URL that was requested."""
     final_url: str | None = None
     """Where redirects ended."""
     http_status: int | None = None
-    html: str | None = None
     error: str | None = None
     body: bytes | None = None
-    """The undecoded HTML, when decoding is left to the extraction worker (then `html` is
-    None): bytes cross to a worker process for the price of a copy, and the decode runs there."""
+    """The undecoded HTML: bytes cross to a worker process for the price of a copy, and the
+    decode runs there."""
     content_type: str | None = None
     """The response's Content-Type, for decoding `body`."""
 
@@ -155,8 +173,6 @@ class Article:
     extraction_error: str | None = None
     site_name: str | None = None
     http_status: int | None = None
-    entry_urls: tuple[str, ...] = field(default=())
-    """Every entry link that led to this article (before canonicalization)."""
     page_type: PageType | None = None
     """None when the page could not be read (the row then holds the feed's text)."""
     wire_agency: str | None = None
@@ -240,3 +256,90 @@ class RunReport:
     @property
     def seconds(self) -> float:
         return (self.finished_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """An article seen in a feed: one row of `feed_entries`."""
+
+    feed_name: str
+    entry_url: str
+    article_id: str
+    guid: str | None
+    entry_title: str | None
+    entry_published_at: datetime | None
+    entry_updated_at: datetime | None = None
+    entry_hash: str | None = None
+    """With `entry_updated_at`, the entry's fingerprint: a later sighting that differs from it
+    is an edit (see `tasks.run.plan`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One row of `ingest_runs`."""
+
+    run_id: str
+    started_at: datetime
+    finished_at: datetime
+    feeds_total: int
+    feeds_ok: int
+    feeds_unchanged: int
+    feeds_failed: int
+    entries_seen: int
+    articles_new: int
+    articles_fallback: int
+    articles_failed: int
+    duration_seconds: float
+    feeds_backoff: int = 0
+    articles_updated: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Everything one run writes, in one transaction."""
+
+    articles: tuple[Article, ...]
+    sightings: tuple[Sighting, ...]
+    feed_states: tuple[FeedState, ...]
+    run: RunRecord
+    sketches: tuple[StorySketch, ...] = ()
+    """Story sketches of the batch's articles, offered to later runs' clustering."""
+
+
+@dataclass(frozen=True, slots=True)
+class KnownUrls:
+    """What the warehouse already holds for a set of entry URLs."""
+
+    article_ids: dict[str, str]
+    """Entry or article URL -> article_id, for URLs already stored."""
+    sightings: frozenset[tuple[str, str]]
+    """(feed_name, entry_url) pairs already recorded."""
+    fingerprints: dict[tuple[str, str], EntryFingerprint] = field(default_factory=dict)
+    """(feed_name, entry_url) -> what that feed said about the entry when it was recorded."""
+    guids: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(feed_name, guid) -> article_id, for guids of the candidates already recorded."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What a batch write changed."""
+
+    new_ids: set[str]
+    """Articles inserted."""
+    updated_ids: set[str]
+    """Articles whose text or title changed; their previous version is in article_versions."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOutcome:
+    """What became of a run's batch."""
+
+    result: BatchResult
+    spooled_to: Path | None = None
+    """Set when the warehouse stayed locked and the batch went to the spool instead."""
+    lock_error: str | None = None
+    merged: tuple[RunRecord, ...] = ()
+    """Spooled batches of earlier runs merged before this one."""
+    index_error: str | None = None
+    """Why the search index could not take in the batch (the batch is stored; the next run
+    or the maintenance flow adds what is missing)."""

@@ -1,14 +1,44 @@
-"""Display text: one clean line, no markup, no control or invisible characters."""
+"""Text hygiene, the one home of it: clean lines and headlines, plain-text fields, mojibake
+repaired, author names split into people. Shared by the feeds and page stages."""
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
+from collections.abc import Iterable
 
 # Cc (controls) except whitespace, which is collapsed instead, plus invisible characters that
 # leak from CMSs into headlines and bylines. ZWJ/ZWNJ are kept: scripts such as Bengali need them.
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u200b\u2060\ufeff\u00ad]")
 _TAG = re.compile(r"<[A-Za-z/!][^>]*>")
+# C0 and C1 controls except tab and newline, DEL, and non-characters; a bare CR becomes "\n".
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+_ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
+# UTF-8 lead byte read as Latin-1 followed by a continuation byte, or "â€" (curly quotes).
+_MOJIBAKE = re.compile("[ÂÃÐÑ][\x80-\xbf]|â€")
+_EMAIL = re.compile(r"[^\s()<>\[\],;]+@[^\s()<>\[\],;]+\.[^\s()<>\[\],;]+")
+_AUTHOR_SEPARATORS = re.compile(r"\s*;\s*|\s*\|\s*|\s+(?:and|&|und|et)\s+", re.IGNORECASE)
+_BYLINE = re.compile(r"^(?:(?:by|von|par|por)\s+|author:\s*)", re.IGNORECASE)
+# "M.", "K. T.", "J.-P.": the given-name part of "Surname, Initials" bylines.
+_INITIALS = re.compile(r"(?:[^\W\d_]{1,2}\.(?:\s*-?\s*)?)+|[A-Z]{1,3}")
+# "Jane Doe, Jr." must not be split at its comma.
+_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "md", "phd", "ph.d."})
+
+
+def squash(text: str) -> str:
+    """Letters and digits only, compatibility-folded and casefolded: a key under which
+    "Tages­schau.de", "TAGESSCHAU DE" and "tagesschau-de" are one name."""
+    return "".join(c for c in unicodedata.normalize("NFKC", text).casefold() if c.isalnum())
+
+
+def language_code(code: object) -> str | None:
+    """Primary subtag, lower-cased: `en-US`, `EN_gb`, ` de ` → `en`, `en`, `de`; empty,
+    non-alphabetic or not a string → None."""
+    if not isinstance(code, str) or not code.strip():
+        return None
+    primary = code.strip().replace("_", "-").split("-")[0].lower()
+    return primary if primary.isascii() and primary.isalpha() and 2 <= len(primary) <= 3 else None
 
 
 def clean_line(value: str | None) -> str | None:
@@ -36,3 +66,124 @@ def clean_headline(value: str | None) -> str | None:
 def clean_text(value: str) -> str:
     """Body text from a feed: NFC, no stray control characters, trimmed."""
     return _INVISIBLE.sub("", unicodedata.normalize("NFC", value)).strip()
+
+
+def plain_text(value: str) -> str | None:
+    """A plain-text field: mojibake repaired, entities decoded (double escaping such as
+    `&amp;amp;` is common in titles) but a literal "<" kept, controls removed, lines joined."""
+    value = repair_mojibake(value)
+    if _ENTITY.search(value):
+        value = html.unescape(value)
+    return join_lines(CONTROL.sub("", value))
+
+
+def join_lines(text: str) -> str | None:
+    # Controls again: character references (`&#8;`) become control characters only now.
+    text = CONTROL.sub("", text.replace("\r", "\n"))
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    joined = "\n".join(line for line in lines if line)
+    return unicodedata.normalize("NFC", joined) or None
+
+
+def repair_mojibake(text: str) -> str:
+    """Undo UTF-8 that was decoded as Latin-1/windows-1252 ("BrÃ¸ndby" to "Brøndby").
+
+    Feeds mix encodings: feedkit-Ampersand.xml is ISO-8859-1 with one UTF-8 description.
+    The repair is kept only when the whole string round-trips, so correct text is never
+    touched. It runs before whitespace and controls are cleaned, because a misread "à" ends
+    in U+00A0 and a misread "”" in the C1 control U+009D.
+    """
+    if not _MOJIBAKE.search(text):
+        return text
+    raw = bytearray()
+    for char in text:
+        try:
+            raw += char.encode("cp1252")
+        except UnicodeEncodeError:
+            # Five bytes are undefined in windows-1252; decoders pass them through as C1.
+            if ord(char) > 0xFF:
+                return text
+            raw.append(ord(char))
+    if raw[-1:] in (b"\xc2", b"\xc3"):
+        # feedparser strips the field, and str.strip() eats the U+00A0 that was the second
+        # half of a misread no-break space ("Â\xa0") or "à" ("Ã\xa0").
+        raw.append(0xA0)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return text
+
+
+def split_authors(raw: Iterable[str | None]) -> tuple[str, ...]:
+    """Author names (plain text) split into people, e-mail addresses removed.
+
+    Splits on ";", "|", " and ", " & " (and German/French "und"/"et"; not Spanish "y",
+    which joins compound surnames). Commas are ambiguous, so they split only in two shapes:
+    "Surname, Initials" lists ("Ash, C., Mueller, K. L." gives "Ash, C." and "Mueller,
+    K. L.") and lists whose every part has two words or an initial ("Jane Doe, R.Scheer").
+    "Doe, Jane" (one person, surname first) and "Jane Doe, Jr." stay whole.
+    "jane@example.com (Jane Doe)" and "Jane Doe <jane@example.com>" give "Jane Doe"; a bare
+    address gives nothing, since an address is not a name. A leading "By " is dropped.
+    Order kept, duplicates removed.
+    """
+    names: dict[str, None] = {}
+    for value in raw:
+        text = value
+        if not text:
+            continue
+        text = _BYLINE.sub("", " ".join(text.split()))
+        for part in _AUTHOR_SEPARATORS.split(text):
+            for name in _split_on_commas(part):
+                name = _clean_name(name)
+                if name:
+                    names.setdefault(name, None)
+    return tuple(names)
+
+
+def _split_on_commas(text: str) -> list[str]:
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) == 1:
+        return parts
+    if len(parts) % 2 == 0 and all(_INITIALS.fullmatch(p) for p in parts[1::2]):
+        pairs = zip(parts[::2], parts[1::2], strict=True)
+        return [f"{surname}, {initials}" for surname, initials in pairs]
+    if any(p.lower() in _SUFFIXES or _INITIALS.fullmatch(p) for p in parts):
+        return [text]
+    if all(len(p.split()) >= 2 or "." in p.rstrip(".") for p in parts):
+        return parts
+    return [text]
+
+
+def _clean_name(name: str) -> str:
+    name = _EMAIL.sub("", name.replace("mailto:", ""))
+    name = re.sub(r"\(\s*\)|<\s*>|\[\s*\]", "", name)
+    name = name.strip(" \t,;:-–—\"'")
+    # "(Jane Doe)" left over from "jane@example.com (Jane Doe)"; "Jakub Alba (yakubin)" stays.
+    if name.startswith("(") and name.endswith(")") and name.count("(") == 1:
+        name = name[1:-1].strip()
+    return name if any(c.isalpha() for c in name) else ""
+
+
+# Longest values kept in the one-line text columns (README, "Schema"). Real headlines run to
+# ~200 characters and names to ~60; a 200,000-character <title> is a broken or hostile page.
+MAX_HEADLINE = 300
+MAX_SITE_NAME = 200
+MAX_AUTHOR = 100
+MAX_AUTHORS = 30
+MAX_DATELINE = 100
+MAX_SUMMARY = 2000
+
+
+def clip_line(value: str | None, limit: int) -> str | None:
+    """`value` if it has at most `limit` characters, else its start cut at a word and `…`.
+
+    Text without spaces (Chinese, Japanese) is cut at a character. The result, ellipsis
+    included, has at most `limit` characters.
+    """
+    if value is None or len(value) <= limit:
+        return value
+    head = value[: limit - 1]
+    space = head.rfind(" ")
+    if space >= limit // 2:
+        head = head[:space]
+    return head.rstrip(" ,;:-–—") + "…"

@@ -165,15 +165,23 @@ def article_id(canonical: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-def _host(url_or_host: str) -> str:
-    text = url_or_host.strip()
-    if "//" not in text:
-        text = f"http://{text}"
+def hostname(url: str) -> str:
+    """The URL's host, lower-cased, without a trailing dot; "" when there is none."""
     try:
-        host = (urlsplit(text).hostname or "").rstrip(".")
+        return (urlsplit(url).hostname or "").rstrip(".")
     except ValueError:
         return ""
-    return host.removeprefix("www.")
+
+
+def site_label(url: str) -> str | None:
+    """`https://www.ukbdnews.com/x` → `ukbdnews`: the label a site most often calls itself."""
+    labels = hostname(url).removeprefix("www.").split(".")
+    return labels[-2] if len(labels) >= 2 else None
+
+
+def _host(url_or_host: str) -> str:
+    text = url_or_host.strip()
+    return hostname(text if "//" in text else f"http://{text}").removeprefix("www.")
 
 
 def _is_tracking(name: str) -> bool:

@@ -9,7 +9,7 @@ import pytest
 
 from newsdesk.cli import _parser
 from newsdesk.settings import Settings
-from storage.warehouse import connect
+from storage import connect
 
 README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
 

@@ -2,7 +2,7 @@
 
 Without it expat hands over text one line or entity at a time, and feedparser pays a Python
 callback for each piece before joining them again; buffered, a run of text arrives whole. The
-parsed result is the same (checked on every corpus feed by `tests/test_feeds.py`); parsing is
+parsed result is the same (checked on every corpus feed by `tests/feeds/test_feeds.py`); parsing is
 about 12% faster. `tasks.feeds.parse` registers this module first in feedparser's list of SAX
 drivers.
 """

@@ -16,7 +16,11 @@ from tasks.models import FeedSpec
 from tasks.urls import normalize_url
 
 _TABLE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*feeds[ \t]*\]\]", re.MULTILINE)
-_ALLOWED_KEYS = {"name", "url", "tags", "language"}
+_ALLOWED_KEYS = {"name", "url", "tags", "language", "interval"}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MIN_INTERVAL = 60.0
+"""The shortest interval a feeds file may pin, in seconds."""
 
 
 class FeedsFileError(ValueError):
@@ -90,7 +94,29 @@ def _to_spec(table: object, where: str) -> FeedSpec:
     language = table.get("language")
     if language is not None and (not isinstance(language, str) or not language):
         raise FeedsFileError(f"{where}: {label} has a 'language' that is not a string")
-    return FeedSpec(name=name.strip(), url=url.strip(), tags=tuple(tags), language=language)
+    interval = table.get("interval")
+    seconds = None if interval is None else parse_interval(interval)
+    if interval is not None and (seconds is None or seconds < MIN_INTERVAL):
+        raise FeedsFileError(
+            f"{where}: {label} has an 'interval' that is not a duration of a minute or more "
+            f'(such as "30m", "2h", "1d", or a number of minutes): {interval!r}'
+        )
+    return FeedSpec(
+        name=name.strip(), url=url.strip(), tags=tuple(tags), language=language, interval=seconds
+    )
+
+
+def parse_interval(value: object) -> float | None:
+    """Seconds of a feeds file `interval`: `"30m"`, `"90s"`, `"2h"`, `"1d"`, or a number of
+    minutes; None when it is none of those."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) * 60 if value > 0 else None
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if match is None:
+        return None
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 def select_feeds(
@@ -116,7 +142,8 @@ def select_feeds(
 
 NEW_FILE_HEADER = """\
 # Feeds polled by `newsdesk ingest`. Each [[feeds]] table: name (unique), url, optional tags
-# (list), optional language (a hint used when an article's text is too short to detect).
+# (list), optional language (a hint used when an article's text is too short to detect),
+# optional interval ("30m", "2h": poll this often instead of the adaptive interval).
 """
 
 

@@ -31,7 +31,6 @@ class OpmlFeed:
     url: str
     title: str | None
     tags: tuple[str, ...] = ()
-    site_url: str | None = None
     language: str | None = None
 
 
@@ -69,7 +68,6 @@ def _walk(parent: etree._Element, folders: tuple[str, ...], out: list[OpmlFeed])
                     url=url,
                     title=title,
                     tags=tuple(dict.fromkeys(t for t in tags if t)),
-                    site_url=attrs.get("htmlurl") or None,
                     language=attrs.get("language") or None,
                 )
             )

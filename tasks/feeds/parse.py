@@ -1,4 +1,5 @@
-"""Feed bodies (RSS 0.9x/1.0/2.0, Atom, JSON Feed) to `ParsedFeed`: bytes in, dataclasses out.
+"""Feed bodies (RSS 0.9x/1.0/2.0, Atom, JSON Feed, news sitemaps) to `ParsedFeed`: bytes in,
+dataclasses out.
 
 Nothing here touches the network: feedparser always receives a byte stream (a bare `bytes`
 argument is tried as a *file name* first, so we wrap it in `BytesIO`), and links are resolved
@@ -15,8 +16,7 @@ import io
 import json
 import pyexpat
 import re
-import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -27,10 +27,21 @@ import feedparser.api
 import lxml.html
 from lxml import etree
 
-from tasks.models import FeedEntry, ParsedFeed
+from tasks.encoding import detect_legacy_encoding
+from tasks.feeds.dates import has_time_of_day
+from tasks.feeds.sitemap import parse_sitemap, parse_sitemap_index, sitemap_kind
+from tasks.models import DatePrecision, FeedEntry, ParsedFeed
+from tasks.text import (
+    CONTROL,
+    join_lines,
+    language_code,
+    plain_text,
+    repair_mojibake,
+    split_authors,
+)
 from tasks.urls import normalize_url
 
-__all__ = ["clean_authors", "html_to_text", "parse_feed"]
+__all__ = ["feed_authors", "html_to_text", "parse_feed"]
 
 _JSON_TYPES = frozenset({"application/feed+json", "application/json"})
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -39,6 +50,7 @@ if "tasks.feeds.expat_buffered" not in feedparser.api.PREFERRED_XML_PARSERS:
     feedparser.api.PREFERRED_XML_PARSERS.insert(0, "tasks.feeds.expat_buffered")
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_XML_ENCODING = re.compile(rb"""<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _XML_WHITESPACE = b" \t\r\n"
 # A numeric character reference: feedparser's lenient parser crashes on ones that name no
 # character (a lone surrogate such as &#xD800;, or anything past U+10FFFF).
@@ -58,20 +70,7 @@ _BLOCK_TAGS = frozenset(
     }
 )  # fmt: skip
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "iframe", "object"})
-# C0 and C1 controls except tab and newline, DEL, and non-characters; a bare CR becomes "\n".
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
-_ENTITY = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 _TAG = re.compile(r"<[^>]*>")
-# UTF-8 lead byte read as Latin-1 followed by a continuation byte, or "â€" (curly quotes).
-_MOJIBAKE = re.compile("[ÂÃÐÑ][\x80-\xbf]|â€")
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?=$|[-_])")
-_EMAIL = re.compile(r"[^\s()<>\[\],;]+@[^\s()<>\[\],;]+\.[^\s()<>\[\],;]+")
-_AUTHOR_SEPARATORS = re.compile(r"\s*;\s*|\s*\|\s*|\s+(?:and|&|und|et)\s+", re.IGNORECASE)
-_BYLINE = re.compile(r"^(?:(?:by|von|par|por)\s+|author:\s*)", re.IGNORECASE)
-# "M.", "K. T.", "J.-P.": the given-name part of "Surname, Initials" bylines.
-_INITIALS = re.compile(r"(?:[^\W\d_]{1,2}\.(?:\s*-?\s*)?)+|[A-Z]{1,3}")
-# "Jane Doe, Jr." must not be split at its comma.
-_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "md", "phd", "ph.d."})
 
 
 def parse_feed(
@@ -80,8 +79,12 @@ def parse_feed(
     base_url: str,
     content_type: str | None = None,
     default_language: str | None = None,
+    parts: Sequence[bytes] = (),
 ) -> ParsedFeed:
     """Parse one feed body into entries with absolute, normalized links and plain text.
+
+    A news sitemap is read by `tasks.feeds.sitemap`; for a sitemap index, `parts` are the
+    bodies of the sitemaps it lists, fetched with it.
 
     `base_url` is where the body was fetched from; relative links resolve against the entry's
     xml:base, else the feed's own site link, else `base_url`. A body that yields entries
@@ -92,6 +95,11 @@ def parse_feed(
     if body[:2] == _GZIP_MAGIC:
         return ParsedFeed(feed_name, usable=False, problem="not a feed: gzip-compressed body")
     try:
+        kind = sitemap_kind(body)
+        if kind == "urlset":
+            return parse_sitemap(feed_name, body, base_url, default_language)
+        if kind == "sitemapindex":
+            return parse_sitemap_index(feed_name, parts, base_url, default_language)
         if _looks_like_json(body, media_type):
             return _parse_json_feed(feed_name, body, base_url, default_language)
         return _parse_xml_feed(feed_name, body, base_url, charset, default_language)
@@ -111,15 +119,15 @@ def html_to_text(markup: str | None) -> str | None:
     """
     if not markup:
         return None
-    markup = _repair_mojibake(markup)
-    markup = _CONTROL.sub("", markup.replace("\r\n", "\n").replace("\r", "\n"))
+    markup = repair_mojibake(markup)
+    markup = CONTROL.sub("", markup.replace("\r\n", "\n").replace("\r", "\n"))
     if "<" not in markup and "&" not in markup:
-        return _join_lines(markup)
+        return join_lines(markup)
     try:
         root = lxml.html.fragment_fromstring(markup, create_parent="div")
     except (etree.ParserError, ValueError):
-        return _join_lines(html.unescape(_TAG.sub(" ", markup)))
-    return _join_lines("".join(_text_chunks(root)))
+        return join_lines(html.unescape(_TAG.sub(" ", markup)))
+    return join_lines("".join(_text_chunks(root)))
 
 
 def _text_chunks(root: Any) -> Iterator[str]:
@@ -146,43 +154,6 @@ def _text_chunks(root: Any) -> Iterator[str]:
         stack.extend((child, False) for child in reversed(element))
 
 
-def _join_lines(text: str) -> str | None:
-    # Controls again: character references (`&#8;`) become control characters only now.
-    text = _CONTROL.sub("", text.replace("\r", "\n"))
-    lines = (" ".join(line.split()) for line in text.split("\n"))
-    joined = "\n".join(line for line in lines if line)
-    return unicodedata.normalize("NFC", joined) or None
-
-
-def _repair_mojibake(text: str) -> str:
-    """Undo UTF-8 that was decoded as Latin-1/windows-1252 ("BrÃ¸ndby" to "Brøndby").
-
-    Feeds mix encodings: feedkit-Ampersand.xml is ISO-8859-1 with one UTF-8 description.
-    The repair is kept only when the whole string round-trips, so correct text is never
-    touched. It runs before whitespace and controls are cleaned, because a misread "à" ends
-    in U+00A0 and a misread "”" in the C1 control U+009D.
-    """
-    if not _MOJIBAKE.search(text):
-        return text
-    raw = bytearray()
-    for char in text:
-        try:
-            raw += char.encode("cp1252")
-        except UnicodeEncodeError:
-            # Five bytes are undefined in windows-1252; decoders pass them through as C1.
-            if ord(char) > 0xFF:
-                return text
-            raw.append(ord(char))
-    if raw[-1:] in (b"\xc2", b"\xc3"):
-        # feedparser strips the field, and str.strip() eats the U+00A0 that was the second
-        # half of a misread no-break space ("Â\xa0") or "à" ("Ã\xa0").
-        raw.append(0xA0)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return text
-
-
 def _plain_text(value: str | None, content_type: str | None = None) -> str | None:
     """Text of a feed field; HTML unless feedparser says it is plain text.
 
@@ -192,10 +163,7 @@ def _plain_text(value: str | None, content_type: str | None = None) -> str | Non
     if not value:
         return None
     if content_type == "text/plain":
-        value = _repair_mojibake(value)
-        if _ENTITY.search(value):
-            value = html.unescape(value)
-        return _join_lines(_CONTROL.sub("", value))
+        return plain_text(value)
     return html_to_text(value)
 
 
@@ -219,7 +187,7 @@ def _parse_xml_feed(
     if not _EXPAT_LIMITS_EXPANSION:
         body = _DOCTYPE.sub(b"", body, count=1)
     headers = {}
-    charset = "utf-8" if _is_utf8(body) else charset
+    charset = "utf-8" if _is_utf8(body) else _legacy_charset(body, charset)
     if charset:
         # Only the charset of the HTTP header is worth passing on. feedparser applies RFC
         # 3023 to the media type: text/xml without a charset would mean US-ASCII, and any
@@ -239,7 +207,7 @@ def _parse_xml_feed(
         return ParsedFeed(feed_name, usable=False, problem=f"not a feed: {reason}")
 
     site = normalize_url(feed.get("link") or "", base_url) or normalize_url(base_url) or base_url
-    language = _language(feed.get("language")) or _language(default_language)
+    language = language_code(feed.get("language")) or language_code(default_language)
     # Atom: an entry without <author> inherits the feed's (RFC 4287 section 4.2.1). RSS's
     # managingEditor is not the author of each item, so RSS entries inherit nothing.
     inherited = _authors(feed) if parsed.get("version", "").startswith("atom") else ()
@@ -254,7 +222,27 @@ def _parse_xml_feed(
         problem=problem,
         title=_one_line(_plain_text(feed.get("title"), _detail_type(feed, "title"))),
         language=language,
+        update_hint=_update_hint(feed),
     )
+
+
+# sy:updatePeriod (RSS 1.0 Syndication module): the period sy:updateFrequency divides.
+_UPDATE_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 604800, "monthly": 2629800}
+_UPDATE_PERIODS["yearly"] = 12 * _UPDATE_PERIODS["monthly"]
+
+
+def _update_hint(feed: Mapping[str, Any]) -> float | None:
+    """Seconds between updates the feed announces: the longer of RSS `<ttl>` (minutes) and
+    `sy:updatePeriod` / `sy:updateFrequency`; None when it announces neither (or nonsense)."""
+    hints = []
+    ttl = str(feed.get("ttl") or "").strip()
+    if ttl.isdigit() and int(ttl) > 0:
+        hints.append(int(ttl) * 60.0)
+    period = _UPDATE_PERIODS.get(str(feed.get("sy_updateperiod") or "").strip().lower())
+    frequency = str(feed.get("sy_updatefrequency") or "1").strip()
+    if period and frequency.isdigit() and int(frequency) > 0:
+        hints.append(period / int(frequency))
+    return max(hints, default=None)
 
 
 def _xml_entry(
@@ -275,6 +263,10 @@ def _xml_entry(
     contents = entry.get("content") or []
     content_texts = (_plain_text(c.get("value"), c.get("type")) for c in contents)
     content = max((t for t in content_texts if t), key=len, default=None)
+    # dict.get: FeedParserDict.get maps updated_parsed to published_parsed, with a warning.
+    published_at, written = _struct_to_utc(dict.get(entry, "published_parsed")), "published"
+    if published_at is None:
+        published_at, written = _struct_to_utc(dict.get(entry, "updated_parsed")), "updated"
     return FeedEntry(
         feed_name=feed_name,
         url=url,
@@ -282,12 +274,11 @@ def _xml_entry(
         title=_one_line(_plain_text(entry.get("title"), _detail_type(entry, "title"))),
         summary=_plain_text(entry.get("summary"), _detail_type(entry, "summary")),
         content=content,
-        # dict.get: FeedParserDict.get maps updated_parsed to published_parsed, with a warning.
-        published_at=_struct_to_utc(dict.get(entry, "published_parsed"))
-        or _struct_to_utc(dict.get(entry, "updated_parsed")),
+        published_at=published_at,
         authors=_authors(entry) or inherited,
         language=language,
         updated_at=_struct_to_utc(dict.get(entry, "updated_parsed")),
+        published_at_precision=_precision(published_at, dict.get(entry, written)),
     )
 
 
@@ -315,7 +306,7 @@ def _authors(item: Mapping[str, Any]) -> tuple[str, ...]:
     raw = [p.get("name") or "" for p in people]
     if len(people) <= 1 and item.get("author"):
         raw = [item["author"]]
-    return clean_authors(raw)
+    return feed_authors(raw)
 
 
 def _struct_to_utc(value: Any) -> datetime | None:
@@ -327,6 +318,15 @@ def _struct_to_utc(value: Any) -> datetime | None:
         return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except (TypeError, ValueError):
         return None
+
+
+def _precision(published_at: datetime | None, written: Any) -> DatePrecision:
+    """ "day" for a date the feed wrote without a time of day: its midnight is not an instant."""
+    if published_at is not None and not has_time_of_day(
+        written if isinstance(written, str) else None
+    ):
+        return "day"
+    return "second"
 
 
 def _describe_bozo(exc: BaseException | None) -> str:
@@ -372,6 +372,28 @@ def _is_utf8(body: bytes) -> bool:
     return True
 
 
+def _legacy_charset(body: bytes, http_charset: str | None) -> str | None:
+    """The charset of a feed that is not UTF-8: the declared one if the bytes fit it, else
+    the detected legacy encoding of a non-Latin script, else `http_charset` (feedparser then
+    tries the XML declaration, UTF-8, windows-1252 and ISO-8859-2 in turn).
+
+    A single-byte declaration always "fits", so a feed that says ISO-8859-1 is read as
+    ISO-8859-1; the detector decides only for feeds that declare nothing, or a charset that
+    their bytes break (UTF-8 over KOI8-R, GB2312 over Big5).
+    """
+    if body[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or b"\x00" in body[:4]:
+        return http_charset  # UTF-16/32: feedparser reads the BOM or the zero bytes
+    match = _XML_ENCODING.match(body.removeprefix(codecs.BOM_UTF8)[:256])
+    declared = [http_charset, match.group(1).decode("ascii") if match else None]
+    for name in filter(None, declared):
+        try:
+            body.decode(name)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        return http_charset
+    return detect_legacy_encoding(body) or http_charset
+
+
 # ---------------------------------------------------------------- JSON feeds
 
 
@@ -405,7 +427,7 @@ def _parse_json_feed(
 
     site = _json_url(document.get("home_page_url"), base_url) or normalize_url(base_url)
     site = site or base_url
-    language = _language(document.get("language")) or _language(default_language)
+    language = language_code(document.get("language")) or language_code(default_language)
     inherited = _json_authors(document)
     entries = (
         _json_entry(feed_name, item, site, language, inherited)
@@ -437,7 +459,9 @@ def _json_entry(
         if content_html
         else _plain_text(_json_str(item.get("content_text")), "text/plain")
     )
-    published = _parse_date(item.get("date_published")) or _parse_date(item.get("date_modified"))
+    published, written = _parse_date(item.get("date_published")), item.get("date_published")
+    if published is None:
+        published, written = _parse_date(item.get("date_modified")), item.get("date_modified")
     guid = item.get("id")
     return FeedEntry(
         feed_name=feed_name,
@@ -449,8 +473,9 @@ def _json_entry(
         content=content,
         published_at=published,
         authors=_json_authors(item) or inherited,
-        language=_language(item.get("language")) or language,
+        language=language_code(item.get("language")) or language,
         updated_at=_parse_date(item.get("date_modified")),
+        published_at_precision=_precision(published, written),
     )
 
 
@@ -465,7 +490,7 @@ def _parse_rss_in_json(
     items = channel.get("item") or []
     items = [items] if isinstance(items, dict) else items
     site = _json_url(channel.get("link"), base_url) or normalize_url(base_url) or base_url
-    language = _language(channel.get("language")) or _language(default_language)
+    language = language_code(channel.get("language")) or language_code(default_language)
     entries: list[FeedEntry | None] = []
     for item in items:
         if not isinstance(item, dict):
@@ -478,6 +503,7 @@ def _parse_rss_in_json(
         if link is None:
             entries.append(None)
             continue
+        published = _parse_date(item.get("pubDate"))
         entries.append(
             FeedEntry(
                 feed_name=feed_name,
@@ -485,9 +511,10 @@ def _parse_rss_in_json(
                 guid=_json_str(guid),
                 title=_one_line(html_to_text(_json_str(item.get("title")))),
                 summary=html_to_text(_json_str(item.get("description"))),
-                published_at=_parse_date(item.get("pubDate")),
-                authors=clean_authors([_json_str(item.get("author")) or ""]),
+                published_at=published,
+                authors=feed_authors([_json_str(item.get("author")) or ""]),
                 language=language,
+                published_at_precision=_precision(published, item.get("pubDate")),
             )
         )
     return ParsedFeed(
@@ -517,7 +544,7 @@ def _json_authors(item: Mapping[str, Any]) -> tuple[str, ...]:
             names.append(_json_str(person.get("name")) or "")
         elif isinstance(person, str):
             names.append(person)
-    return clean_authors(names)
+    return feed_authors(names)
 
 
 def _parse_date(value: Any) -> datetime | None:
@@ -540,62 +567,10 @@ def _parse_date(value: Any) -> datetime | None:
 # ---------------------------------------------------------------- shared helpers
 
 
-def clean_authors(raw: Iterable[str]) -> tuple[str, ...]:
-    """Author names from feed fields, split into people, e-mail addresses removed.
-
-    Splits on ";", "|", " and ", " & " (and German/French "und"/"et"; not Spanish "y",
-    which joins compound surnames). Commas are ambiguous, so they split only in two shapes:
-    "Surname, Initials" lists ("Ash, C., Mueller, K. L." gives "Ash, C." and "Mueller,
-    K. L.") and lists whose every part has two words or an initial ("Jane Doe, R.Scheer").
-    "Doe, Jane" (one person, surname first) and "Jane Doe, Jr." stay whole.
-    "jane@example.com (Jane Doe)" and "Jane Doe <jane@example.com>" give "Jane Doe"; a bare
-    address gives nothing, since an address is not a name. A leading "By " is dropped.
-    Order kept, duplicates removed.
-    """
-    names: dict[str, None] = {}
-    for value in raw:
-        text = _plain_text(value, "text/plain") if value else None
-        if not text:
-            continue
-        text = _BYLINE.sub("", " ".join(text.split()))
-        for part in _AUTHOR_SEPARATORS.split(text):
-            for name in _split_on_commas(part):
-                name = _clean_name(name)
-                if name:
-                    names.setdefault(name, None)
-    return tuple(names)
-
-
-def _split_on_commas(text: str) -> list[str]:
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) == 1:
-        return parts
-    if len(parts) % 2 == 0 and all(_INITIALS.fullmatch(p) for p in parts[1::2]):
-        pairs = zip(parts[::2], parts[1::2], strict=True)
-        return [f"{surname}, {initials}" for surname, initials in pairs]
-    if any(p.lower() in _SUFFIXES or _INITIALS.fullmatch(p) for p in parts):
-        return [text]
-    if all(len(p.split()) >= 2 or "." in p.rstrip(".") for p in parts):
-        return parts
-    return [text]
-
-
-def _clean_name(name: str) -> str:
-    name = _EMAIL.sub("", name.replace("mailto:", ""))
-    name = re.sub(r"\(\s*\)|<\s*>|\[\s*\]", "", name)
-    name = name.strip(" \t,;:-–—\"'")
-    # "(Jane Doe)" left over from "jane@example.com (Jane Doe)"; "Jakub Alba (yakubin)" stays.
-    if name.startswith("(") and name.endswith(")") and name.count("(") == 1:
-        name = name[1:-1].strip()
-    return name if any(c.isalpha() for c in name) else ""
-
-
-def _language(value: Any) -> str | None:
-    """Primary subtag, lower-cased: "en-US" and "en_us" give "en"; junk gives None."""
-    if not isinstance(value, str):
-        return None
-    match = _LANGUAGE.match(value.strip())
-    return match.group(0).lower() if match else None
+def feed_authors(raw: Iterable[str]) -> tuple[str, ...]:
+    """Author names from feed fields (plain text, entities decoded), split into people
+    (`tasks.text.split_authors`)."""
+    return split_authors(plain_text(value) if value else None for value in raw)
 
 
 def _parse_content_type(content_type: str | None) -> tuple[str | None, str | None]:

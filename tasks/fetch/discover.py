@@ -10,15 +10,15 @@ only what parses as a feed is offered. The URL is the operator's, so it is trust
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
 
-from newsdesk.settings import Settings
 from tasks.encoding import decode_html
-from tasks.feeds.parse import parse_feed
+from tasks.fetch.config import FetchConfig
 from tasks.fetch.http import HostLimiter, fetch_feed, make_client
 from tasks.models import FeedSpec, FetchedFeed, ParsedFeed
 
@@ -98,46 +98,51 @@ def _is_comment_feed(link: FeedLink) -> bool:
     return any(word in text for word in ("comment", "kommentar", "commentaire"))
 
 
-async def discover_feeds(url: str, settings: Settings) -> list[FoundFeed]:
-    """The feeds of the site at `url`: itself, the ones it links to, or one at a common path.
+ParseFeed = Callable[[str, bytes, str, str | None], ParsedFeed]
+"""(name, body, base URL, Content-Type) -> ParsedFeed: the feeds stage's `parse_feed`."""
+
+
+async def discover_feeds(url: str, config: FetchConfig, parse: ParseFeed) -> list[FoundFeed]:
+    """The feeds of the site at `url`: itself, the ones it links to, or one at a common path;
+    a candidate counts when `parse` reads it as a feed.
 
     Raises DiscoveryError when `url` cannot be fetched at all.
     """
-    limiter = HostLimiter(settings.per_host_concurrency)
-    async with make_client(settings) as client:
+    limiter = HostLimiter(config.per_host_concurrency)
+    async with make_client(config) as client:
 
         async def fetch(candidate: str) -> FetchedFeed:
             spec = FeedSpec(name="discover", url=candidate)
-            return await fetch_feed(client, limiter, spec, None, settings)
+            return await fetch_feed(client, limiter, spec, None, config)
 
         page = await fetch(url)
         if page.outcome == "failed" or page.body is None:
             raise DiscoveryError(f"{url}: {page.error or f'HTTP {page.http_status}'}")
         here = page.final_url or url
-        as_feed = _as_feed(page)
+        as_feed = _as_feed(page, parse)
         if as_feed is not None:
             return [as_feed]
 
         found: list[FoundFeed] = []
         for link in feed_links(decode_html(page.content_type, page.body), here):
-            feed = _as_feed(await fetch(link.url))
+            feed = _as_feed(await fetch(link.url), parse)
             if feed is not None and feed.url not in {f.url for f in found}:
                 found.append(feed if feed.title else _titled(feed, link.title))
         if found:
             return found
         root = f"{urlsplit(here).scheme}://{urlsplit(here).netloc}"
         for path in COMMON_PATHS:
-            feed = _as_feed(await fetch(root + path))
+            feed = _as_feed(await fetch(root + path), parse)
             if feed is not None:
                 return [feed]  # one is enough: the others are usually the same feed
         return []
 
 
-def _as_feed(fetched: FetchedFeed) -> FoundFeed | None:
+def _as_feed(fetched: FetchedFeed, parse: ParseFeed) -> FoundFeed | None:
     if fetched.outcome != "ok" or fetched.body is None:
         return None
     url = fetched.final_url or fetched.feed.url
-    parsed: ParsedFeed = parse_feed("discover", fetched.body, url, fetched.content_type)
+    parsed = parse("discover", fetched.body, url, fetched.content_type)
     if not parsed.usable or (parsed.problem and not parsed.entries):
         return None
     return FoundFeed(url, parsed.title, len(parsed.entries), parsed.language)

@@ -1,8 +1,8 @@
 """The HTTP layer: polite, bounded GETs for feeds and article pages.
 
-No Prefect and no SQL here: the functions take an `httpx.AsyncClient`, a `HostLimiter` and the
-settings, and return the plain dataclasses of `tasks.models`. Network problems never raise; they
-come back as a short one-line `error` the operator can read in the warehouse.
+No Prefect and no SQL here: the functions take an `httpx.AsyncClient`, a `HostLimiter` and a
+`FetchConfig`, and return the plain dataclasses of `tasks.models`. Network problems never raise;
+they come back as a short one-line `error` the operator can read in the warehouse.
 
 Every request is bounded three ways: `total_timeout` over the whole response (a server trickling
 one byte a second is cut off), `max_response_bytes` counted *after* decompression (a gzip bomb is
@@ -23,7 +23,7 @@ import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,8 +33,7 @@ from typing import TYPE_CHECKING
 import httpcore
 import httpx
 
-from newsdesk.settings import Settings
-from tasks.encoding import decode_html
+from tasks.fetch.config import FetchConfig
 from tasks.models import FeedSpec, FeedState, FetchedFeed, Page
 
 if TYPE_CHECKING:
@@ -180,12 +179,12 @@ class _Response:
 
 
 def make_client(
-    settings: Settings,
+    config: FetchConfig,
     *,
     public_only: bool = False,
     network_backend: httpcore.AsyncNetworkBackend | None = None,
 ) -> httpx.AsyncClient:
-    """An HTTP client for one run; use it as `async with make_client(settings) as client`.
+    """An HTTP client for one run; use it as `async with make_client(config) as client`.
 
     `public_only` connects only to public addresses (see `PublicOnlyBackend`): use it for
     anything a feed points at. `network_backend` replaces the backend altogether (tests).
@@ -193,15 +192,15 @@ def make_client(
     # Feeds and pages may be fetched at the same time, so the pool holds both; HostLimiter's
     # `total` keeps callers from queueing inside the pool, where the wait would eat into
     # total_timeout.
-    connections = settings.feed_concurrency + settings.article_concurrency
+    connections = config.feed_concurrency + config.article_concurrency
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     if public_only and network_backend is None:
         network_backend = PublicOnlyBackend()
     transport = _GuardedTransport(network_backend, limits) if network_backend else None
     return httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+        timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
         follow_redirects=False,
-        headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+        headers={"User-Agent": config.user_agent, "Accept-Encoding": "gzip, deflate"},
         limits=limits,
         transport=transport,
     )
@@ -263,9 +262,14 @@ async def fetch_feed(
     limiter: HostLimiter,
     spec: FeedSpec,
     state: FeedState | None,
-    settings: Settings,
+    config: FetchConfig,
+    children: Callable[[bytes], Sequence[str]] | None = None,
 ) -> FetchedFeed:
     """Poll one feed with a conditional GET.
+
+    `children` lists the documents a body points at that belong to it (the sitemaps of a
+    sitemap index); the first `max_sitemaps` on the feed's own host are fetched with it, and
+    the body hash covers them too.
 
     `etag`, `last_modified` and `body_hash` of the result are always what the next poll should
     send: the new ones after a 200, and the remembered ones after a 304 or a failure.
@@ -281,7 +285,7 @@ async def fetch_feed(
 
     started = time.perf_counter()
     try:
-        response = await _polite_get(client, limiter, spec.url, settings, headers=headers)
+        response = await _polite_get(client, limiter, spec.url, config, headers=headers)
     except FetchError as exc:
         return FetchedFeed(
             feed=spec,
@@ -307,6 +311,7 @@ async def fetch_feed(
             last_modified=response.headers.get("last-modified") or old_last_modified,
             body_hash=old_hash,
             seconds=seconds,
+            max_age=fresh_for(response.headers),
         )
     if response.body is None:
         return FetchedFeed(
@@ -322,33 +327,87 @@ async def fetch_feed(
             retry_after=response.retry_after,
         )
 
-    body_hash = hashlib.sha256(response.body).hexdigest()
+    parts = await _fetch_parts(client, limiter, response, config, children)
+    body_hash = hashlib.sha256(b"".join((response.body, *parts))).hexdigest()
     unchanged = body_hash == old_hash
     return FetchedFeed(
         feed=spec,
         outcome="unchanged" if unchanged else "ok",
         http_status=response.status,
         body=None if unchanged else response.body,
+        parts=() if unchanged else parts,
         content_type=response.headers.get("content-type"),
         final_url=response.url,
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
         body_hash=body_hash,
         seconds=seconds,
+        max_age=fresh_for(response.headers),
     )
+
+
+async def _fetch_parts(
+    client: httpx.AsyncClient,
+    limiter: HostLimiter,
+    response: _Response,
+    config: FetchConfig,
+    children: Callable[[bytes], Sequence[str]] | None,
+) -> tuple[bytes, ...]:
+    # The sitemaps protocol lets an index list only sitemaps of its own site; holding to the
+    # host also keeps an index from sending the feed client (trusted, unlike article links)
+    # to other addresses. A child that fails is left out: the parse reports how many did.
+    if children is None or response.body is None:
+        return ()
+    host = _host_of(response.url)
+    urls = [u for u in children(response.body) if _host_of(u) == host][: config.max_sitemaps]
+    parts = []
+    for url in urls:
+        try:
+            child = await _polite_get(client, limiter, url, config, headers={"Accept": FEED_ACCEPT})
+        except FetchError:
+            continue
+        if child.body is not None:
+            parts.append(child.body)
+    return tuple(parts)
+
+
+def fresh_for(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Seconds a response stays fresh: `Cache-Control: max-age`, else `Expires` minus `Date`
+    (or now); None when neither says, or `no-cache`/`no-store` ask to check every time."""
+    directives = {}
+    for part in headers.get("cache-control", "").split(","):
+        key, _, value = part.strip().partition("=")
+        directives[key.strip().lower()] = value.strip().strip('"')
+    if "no-cache" in directives or "no-store" in directives:
+        return None
+    max_age = directives.get("max-age", "")
+    if max_age.isdigit():
+        return float(max_age) or None
+    expires = _http_date(headers.get("expires"))
+    if expires is None:
+        return None
+    origin = _http_date(headers.get("date")) or now or datetime.now(UTC)
+    seconds = (expires - origin).total_seconds()
+    return seconds if seconds > 0 else None
+
+
+def _http_date(value: str | None) -> datetime | None:
+    try:
+        when = parsedate_to_datetime(value or "")
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 async def fetch_page(
     client: httpx.AsyncClient,
     limiter: HostLimiter,
     url: str,
-    settings: Settings,
+    config: FetchConfig,
     robots: RobotsRules | None = None,
-    *,
-    decode: bool = True,
 ) -> Page:
-    """Download one article page and decode it to text (or, without `decode`, leave the bytes
-    in `Page.body` for `decode_html` in the extraction worker).
+    """Download one article page, its bytes left undecoded for the extraction worker
+    (`tasks.encoding.decode_html`), which runs in parallel and receives bytes faster than text.
 
     Pass a client made with `public_only` so that links to private addresses are refused (the
     request is never sent), and `robots` so that every hop is checked against its site's
@@ -359,7 +418,7 @@ async def fetch_page(
             client,
             limiter,
             url,
-            settings,
+            config,
             headers={"Accept": PAGE_ACCEPT},
             check_url=robots.check if robots is not None else None,
             check_response=_require_html,
@@ -374,17 +433,13 @@ async def fetch_page(
             http_status=response.status,
             error=_status_error(response),
         )
-    content_type = response.headers.get("content-type")
-    if not decode:
-        return Page(
-            url=url,
-            final_url=response.url,
-            http_status=response.status,
-            body=response.body,
-            content_type=content_type,
-        )
-    html = decode_html(content_type, response.body)
-    return Page(url=url, final_url=response.url, http_status=response.status, html=html)
+    return Page(
+        url=url,
+        final_url=response.url,
+        http_status=response.status,
+        body=response.body,
+        content_type=response.headers.get("content-type"),
+    )
 
 
 def is_public_address(ip: IPAddress) -> bool:
@@ -425,7 +480,7 @@ async def _polite_get(
     client: httpx.AsyncClient,
     limiter: HostLimiter,
     url: str,
-    settings: Settings,
+    config: FetchConfig,
     *,
     headers: Mapping[str, str],
     check_url: Callable[[str], Awaitable[None]] | None = None,
@@ -442,7 +497,7 @@ async def _polite_get(
             response = await get_bounded(
                 client,
                 url,
-                settings,
+                config,
                 headers=headers,
                 check_url=check_url,
                 check_response=check_response,
@@ -452,8 +507,8 @@ async def _polite_get(
         wait = retry_after_seconds(response.headers.get("retry-after"))
         if wait is None:
             return response
-        limiter.pause(response.url, min(wait, settings.retry_after_max))
-        if attempt == 2 or wait > settings.retry_after_max:
+        limiter.pause(response.url, min(wait, config.retry_after_max))
+        if attempt == 2 or wait > config.retry_after_max:
             return _Response(response.status, response.headers, response.url, None, wait)
     raise AssertionError("unreachable")
 
@@ -461,7 +516,7 @@ async def _polite_get(
 async def get_bounded(
     client: httpx.AsyncClient,
     url: str,
-    settings: Settings,
+    config: FetchConfig,
     *,
     headers: Mapping[str, str],
     check_url: Callable[[str], Awaitable[None]] | None = None,
@@ -474,18 +529,18 @@ async def get_bounded(
     `check_url` runs before each hop is requested and `check_response` before a 2xx body is
     read; either refuses by raising FetchError. Raises FetchError for every network problem.
     """
-    limit = max_bytes if max_bytes is not None else settings.max_response_bytes
+    limit = max_bytes if max_bytes is not None else config.max_response_bytes
     try:
-        async with asyncio.timeout(settings.total_timeout):
-            return await _follow(client, url, settings, headers, check_url, check_response, limit)
+        async with asyncio.timeout(config.total_timeout):
+            return await _follow(client, url, config, headers, check_url, check_response, limit)
     except TimeoutError:
-        raise FetchError(f"timed out after {settings.total_timeout:g} s") from None
+        raise FetchError(f"timed out after {config.total_timeout:g} s") from None
 
 
 async def _follow(
     client: httpx.AsyncClient,
     url: str,
-    settings: Settings,
+    config: FetchConfig,
     headers: Mapping[str, str],
     check_url: Callable[[str], Awaitable[None]] | None,
     check_response: Callable[[httpx.Response], None] | None,
@@ -493,7 +548,7 @@ async def _follow(
 ) -> _Response:
     current = url
     seen = {current}
-    for _hop in range(settings.max_redirects + 1):
+    for _hop in range(config.max_redirects + 1):
         try:
             scheme = httpx.URL(current).scheme
         except httpx.InvalidURL:
@@ -520,13 +575,13 @@ async def _follow(
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             refused = any(isinstance(c, PrivateAddressError) for c in _causes(exc))
             raise FetchError(
-                _describe(exc, current, settings), status=status, url=current, refused=refused
+                _describe(exc, current, config), status=status, url=current, refused=refused
             ) from exc
         if target in seen:
             raise FetchError(f"redirect loop at {target}", status=status, url=current)
         seen.add(target)
         current = target
-    raise FetchError(f"too many redirects (more than {settings.max_redirects})", url=current)
+    raise FetchError(f"too many redirects (more than {config.max_redirects})", url=current)
 
 
 async def _read_capped(response: httpx.Response, limit: int) -> bytes:
@@ -570,12 +625,12 @@ def _require_html(response: httpx.Response) -> None:
         )
 
 
-def _describe(exc: httpx.HTTPError | httpx.InvalidURL, url: str, settings: Settings) -> str:
+def _describe(exc: httpx.HTTPError | httpx.InvalidURL, url: str, config: FetchConfig) -> str:
     """One line an operator can act on; never a traceback."""
     if isinstance(exc, httpx.ConnectTimeout):
-        return f"connection timed out after {settings.connect_timeout:g} s"
+        return f"connection timed out after {config.connect_timeout:g} s"
     if isinstance(exc, httpx.ReadTimeout):
-        return f"no data for {settings.read_timeout:g} s"
+        return f"no data for {config.read_timeout:g} s"
     if isinstance(exc, httpx.PoolTimeout):
         return "no free connection in the pool"
     if isinstance(exc, httpx.TimeoutException):

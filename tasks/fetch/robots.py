@@ -14,7 +14,7 @@ import asyncio
 import httpx
 from protego import Protego
 
-from newsdesk.settings import Settings
+from tasks.fetch.config import FetchConfig
 from tasks.fetch.http import FetchError, get_bounded
 
 ROBOTS_MAX_BYTES = 512 * 1024
@@ -28,9 +28,9 @@ _Verdict = Protego | str | None
 class RobotsRules:
     """robots.txt verdicts for one run; `check` is a `check_url` hook for `get_bounded`."""
 
-    def __init__(self, client: httpx.AsyncClient, settings: Settings) -> None:
+    def __init__(self, client: httpx.AsyncClient, config: FetchConfig) -> None:
         self._client = client
-        self._settings = settings
+        self._config = config
         self._verdicts: dict[str, _Verdict] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -46,7 +46,7 @@ class RobotsRules:
         verdict = self._verdicts[origin]
         if isinstance(verdict, str):
             raise FetchError(verdict, url=url, refused=verdict.startswith("refused"))
-        if verdict is not None and not verdict.can_fetch(url, self._settings.user_agent):
+        if verdict is not None and not verdict.can_fetch(url, self._config.user_agent):
             raise FetchError("disallowed by robots.txt", url=url)
 
     async def _fetch(self, origin: str) -> _Verdict:
@@ -54,7 +54,7 @@ class RobotsRules:
             response = await get_bounded(
                 self._client,
                 f"{origin}/robots.txt",
-                self._settings,
+                self._config,
                 headers={"Accept": ROBOTS_ACCEPT},
                 max_bytes=ROBOTS_MAX_BYTES,
             )

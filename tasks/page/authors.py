@@ -4,7 +4,7 @@ Pages state their authors in several places of uneven quality: JSON-LD `author`,
 name="author">`, trafilatura's byline heuristics, and the byline printed under the headline.
 Each source brings its own noise: job titles ("Harry Rabinowitz Tech Reporter"), link labels
 ("View all posts by Daniel Lemire"), placeholders ("admin", "No Author", "Name"), the publisher
-("Tagesschau De"), date fragments ("Dec"). `clean_authors` removes those; `find_authors` takes
+("Tagesschau De"), date fragments ("Dec"). `clean_bylines` removes those; `find_authors` takes
 the first source that still names someone. Pure functions over an lxml tree.
 """
 
@@ -15,10 +15,9 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from lxml.html import HtmlElement
 
-from tasks.feeds.parse import clean_authors as split_people
 from tasks.page import jsonld
 from tasks.page.wire import normalize_agency
-from tasks.text import clean_headline
+from tasks.text import clean_headline, plain_text, split_authors, squash
 
 _PREFIX = re.compile(
     r"^(?:(?:view|see) all (?:posts|articles|stories) by|(?:more )?(?:posts|articles|stories) by"
@@ -27,6 +26,9 @@ _PREFIX = re.compile(
     r"\s+",
     re.IGNORECASE,
 )
+# ", with CNA", ", mit Material von dpa": the agency a story was written with goes to
+# `wire_agency` (tasks/page/wire.py), not into the name.
+_WITH_CREDIT = re.compile(r",?\s+(?:with|mit|avec)\s+(?:material\s+von\s+)?\S.*$", re.I)
 _REVIEWED = re.compile(r"\s+(?:medically\s+)?(?:reviewed|fact[- ]checked|edited)\s+by\b.*$", re.I)
 _ROLE_NOUNS = frozenset(
     [
@@ -135,23 +137,26 @@ def find_authors(
     sites = [s for s in site_names if s]
     publisher_only: tuple[str, ...] = ()
     for names in (_jsonld_authors(tree), _meta_authors(tree), extracted, _printed(tree, anchor)):
-        people = clean_authors(names, sites)
+        people = clean_bylines(names, sites)
         if people and not all(_is_site(p, sites) for p in people):
             return tuple(p for p in people if not _is_site(p, sites))
         publisher_only = publisher_only or people
     return publisher_only
 
 
-def clean_authors(names: Iterable[str], site_names: Sequence[str] = ()) -> tuple[str, ...]:
+def clean_bylines(names: Iterable[str], site_names: Sequence[str] = ()) -> tuple[str, ...]:
     """Names cleaned of prefixes, roles, placeholders and dates; duplicates removed."""
     seen: set[str] = set()
     result: list[str] = []
     for raw in names:
         parts: list[str] = []
-        for piece in re.split(r"\s*[;|]\s*", _clean(raw)):
+        # "Lin Chia-nan / Staff reporter": the slash between spaces separates name and role.
+        for piece in re.split(r"\s*[;|]\s*|\s+/\s+", _clean(raw)):
             # "Center for Drug Evaluation and Research" is one organisation, not two people.
             piece = _clean(piece)
-            parts.extend([piece] if _ORGANISATION.search(piece) else split_people([piece]))
+            parts.extend(
+                [piece] if _ORGANISATION.search(piece) else split_authors([plain_text(piece)])
+            )
         for part in parts:
             name = _clean_one(part)
             if name and name.casefold() not in seen:
@@ -162,7 +167,7 @@ def clean_authors(names: Iterable[str], site_names: Sequence[str] = ()) -> tuple
 
 def _clean(raw: str) -> str:
     text = (clean_headline(raw) or "").strip(" ,;|·-–—")
-    text = _REVIEWED.sub("", text)
+    text = _WITH_CREDIT.sub("", _REVIEWED.sub("", text))
     return _PREFIX.sub("", text)
 
 
@@ -199,14 +204,10 @@ def _clean_one(name: str) -> str | None:
 
 def _is_site(name: str, site_names: Sequence[str]) -> bool:
     """ "Tagesschau De", "Cleveland.com", "USA TODAY": the publisher named as the author."""
-    keys = {_squash(name), _squash(name.split(".")[0])} - {""}
-    sites = {_squash(s) for s in site_names} | {_squash(s.split(".")[0]) for s in site_names}
-    sites |= {_squash(s.removeprefix("www.").split(".")[0]) for s in site_names}
+    keys = {squash(name), squash(name.split(".")[0])} - {""}
+    sites = {squash(s) for s in site_names} | {squash(s.split(".")[0]) for s in site_names}
+    sites |= {squash(s.removeprefix("www.").split(".")[0]) for s in site_names}
     return bool(keys & (sites - {"", "www"}))
-
-
-def _squash(text: str) -> str:
-    return "".join(c for c in text.casefold() if c.isalnum())
 
 
 def _jsonld_authors(tree: HtmlElement) -> list[str]:

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import trafilatura
 from lxml.html import HtmlElement
@@ -36,10 +36,25 @@ from tasks.page.jsonld import article_headlines
 from tasks.page.language import detect_language
 from tasks.page.pagetype import classify_page
 from tasks.page.wire import find_wire
-from tasks.text import clean_headline, clean_line, clean_text
-from tasks.urls import article_id, canonical_url, normalize_url
+from tasks.text import (
+    MAX_AUTHOR,
+    MAX_AUTHORS,
+    MAX_DATELINE,
+    MAX_HEADLINE,
+    MAX_SITE_NAME,
+    MAX_SUMMARY,
+    clean_headline,
+    clean_line,
+    clean_text,
+    clip_line,
+    squash,
+)
+from tasks.urls import article_id, canonical_url, hostname, normalize_url, site_label
 
 NO_PAGE_TEXT = "no text extracted from page"
+# Precision mode's body is kept unless it is under this share of the default settings' body.
+FALLBACK_SHARE = 0.5
+FALLBACK_MIN_CHARS = 500
 
 _SITE_SEPARATOR = re.compile(r"\s+[-–—|:·»/]+\s+|\s*[|·»]\s*")
 
@@ -58,6 +73,8 @@ class PageReading:
     day: datetime | None
     html_lang: str | None
     page_type: PageType = "article"
+    page_text: str = ""
+    """The default settings' reading of the page, a superset of `text` on most pages."""
 
 
 def extract_article(entry: FeedEntry, page: Page) -> Article:
@@ -67,12 +84,9 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
     error: str | None = page.error
     if error is None and page.http_status is not None and page.http_status >= 400:
         error = f"HTTP {page.http_status}"
-    html = page.html
-    if html is None and page.body is not None:
-        html = decode_html(page.content_type, page.body)
-    if error is None and html:
+    if error is None and page.body:
         try:
-            reading = read_page(html, final_url)
+            reading = read_page(decode_html(page.content_type, page.body), final_url)
         except Exception as exc:  # one odd page must never sink the batch
             error = f"extraction failed: {type(exc).__name__}"
     page_type = reading.page_type if reading else None
@@ -91,7 +105,7 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
     site_name = reading.site_name if reading else None
     title = reading.title if reading else None
     if not title and (title := clean_headline(entry.title)):
-        title = strip_site_suffix(title, site_name, _host_label(final_url))
+        title = strip_site_suffix(title, site_name, site_label(final_url))
     authors = (reading.authors if reading else ()) or split_authors(entry.authors)
     published_at, source, precision = _choose_date(entry, reading)
     offset = None
@@ -100,10 +114,10 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         offset = int(delta.total_seconds() // 60) if delta is not None else None
     hint = entry.language or (reading.html_lang if reading else None)
     summary = clean_line(entry.summary) or (clean_line(reading.description) if reading else None)
-    wire = find_wire(text, authors, site_name)
+    wire = find_wire(text, authors, site_name, page_text=reading.page_text if reading else None)
     # The story sketch is made here, in the extraction worker, where it runs in parallel;
     # datasketch (and scipy) load on first use, preloaded by the workers' fork server.
-    from tasks.run.stories import sketch_bytes
+    from tasks.sketches import sketch_bytes
 
     story_sketch = sketch_bytes(text) if text and page_type in ("article", None) else None
 
@@ -112,10 +126,10 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         url=normalize_url(final_url) or final_url,
         canonical_url=canonical,
         feed_name=entry.feed_name,
-        title=title,
+        title=clip_line(title, MAX_HEADLINE),
         text=text,
-        summary=summary,
-        authors=authors,
+        summary=clip_line(summary, MAX_SUMMARY),
+        authors=tuple(a for a in (clip_line(n, MAX_AUTHOR) for n in authors[:MAX_AUTHORS]) if a),
         published_at=published_at,
         published_at_source=source,
         published_at_precision=precision,
@@ -124,13 +138,12 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         content_hash=content_hash(text),
         extraction=extraction,
         extraction_error=error,
-        site_name=site_name,
+        site_name=clip_line(site_name, MAX_SITE_NAME),
         http_status=page.http_status,
-        entry_urls=(entry.url,),
         published_at_offset_minutes=offset,
         page_type=page_type,
         wire_agency=wire.agency,
-        dateline=wire.dateline,
+        dateline=clip_line(wire.dateline, MAX_DATELINE),
         sketch=story_sketch,
     )
 
@@ -145,7 +158,8 @@ def read_page(html: str, url: str) -> PageReading:
         return PageReading("", None, (), None, None, None, (None, None), None, None)
     # Our readers run first: bare_extraction copies the tree it is given, but be safe anyway.
     declared = declared_canonical(tree, url)
-    og_site_name = _meta_content(tree, "og:site_name")
+    # Bounded before the readers compare names with it: a huge one costs seconds there.
+    og_site_name = clip_line(_meta_content(tree, "og:site_name"), MAX_SITE_NAME)
     html_lang = tree.get("lang") or tree.get("xml:lang")
     meta_titles = [
         _meta_content(tree, "og:title"),
@@ -154,15 +168,17 @@ def read_page(html: str, url: str) -> PageReading:
         *article_headlines(tree),
     ]
     headline, h1 = find_headline(
-        tree, url, [clean_line(t) for t in meta_titles], [og_site_name, _host_label(url)]
+        tree, url, [clean_line(t) for t in meta_titles], [og_site_name, site_label(url)]
     )
     published = find_published(tree, url, anchor=h1)
 
     document = _run_trafilatura(tree, url, favor_precision=True)
-    if document is None or not document.text:
+    fuller = _run_trafilatura(tree, url, favor_precision=False, with_metadata=document is None)
+    if document is None:
         # favor_precision discards short bodies outright, metadata and all; the default
-        # settings keep them (and recover most of what precision mode drops on those pages).
-        document = _run_trafilatura(tree, url, favor_precision=False) or document
+        # settings keep them.
+        document = fuller
+    body = choose_body(document.text if document else None, fuller.text if fuller else None)
     if document is None:
         return PageReading(
             "",
@@ -178,18 +194,20 @@ def read_page(html: str, url: str) -> PageReading:
         )
     # Markup in a page's metadata (`<i>` in og:site_name, `<b>` in <title>) is removed like
     # markup in feed titles: these columns are plain text.
-    site_name = clean_headline(og_site_name) or clean_headline(document.sitename)
+    site_name = clean_headline(og_site_name) or clip_line(
+        clean_headline(document.sitename), MAX_SITE_NAME
+    )
     title = clean_headline(headline) if headline else None
     if not title and (title := clean_headline(document.title)):
-        title = strip_site_suffix(title, site_name, document.sitename, _host_label(url))
+        title = strip_site_suffix(title, site_name, document.sitename, site_label(url))
         title = strip_title_segments(title)
     return PageReading(
-        text=unicodedata.normalize("NFC", document.text or "").strip(),
+        text=unicodedata.normalize("NFC", body).strip(),
         title=title,
         authors=find_authors(
             tree,
             (document.author or "").split(";"),
-            [site_name, document.sitename, _host_label(url), urlsplit(url).hostname],
+            [site_name, document.sitename, site_label(url), hostname(url)],
             anchor=h1,
         ),
         site_name=site_name,
@@ -198,17 +216,36 @@ def read_page(html: str, url: str) -> PageReading:
         published=published,
         day=parse_day(document.date),
         html_lang=html_lang,
-        page_type=classify_page(tree, url, document.text or "", headline is not None),
+        page_type=classify_page(tree, url, body, headline is not None),
+        page_text=(fuller.text or "") if fuller else "",
     )
 
 
-def _run_trafilatura(tree: HtmlElement, url: str, *, favor_precision: bool) -> Document | None:
-    # favor_precision and no comments: body F1 0.944 → 0.961 on the 181 aeb-* corpus pages
-    # (python -m bench.quality).
+def choose_body(precise: str | None, fuller: str | None) -> str:
+    """Precision mode's body, unless it keeps less than half of what the default settings keep.
+
+    Precision mode drops related-story lists, promos and captions that the default settings let
+    through (body F1 0.955 → 0.961 on the aeb-* corpus pages), but on long features, rankings
+    and guides it keeps only the first block (wcxb-0140: 0.24 against 0.97). A precise body
+    under half the default's length is such a cut, unless the two differ by a few lines only
+    (a short news item, where the default's extra lines are a caption or a promo). Chosen on
+    one half of the annotated corpus and checked on the other (docs/benchmarks.md, "Body
+    extraction").
+    """
+    precise, fuller = precise or "", fuller or ""
+    cut = len(precise) < FALLBACK_SHARE * len(fuller)
+    return fuller if cut and len(fuller) - len(precise) > FALLBACK_MIN_CHARS else precise
+
+
+def _run_trafilatura(
+    tree: HtmlElement, url: str, *, favor_precision: bool, with_metadata: bool = True
+) -> Document | None:
+    # No comments: reader comments are not the article. The metadata is half the cost of a
+    # pass (17 of 33 ms a page), so the second pass skips it when the first one found it.
     document = trafilatura.bare_extraction(
         tree,
         url=url,
-        with_metadata=True,
+        with_metadata=with_metadata,
         favor_precision=favor_precision,
         include_comments=False,
     )
@@ -218,21 +255,26 @@ def _run_trafilatura(tree: HtmlElement, url: str, *, favor_precision: bool) -> D
 def _choose_date(
     entry: FeedEntry, reading: PageReading | None
 ) -> tuple[datetime | None, DateSource | None, DatePrecision | None]:
-    """A page time beats the feed's time, which beats a page day. Never the fetch time."""
+    """A page time beats the feed's time, which beats a page day, then a feed day. Never the
+    fetch time."""
     page_date, page_precision = reading.published if reading else (None, None)
     if page_date is not None:
         page_date = page_date.astimezone(UTC)
     if page_date is not None and page_precision in ("second", "minute"):
         return page_date, "page", page_precision
-    if entry.published_at is not None:
-        feed_date = entry.published_at
+    feed_date = entry.published_at
+    if feed_date is not None:
         if feed_date.tzinfo is None:  # FeedEntry promises UTC; be lenient with naive values
             feed_date = feed_date.replace(tzinfo=UTC)
-        return feed_date.astimezone(UTC), "feed", "second"
+        feed_date = feed_date.astimezone(UTC)
+        if entry.published_at_precision != "day":
+            return feed_date, "feed", "second"
     if page_date is not None:
         return page_date, "page", "day"
     if reading is not None and reading.day is not None:
         return reading.day, "page", "day"
+    if feed_date is not None:
+        return feed_date, "feed", "day"
     return None, None, None
 
 
@@ -270,22 +312,11 @@ def strip_site_suffix(title: str, *site_names: str | None) -> str:
     keys = set()
     for name in site_names:
         if name:
-            keys.add(_squash(name))
-            keys.add(_squash(_SITE_SEPARATOR.split(name, maxsplit=1)[0]))
+            keys.add(squash(name))
+            keys.add(squash(_SITE_SEPARATOR.split(name, maxsplit=1)[0]))
     keys.discard("")
     head = title[: last.start()].rstrip()
-    return head if head and _squash(title[last.end() :]) in keys else title
-
-
-def _squash(text: str) -> str:
-    return "".join(c for c in text.casefold() if c.isalnum())
-
-
-def _host_label(url: str) -> str | None:
-    """`https://www.ukbdnews.com/x` → `ukbdnews`: the label a site most often calls itself."""
-    host = (urlsplit(url).hostname or "").removeprefix("www.")
-    labels = host.split(".")
-    return labels[-2] if len(labels) >= 2 else None
+    return head if head and squash(title[last.end() :]) in keys else title
 
 
 def split_authors(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:

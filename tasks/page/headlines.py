@@ -22,6 +22,8 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml.html import HtmlElement
 
+from tasks.text import squash
+
 # Children of an <h1> that hold a kicker (German "Dachzeile"/"Spitzmarke", "roofline", …) or
 # text for screen readers only ("visually-hidden" colons between kicker and headline).
 _KICKER = re.compile(
@@ -143,7 +145,7 @@ def find_headline(
     for name in [*site_names, *(t[len(strip_title_segments(t)) :] for t in meta_titles if t)]:
         if name:
             site_words.update(_content_words(name))
-            site_words.add(_squash(name))
+            site_words.add(squash(name))
     for h1 in tree.iter("h1"):
         if any(a.tag in _OUTSIDE for a in h1.iterancestors()):
             continue
@@ -151,7 +153,7 @@ def find_headline(
         if not text or _links_elsewhere(h1, text, url):
             continue
         words = _content_words(text)
-        if _squash(text) in site_words or (words and set(words) <= site_words):
+        if squash(text) in site_words or (words and set(words) <= site_words):
             continue  # the site's logo or name set as a heading
         if titles and not any(agrees(text, title) for title in titles):
             continue
@@ -204,7 +206,7 @@ def _links_elsewhere(h1: HtmlElement, text: str, url: str) -> bool:
 
 def agrees(headline: str, title: str) -> bool:
     """Whether a metadata title is about the same thing as a headline (shares its words)."""
-    if _squash(headline) in _squash(title):
+    if squash(headline) in squash(title):
         return True
     words = _content_words(headline)
     if not words:
@@ -234,7 +236,3 @@ def strip_title_segments(title: str) -> str:
 
 def _content_words(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.casefold()) if w not in _STOPWORDS]
-
-
-def _squash(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKC", text).casefold() if c.isalnum())

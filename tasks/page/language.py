@@ -6,6 +6,8 @@ import functools
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
+from tasks.text import language_code
+
 MIN_TEXT_CHARS = 20
 """Below this many non-space characters the classifier is guessing; trust the feed instead."""
 
@@ -26,17 +28,9 @@ def load_model() -> LanguageIdentifier:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-def normalize_language(code: str | None) -> str | None:
-    """`en-US`, `EN_gb`, ` de ` → `en`, `en`, `de`; empty or non-alphabetic → None."""
-    if not code:
-        return None
-    primary = code.strip().replace("_", "-").split("-")[0].lower()
-    return primary if primary.isalpha() and 2 <= len(primary) <= 3 else None
-
-
 def detect_language(text: str, hint: str | None = None) -> str | None:
     """ISO 639-1 code of `text`, or the normalized `hint` when the text is too short to tell."""
-    hint_code = normalize_language(hint)
+    hint_code = language_code(hint)
     sample = text[:_SAMPLE_CHARS] if text else ""
     if sum(not c.isspace() for c in sample[:200]) < MIN_TEXT_CHARS:
         return hint_code

@@ -1,9 +1,11 @@
 """Where a story came from: the wire agency that supplied it and the dateline it was filed under.
 
 Wire copy announces itself in its first words ("WASHINGTON (AP) —", "LONDON, Jan 28 (Reuters)
--", "Berlin (dpa) -", "【ワシントン共同】"), in the byline ("By Jane Doe | Bloomberg", "det/dpa"),
-in a closing credit ("(Reporting by …; Editing by …)") or in the publisher's own name when the
-agency runs the site. `find_wire` reads those places, in that order of trust, and returns the
+-", "Berlin (dpa) -", "【ワシントン共同】", or "Reuters, MOSCOW" as a paragraph of its own), in
+the byline ("By Jane Doe | Bloomberg", "det/dpa", "Staff writer, with CNA"), in a closing credit
+("(Reporting by …; Editing by …)", "Additional reporting by AFP", "— Reuters"), which may sit on
+the page just after the extracted body, or in the publisher's own name when the agency runs the
+site. `find_wire` reads those places, in that order of trust, and returns the
 agency under one normalized name and the dateline as written.
 
 Only agencies we know are reported: "Washington (CNN) —" yields the dateline and no agency, and
@@ -114,6 +116,28 @@ _AGENCY_FIRST = re.compile(
 _AGENCY_COMMA_PLACE = re.compile(
     rf"^(?P<agency>[^\W\d_][\w -]{{1,30}}?),\s*(?P<place>{_PLACE}){_DASH}"
 )
+# AGENCY, PLACE   as a paragraph of its own above the text ("Reuters, MOSCOW", "AFP, PARIS"):
+# how republishers such as the Taipei Times credit wire copy.
+_AGENCY_LINE = re.compile(
+    rf"^(?P<agency>[^\W\d_][\w .&-]{{1,30}}?),\s*(?P<place>{_PLACE}){_REGION}?(?:{_DATE})?\.?$"
+)
+# "Staff writer, with CNA", "By Jane Doe, with AFP", "Von Max Muster, mit Material von dpa":
+# a byline that names the agency the story was written with.
+_WITH_AGENCY = re.compile(
+    r"^[^.!?\n]{2,60}?,\s*(?:with|mit|avec|con|com)\s+(?:(?:material|informa\w+)\s+"
+    r"(?:from|von|der|de|da)\s+(?:l')?)?(?P<names>[^\W\d_][\w ./&,-]{1,40}?)\.?$",
+    re.IGNORECASE,
+)
+# A closing line that names the agencies that contributed: "Additional reporting by AFP",
+# "Mit Material von dpa und AFP", "Avec AFP".
+_CONTRIBUTED = re.compile(
+    r"^\W*(?:additional reporting|reporting|with reporting|additional reporting and writing)"
+    r"\s+(?:by|from)\s+(?P<by>.{2,120}?)\.?$"
+    r"|^\W*(?:mit material (?:von|der)|avec|con información de|com informações da)\s+"
+    r"(?P<with>.{2,60}?)\.?$",
+    re.IGNORECASE,
+)
+_NAMES_SPLIT = re.compile(r"\s*(?:[,;/&]|\band\b|\bund\b|\bet\b|\by\b|\be\b)\s*")
 # PLACE, date. /TASS/.   (TASS's house style, also in Russian: "МОСКВА, 3 марта. /ТАСС/.")
 _SLASHED = re.compile(
     rf"^(?P<place>{_PLACE}){_REGION}?(?:{_DATE})?\.?\s*/(?P<agency>[^/\n]{{2,20}})/"
@@ -208,9 +232,17 @@ def normalize_agency(name: str | None, *, strict: bool = False) -> str | None:
 
 
 def find_wire(
-    text: str | None, authors: Iterable[str] = (), site_name: str | None = None
+    text: str | None,
+    authors: Iterable[str] = (),
+    site_name: str | None = None,
+    page_text: str | None = None,
 ) -> WireInfo:
-    """The wire agency and dateline of an article, from its text, byline and publisher."""
+    """The wire agency and dateline of an article, from its text, byline and publisher.
+
+    `page_text` is more of the page than the stored body (the extractor's fuller reading): a
+    closing credit the body leaves out ("Additional reporting by AFP", "— Reuters") is read
+    from the lines that follow the body there.
+    """
     agency, dateline = None, None
     # The opening is the first paragraph of running text; the headline, a kicker or a byline
     # may come before it as short lines.
@@ -227,6 +259,7 @@ def find_wire(
             break
     agency = agency or _from_byline(authors) or _from_byline_lines(lines)
     agency = agency or _from_credits(text or "")
+    agency = agency or _from_credits_after(text or "", page_text)
     agency = agency or normalize_agency(site_name, strict=True)
     return WireInfo(agency, dateline)
 
@@ -261,12 +294,28 @@ def read_opening(line: str, *, first: bool = True) -> WireInfo:
     match = _AGENCY_COMMA_PLACE.match(line)
     if match and _is_place(match["place"]) and (agency := normalize_agency(match["agency"])):
         return WireInfo(agency, match["place"].strip())
+    if found := _agency_line(line):
+        return found
     # An all-caps dateline alone: only at the start of a real paragraph, never a short line
     # (a headline in capitals repeated above the text).
     match = _CAPS_DATELINE.match(line)
     if match and len(line) >= 60 and _is_place(match["place"], caps=True):
         return WireInfo(None, _dateline(match))
     return WireInfo()
+
+
+def _agency_line(line: str) -> WireInfo | None:
+    """`Reuters, MOSCOW` alone on its line; `Anna Schmidt, Berlin` or `Paris, Texas` is not."""
+    match = _AGENCY_LINE.match(line.strip())
+    if not match or not _is_place(match["place"]):
+        return None
+    written = match["agency"].strip()
+    agency = normalize_agency(written)
+    # "ap, bangkok" is not the Associated Press: initials that are also words count in capitals.
+    if agency is None or (written.casefold() in _AMBIGUOUS and not written.isupper()):
+        return None
+    # "AFP, Reuters": two agencies credited, no place.
+    return WireInfo(agency, None if normalize_agency(match["place"]) else _dateline(match))
 
 
 def _dateline(match: re.Match[str]) -> str:
@@ -298,6 +347,8 @@ def _looks_like_outlet(token: str) -> bool:
 
 def _from_byline(authors: Iterable[str]) -> str | None:
     for author in authors:
+        if agency := _with_agency(author):
+            return agency
         for part in _BYLINE_SPLIT.split(_BYLINE.sub("", author.strip())):
             agency = normalize_agency(part, strict=True)
             if agency:
@@ -307,9 +358,25 @@ def _from_byline(authors: Iterable[str]) -> str | None:
 
 def _from_byline_lines(lines: list[str]) -> str | None:
     """A byline written into the text: "By Jane Doe | Bloomberg", "Von Max Muster, dpa"."""
+    for line in lines[:3]:
+        if len(line) <= 80 and (agency := _with_agency(line)):
+            return agency
     for line in lines[:2]:
         if len(line) <= 80 and _BYLINE.match(line):
             return _from_byline([line])
+    return None
+
+
+def _with_agency(line: str) -> str | None:
+    """`Staff writer, with CNA` → CNA: the first agency named after "with"."""
+    match = _WITH_AGENCY.match(line.strip())
+    return _first_agency(match["names"]) if match else None
+
+
+def _first_agency(names: str) -> str | None:
+    for name in _NAMES_SPLIT.split(names):
+        if agency := normalize_agency(name):
+            return agency
     return None
 
 
@@ -321,10 +388,33 @@ def _from_credits(text: str) -> str | None:
         return "AP"
     if _DPA_CREDIT.search(tail):
         return "dpa"
+    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    for line in lines[-3:]:
+        match = _CONTRIBUTED.match(line)
+        if match and (agency := _first_agency(match["by"] or match["with"])):
+            return agency
     # A last line that is only an agency credit: "(AFP)", "— Reuters", "dpa/lno".
-    last = tail.rstrip().rsplit("\n", 1)[-1]
+    last = lines[-1] if lines else ""
     if len(last) <= 40:
         match = _CLOSING_AGENCY.search(last)
         if match:
             return normalize_agency(match["agency"], strict=True)
+    return None
+
+
+def _from_credits_after(text: str, page_text: str | None) -> str | None:
+    """A credit in the few lines of `page_text` that follow the body's last line."""
+    body_lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not page_text or not body_lines:
+        return None
+    end = page_text.rfind(body_lines[-1])
+    if end < 0:
+        return None
+    following = [
+        line.strip() for line in page_text[end + len(body_lines[-1]) :].splitlines() if line.strip()
+    ][:3]
+    for count in range(len(following), 0, -1):
+        # Each candidate ends the tail, so the closing-line check sees it as the last line.
+        if agency := _from_credits("\n".join([body_lines[-1], *following[:count]])):
+            return agency
     return None

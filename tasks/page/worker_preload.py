@@ -5,7 +5,7 @@ paying for both itself. Importing this module has that cost on purpose; nothing 
 # Imported for their side effects: trafilatura and lxml loaded; datasketch (and scipy) for the
 # story sketch each worker makes after extraction.
 import tasks.page.extract
-import tasks.run.stories  # noqa: F401
+import tasks.sketches  # noqa: F401
 from tasks.page.language import load_model
 
 load_model()

@@ -1,1 +1,1 @@
-
+"""The run's pure decisions: plan, feed state, stories, settle, report."""

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
-from tasks.models import EntryFingerprint, FeedEntry, ParsedFeed
+from tasks.models import EntryFingerprint, FeedEntry, KnownUrls, ParsedFeed
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +31,15 @@ class DownloadPlan:
     """Entries of another feed's download in this run: recorded once that article exists."""
     capped: frozenset[str]
     """Feeds with more new (or edited) entries than the per-feed limit."""
-    new_per_feed: Mapping[str, int]
     revisit: tuple[tuple[FeedEntry, str], ...] = ()
     """Recorded entries that changed in their feed: fetch the page again for this article id."""
     refingerprint: tuple[tuple[FeedEntry, str], ...] = field(default=())
     """Recorded entries without a fingerprint (stored before there were any): record one."""
+
+    @property
+    def to_fetch(self) -> list[FeedEntry]:
+        """Every page to download: the new entries, then the edited ones."""
+        return [*self.download, *(entry for entry, _ in self.revisit)]
 
 
 def entry_fingerprint(entry: FeedEntry) -> EntryFingerprint:
@@ -83,7 +87,6 @@ def plan_downloads(
     revisit: list[tuple[FeedEntry, str]] = []
     refingerprint: list[tuple[FeedEntry, str]] = []
     capped: set[str] = set()
-    new_per_feed: dict[str, int] = {}
     queued: set[str] = set()
     for feed in parsed:
         taken = 0
@@ -114,7 +117,6 @@ def plan_downloads(
                 download.append(entry)
                 queued.add(entry.url)
                 taken += 1
-        new_per_feed[feed.feed_name] = taken
         for entry, article in edited:
             if max_per_feed and taken >= max_per_feed:
                 capped.add(feed.feed_name)
@@ -127,7 +129,18 @@ def plan_downloads(
         resighted=tuple(resighted),
         riders=tuple(riders),
         capped=frozenset(capped),
-        new_per_feed=new_per_feed,
         revisit=tuple(revisit),
         refingerprint=tuple(refingerprint),
+    )
+
+
+def plan_for(parsed: Sequence[ParsedFeed], known: KnownUrls, max_per_feed: int) -> DownloadPlan:
+    """`plan_downloads` against what the warehouse said it holds (`find_known`)."""
+    return plan_downloads(
+        parsed,
+        known.article_ids,
+        known.sightings,
+        max_per_feed,
+        fingerprints=known.fingerprints,
+        known_guids=known.guids,
     )

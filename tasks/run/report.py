@@ -1,8 +1,92 @@
-"""A run's report in the shapes people read it: a per-feed table and a short markdown summary."""
+"""A run's report: what it did per feed and in all, and the shapes people read it in (a
+per-feed table and a short markdown summary)."""
 
 from __future__ import annotations
 
-from tasks.models import RunReport
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+from tasks.models import (
+    FeedReport,
+    FeedSpec,
+    FeedState,
+    FetchedFeed,
+    ParsedFeed,
+    RunReport,
+    WriteOutcome,
+)
+from tasks.run.settle import Settlement
+
+
+def resting_report(name: str, state: FeedState | None) -> FeedReport:
+    """The line of a feed not polled because it rests after failures."""
+    until = f"{state.next_poll_at:%Y-%m-%d %H:%M} UTC" if state and state.next_poll_at else "?"
+    failures = state.consecutive_failures if state else 0
+    return FeedReport(
+        name=name,
+        status="backoff",
+        http_status=None,
+        entries=0,
+        new_articles=0,
+        fallback_articles=0,
+        failed_articles=0,
+        seconds=0.0,
+        error=f"not polled: {failures} failures in a row, next poll after {until}",
+    )
+
+
+def run_report(
+    *,
+    settlement: Settlement,
+    written: WriteOutcome,
+    fetched: Sequence[FetchedFeed],
+    parsed: Mapping[str, ParsedFeed],
+    capped: frozenset[str],
+    resting: Sequence[FeedSpec],
+    states: Mapping[str, FeedState],
+    db: str,
+    dry_run: bool,
+    merged: Sequence[str] = (),
+) -> RunReport:
+    """The report of a run: resting feeds first, then one line per feed polled. `merged` are
+    the earlier runs whose spooled batches were written before this one."""
+    batch = settlement.batch
+    new_ids = written.result.new_ids
+    new_by_feed = Counter(a.feed_name for a in batch.articles if a.article_id in new_ids)
+    rows = [resting_report(spec.name, states.get(spec.name)) for spec in resting]
+    for f, state in zip(fetched, batch.feed_states, strict=True):
+        name = f.feed.name
+        rows.append(
+            FeedReport(
+                name=name,
+                status=state.last_status or f.outcome,
+                http_status=f.http_status,
+                entries=len(parsed[name].entries) if name in parsed else 0,
+                new_articles=new_by_feed[name],
+                fallback_articles=settlement.fallback[name],
+                failed_articles=settlement.unusable[name],
+                seconds=f.seconds,
+                error=state.last_error,
+                capped=name in capped,
+            )
+        )
+    return RunReport(
+        run_id=batch.run.run_id,
+        db=db,
+        started_at=batch.run.started_at,
+        finished_at=datetime.now(UTC),
+        feeds=tuple(rows),
+        articles_new=len(new_ids),
+        articles_fallback=batch.run.articles_fallback,
+        articles_failed=batch.run.articles_failed,
+        entries_seen=batch.run.entries_seen,
+        dry_run=dry_run,
+        articles_updated=len(written.result.updated_ids),
+        spooled_to=str(written.spooled_to) if written.spooled_to else None,
+        lock_error=written.lock_error,
+        merged_runs=tuple(merged),
+    )
 
 
 def feed_table(report: RunReport) -> list[dict[str, object]]:

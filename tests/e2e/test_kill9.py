@@ -1,0 +1,304 @@
+"""Kill -9 trials: the real `newsdesk ingest` process, SIGKILLed at random moments.
+
+Feeds on a local server grow between trials (and some entries are edited), so every run has new
+work to be killed in the middle of: start-up, polling, downloading, extracting, writing, and,
+in some trials, spooling behind another process's lock or merging the spool. After every kill
+the warehouse must open and hold no duplicate and no half-written batch; a final clean run must
+then store every article the feeds list.
+
+Selected with `-m crash` (deselect with `-m "not crash"`); it runs in CI. The seed is printed so
+a failure can be replayed with NEWSDESK_KILL9_SEED.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import duckdb
+import pytest
+from httpserver import LocalServer, Reply, Seen
+from sites import write_feeds_file
+
+from storage import connect
+from tasks.urls import normalize_url
+
+pytestmark = pytest.mark.crash
+
+NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
+KILLS = 20
+"""Trials whose kill landed while the run was alive; the issue asks for at least 20."""
+MAX_TRIALS = 40
+FEEDS = 3
+START_ENTRIES = 10
+NEW_PER_TRIAL = 2
+VOCABULARY = "river council budget school harbour festival railway museum library bridge"
+WORDS = VOCABULARY.split()
+T0 = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+class GrowingSite:
+    """Feeds whose entries grow with `trial`; entry k of each feed is edited every 7 trials."""
+
+    def __init__(self, server: LocalServer) -> None:
+        self.server = server
+        self.trial = 0
+        for feed in range(FEEDS):
+            server.routes[f"/feed-{feed}.xml"] = self._feed_route(feed)
+        server.routes["/robots.txt"] = Reply(status=404)
+
+    def entries(self, feed: int) -> int:
+        return START_ENTRIES + NEW_PER_TRIAL * self.trial
+
+    def edition(self, feed: int, n: int) -> int:
+        return (self.trial + n) // 7 if n % 5 == 0 else 0
+
+    def link(self, feed: int, n: int) -> str:
+        return self.server.url(f"/f{feed}/story-{n}.html")
+
+    def listed(self) -> set[str]:
+        return {
+            normalize_url(self.link(f, n)) or ""
+            for f in range(FEEDS)
+            for n in range(self.entries(f))
+        }
+
+    def _feed_route(self, feed: int):
+        def route(seen: Seen) -> Reply:
+            entries = []
+            for n in reversed(range(self.entries(feed))):
+                edition = self.edition(feed, n)
+                updated = T0 + timedelta(hours=n, days=edition)
+                entries.append(
+                    f"<entry><title>Story {feed}-{n} edition {edition}</title>"
+                    f"<link href='{escape(self.link(feed, n))}'/><id>urn:s:{feed}:{n}</id>"
+                    f"<updated>{updated:%Y-%m-%dT%H:%M:%SZ}</updated>"
+                    f"<summary>Summary {feed}-{n}</summary></entry>"
+                )
+                self.server.routes[f"/f{feed}/story-{n}.html"] = self._page(feed, n, edition)
+            body = (
+                '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+                f"<title>feed {feed}</title><id>urn:f:{feed}</id>"
+                f"<updated>2026-06-01T00:00:00Z</updated>{''.join(entries)}</feed>"
+            ).encode()
+            return Reply(headers={"Content-Type": "application/atom+xml"}, body=body)
+
+        return route
+
+    @staticmethod
+    def _page(feed: int, n: int, edition: int):
+        rng = random.Random(f"{feed}-{n}-{edition}")
+        paragraphs = "".join(
+            "<p>" + " ".join(rng.choice(WORDS) for _ in range(40)) + ".</p>" for _ in range(5)
+        )
+        body = (
+            f"<html><head><title>Story {feed}-{n}</title></head><body><article>"
+            f"<h1>Story {feed}-{n} edition {edition}</h1>{paragraphs}</article></body></html>"
+        ).encode()
+
+        def route(seen: Seen) -> Reply:
+            time.sleep(0.05)  # a page takes a moment, so runs last long enough to be hit
+            return Reply(headers={"Content-Type": "text/html"}, body=body)
+
+        return route
+
+
+def start_ingest(feeds_file: Path, db: Path, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [NEWSDESK, "ingest", "--feeds", str(feeds_file), "--db", str(db)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **env},
+        start_new_session=True,  # its own process group: the kill takes its workers too
+    )
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the run may have ended already
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    # Nothing of the group may survive (extraction workers, the fork server).
+    deadline = time.monotonic() + 10
+    while _group_alive(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _group_alive(proc.pid)
+
+
+def _group_alive(pgid: int) -> bool:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+    return False
+
+
+def check_warehouse(db: Path) -> dict[str, int]:
+    """The invariants that must hold after any crash; returns a few counts."""
+    if not db.exists():
+        return {"articles": 0}
+    with connect(db, lock_wait_seconds=30) as con:  # opens, replays its log, migrates
+
+        def value(sql: str) -> int:
+            row = con.execute(sql).fetchone()
+            assert row is not None
+            return int(row[0])
+
+        assert value("SELECT count(*) - count(DISTINCT url) FROM articles") == 0
+        assert value("SELECT count(*) - count(DISTINCT canonical_url) FROM articles") == 0
+        assert value("SELECT count(*) - count(DISTINCT article_id) FROM articles") == 0
+        # Batches are atomic: every article arrived with its sighting, and the reverse.
+        assert (
+            value(
+                "SELECT count(*) FROM articles a WHERE NOT EXISTS "
+                "(SELECT 1 FROM feed_entries e WHERE e.article_id = a.article_id)"
+            )
+            == 0
+        )
+        assert (
+            value(
+                "SELECT count(*) FROM feed_entries e WHERE NOT EXISTS "
+                "(SELECT 1 FROM articles a WHERE a.article_id = e.article_id)"
+            )
+            == 0
+        )
+        # Versions are complete: version n has n - 1 earlier versions kept.
+        assert (
+            value(
+                "SELECT count(*) FROM articles a WHERE a.version - 1 <> "
+                "(SELECT count(*) FROM article_versions v WHERE v.article_id = a.article_id)"
+            )
+            == 0
+        )
+        # A run's record is written with its batch.
+        assert (
+            value(
+                "SELECT count(*) FROM articles a WHERE NOT EXISTS "
+                "(SELECT 1 FROM ingest_runs r WHERE r.run_id = a.run_id)"
+            )
+            == 0
+        )
+        return {
+            "articles": value("SELECT count(*) FROM articles"),
+            "versions": value("SELECT count(*) FROM article_versions"),
+        }
+
+
+def hold_read_lock(db: Path) -> subprocess.Popen | None:
+    if not db.exists():
+        return None
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(db)!r}, read_only=True); "
+            "print('ok', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+    return holder
+
+
+def test_kill_9_at_random_moments_loses_and_duplicates_nothing(tmp_path, prefect_api) -> None:
+    seed = int(os.environ.get("NEWSDESK_KILL9_SEED", random.randrange(1 << 30)))
+    rng = random.Random(seed)
+    print(f"kill -9 trials: seed {seed}")
+    db = tmp_path / "news.duckdb"
+    env = {
+        "PREFECT_API_URL": prefect_api,
+        "NEWSDESK_ALLOW_PRIVATE_NETWORK": "1",
+        "NEWSDESK_MAX_ARTICLES_PER_FEED": "0",
+        "NEWSDESK_LOCK_WAIT": "1",
+    }
+    landed: list[float] = []
+    phases: Counter[str] = Counter()
+    with LocalServer() as server:
+        site = GrowingSite(server)
+        feeds_file = write_feeds_file(
+            tmp_path / "feeds.toml",
+            {f"feed-{f}": server.url(f"/feed-{f}.xml") for f in range(FEEDS)},
+        )
+        # One undisturbed run first, to learn how long a run lasts on this machine.
+        started = time.monotonic()
+        first = start_ingest(feeds_file, db, env)
+        assert first.wait(timeout=300) == 0, first.stderr.read() if first.stderr else ""
+        duration = time.monotonic() - started
+        check_warehouse(db)
+
+        for trial in range(1, MAX_TRIALS + 1):
+            if len(landed) >= KILLS:
+                break
+            site.trial = trial
+            # Every fourth trial a reader holds the file all along: the batch goes to the
+            # spool, and the kill may land while it is written, or while the next run merges.
+            reader = hold_read_lock(db) if trial % 4 == 0 else None
+            runs_before = _runs(db, tmp_path)
+            requests_before = len(server.requests)
+            proc = start_ingest(feeds_file, db, env)
+            moment = rng.uniform(0.2, duration * 1.1)
+            time.sleep(moment)
+            alive = proc.poll() is None
+            seen = server.requests[requests_before:]
+            kill_group(proc)
+            if reader is not None:
+                assert reader.stdin is not None
+                reader.stdin.close()
+                reader.wait(timeout=30)
+            check_warehouse(db)
+            if alive:
+                landed.append(round(moment, 2))
+                phases[_phase(seen, _runs(db, tmp_path) > runs_before)] += 1
+
+        assert len(landed) >= KILLS, f"only {len(landed)} kills landed in a live run"
+        final = start_ingest(feeds_file, db, env)
+        assert final.wait(timeout=300) == 0, final.stderr.read() if final.stderr else ""
+        counts = check_warehouse(db)
+        with duckdb.connect(str(db), read_only=True) as con:
+            stored = {url for (url,) in con.execute("SELECT url FROM articles").fetchall()}
+            leftovers = (
+                list((tmp_path / "spool").glob("*/*")) if (tmp_path / "spool").exists() else []
+            )
+        assert stored == site.listed()
+        assert [p for p in leftovers if not p.name.startswith(".")] == []
+    print(
+        f"kill -9 trials: {len(landed)} kills in live runs (run lasts {duration:.1f} s), "
+        f"at {sorted(landed)} s; by phase {dict(phases)}; final: {counts['articles']} "
+        f"articles, {counts['versions']} earlier versions kept"
+    )
+
+
+def _runs(db: Path, root: Path) -> int:
+    """Runs whose batch is written or spooled."""
+    spooled = len([p for p in (root / "spool").glob("*/*") if not p.name.startswith(".")])
+    if not db.exists():
+        return spooled
+    with duckdb.connect(str(db), read_only=True) as con:
+        row = con.execute("SELECT count(*) FROM ingest_runs").fetchone()
+    return (row[0] if row else 0) + spooled
+
+
+def _phase(seen: list[Seen], batch_done: bool) -> str:
+    """Where a kill landed, from what the server had seen by then."""
+    if batch_done:
+        return "after its batch was written or spooled"
+    if not seen:
+        return "start-up"
+    if not any("/story-" in s.path for s in seen):
+        return "polling feeds"
+    return "downloading, extracting or writing"

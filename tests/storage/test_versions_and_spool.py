@@ -1,0 +1,342 @@
+"""Article versions, idempotent replays and the spool, on real DuckDB files (and a real second
+process holding the lock)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from storage import Warehouse, connect, spool
+from storage.export import snapshot
+from storage.reads import find_known, load_feed_states
+from storage.writer import append_batch
+from tasks.models import Article, Batch, EntryFingerprint, FeedState, RunRecord, Sighting
+
+T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def article(n: int, text: str = "First text", **changes) -> Article:
+    base = Article(
+        article_id=f"id{n}",
+        url=f"https://news.example/{n}",
+        canonical_url=f"https://news.example/{n}",
+        feed_name="f",
+        title=f"Title {n}",
+        text=text,
+        summary=None,
+        authors=("Jane Doe",),
+        published_at=T0 - timedelta(days=1),
+        published_at_source="page",
+        published_at_precision="second",
+        language="en",
+        word_count=len(text.split()),
+        content_hash=f"hash:{text}",
+        extraction="page",
+    )
+    return replace(base, **changes)
+
+
+def sighting(n: int, entry_hash: str | None = "h1", guid: str | None = None) -> Sighting:
+    return Sighting(
+        "f", f"https://news.example/{n}", f"id{n}", guid or f"guid{n}", f"Title {n}", None,
+        entry_updated_at=None, entry_hash=entry_hash,
+    )  # fmt: skip
+
+
+def run(run_id: str, at: datetime) -> RunRecord:
+    return RunRecord(run_id, at, at, 1, 1, 0, 0, 1, 0, 0, 0, 1.0)
+
+
+def write(db: Path, at: datetime, run_id: str, articles=(), sightings=(), states=()):
+    with connect(db) as con:
+        return append_batch(
+            con,
+            articles=list(articles),
+            sightings=list(sightings),
+            feed_states=list(states),
+            run=run(run_id, at),
+        )
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+# ---------------------------------------------------------------- versions
+
+
+def test_an_edited_article_is_updated_and_its_previous_version_kept(tmp_path: Path) -> None:
+    db = tmp_path / "news.duckdb"
+    write(db, T0, "r1", [article(1)], [sighting(1)])
+    corrected = article(1, text="Corrected text", title="Title 1 (corrected)")
+    result = write(db, T0 + timedelta(hours=2), "r2", [corrected])
+
+    assert result.updated_ids == {"id1"} and result.new_ids == set()
+    assert rows(
+        db, "SELECT text, title, version, updated_at, first_seen_at, run_id FROM articles"
+    ) == [("Corrected text", "Title 1 (corrected)", 2, T0 + timedelta(hours=2), T0, "r1")]
+    assert rows(
+        db,
+        "SELECT article_id, version, text, title, stored_at, superseded_at, superseded_by_run_id "
+        "FROM article_versions",
+    ) == [("id1", 1, "First text", "Title 1", T0, T0 + timedelta(hours=2), "r2")]
+    assert rows(db, "SELECT articles_updated FROM ingest_runs WHERE run_id = 'r2'") == [(1,)]
+
+    third = write(db, T0 + timedelta(hours=5), "r3", [article(1, text="Third text")])
+    assert third.updated_ids == {"id1"}
+    assert rows(db, "SELECT version, text FROM article_versions ORDER BY version") == [
+        (1, "First text"),
+        (2, "Corrected text"),
+    ]
+    assert rows(db, "SELECT version, text FROM articles") == [(3, "Third text")]
+
+
+def test_an_unchanged_redelivery_changes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "news.duckdb"
+    write(db, T0, "r1", [article(1)], [sighting(1)])
+    before = rows(db, "SELECT * FROM articles")
+
+    result = write(db, T0 + timedelta(hours=1), "r2", [article(1)], [sighting(1)])
+
+    assert (result.new_ids, result.updated_ids) == (set(), set())
+    assert rows(db, "SELECT * FROM articles") == before
+    assert rows(db, "SELECT count(*) FROM article_versions") == [(0,)]
+    assert rows(db, "SELECT run_id FROM feed_entries") == [("r1",)]
+
+
+def test_a_recorded_sighting_keeps_its_first_run_and_takes_the_new_fingerprint(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "news.duckdb"
+    write(db, T0, "r1", [article(1)], [sighting(1, "h1")])
+    edited = replace(sighting(1, "h2"), entry_updated_at=T0 + timedelta(hours=1))
+    write(db, T0 + timedelta(hours=1), "r2", [], [edited])
+    write(db, T0 + timedelta(hours=2), "r3", [], [sighting(1, None)])  # no fingerprint: kept
+
+    assert rows(db, "SELECT run_id, seen_at, entry_updated_at, entry_hash FROM feed_entries") == [
+        ("r1", T0, T0 + timedelta(hours=1), "h2")
+    ]
+
+
+def test_feed_text_never_replaces_page_text(tmp_path: Path) -> None:
+    db = tmp_path / "news.duckdb"
+    write(db, T0, "r1", [article(1)])
+    failed_page = article(1, text="Summary from the feed", extraction="feed")
+
+    result = write(db, T0 + timedelta(hours=1), "r2", [failed_page])
+
+    assert result.updated_ids == set()
+    assert rows(db, "SELECT text, extraction FROM articles") == [("First text", "page")]
+
+
+def test_page_text_replaces_feed_text(tmp_path: Path) -> None:
+    db = tmp_path / "news.duckdb"
+    write(db, T0, "r1", [article(1, text="Feed summary", extraction="feed")])
+
+    result = write(db, T0 + timedelta(hours=1), "r2", [article(1, text="The whole page text")])
+
+    assert result.updated_ids == {"id1"}
+    assert rows(db, "SELECT extraction FROM articles") == [("page",)]
+    assert rows(db, "SELECT extraction FROM article_versions") == [("feed",)]
+
+
+def test_an_older_batch_never_rolls_back_a_newer_version(tmp_path: Path) -> None:
+    db = tmp_path / "news.duckdb"
+    write(db, T0, "r1", [article(1)])
+    write(db, T0 + timedelta(hours=3), "r3", [article(1, text="Newest text")])
+
+    # A batch fetched in between, merged from the spool only now.
+    result = write(db, T0 + timedelta(hours=2), "r2", [article(1, text="Middle text")])
+
+    assert result.updated_ids == set()
+    assert rows(db, "SELECT text, version FROM articles") == [("Newest text", 2)]
+
+
+def test_a_feed_state_is_not_replaced_by_an_older_poll(tmp_path: Path) -> None:
+    db = tmp_path / "news.duckdb"
+    newer = FeedState("f", "https://news.example/feed", etag='"new"', last_polled_at=T0)
+    older = replace(newer, etag='"old"', last_polled_at=T0 - timedelta(hours=1))
+    write(db, T0, "r2", states=[newer])
+    write(db, T0 - timedelta(hours=1), "r1", states=[older])
+
+    with connect(db) as con:
+        assert load_feed_states(con)["f"].etag == '"new"'
+
+
+# ---------------------------------------------------------------- lookups
+
+
+def test_fingerprints_and_guids_of_recorded_sightings_are_found(tmp_path: Path) -> None:
+    db = tmp_path / "news.duckdb"
+    write(
+        db,
+        T0,
+        "r1",
+        [article(1), article(2), article(3)],
+        [sighting(1, "h1"), sighting(2, None, guid="shared"), sighting(3, None, guid="shared")],
+    )
+    with connect(db) as con:
+        known = find_known(
+            con,
+            [("f", "https://news.example/1")],
+            [("f", "guid1"), ("f", "shared"), ("g", "guid1")],
+        )
+
+    assert known.fingerprints == {("f", "https://news.example/1"): EntryFingerprint(None, "h1")}
+    # "shared" names two articles: not an identity.
+    assert known.guids == {("f", "guid1"): "id1"}
+
+
+# ---------------------------------------------------------------- the spool
+
+
+@contextmanager
+def lock_held(db: Path) -> Iterator[None]:
+    """Another process with the warehouse open read-write, like an analyst's duckdb session."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(db)!r}); print('ok', flush=True); "
+            "sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        yield
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)
+
+
+def test_a_locked_warehouse_spools_the_batch_and_the_next_run_merges_it(tmp_path: Path) -> None:
+    db = tmp_path / "news.duckdb"
+    write(db, T0, "r0", [article(1)], [sighting(1)])
+    state = FeedState("f", "https://news.example/feed", etag='"v2"', last_polled_at=T0)
+
+    with lock_held(db):
+        outcome = Warehouse(db, lock_wait=0.5).write(
+            Batch(
+                (article(2), article(1, text="Edited")),
+                (sighting(2),),
+                (state,),
+                run("r1", T0 + timedelta(hours=1)),
+            )
+        )
+        assert outcome.spooled_to is not None
+        assert (
+            outcome.lock_error and "another process holds the warehouse lock" in outcome.lock_error
+        )
+        assert spool.pending(db) == [outcome.spooled_to]
+        assert outcome.spooled_to.parent == tmp_path / "spool" / "news"
+
+    merged = Warehouse(db, lock_wait=5).prepare()
+
+    assert [(r.run_id, r.articles_new, r.articles_updated) for r in merged] == [("r1", 1, 1)]
+    assert spool.pending(db) == []
+    assert rows(db, "SELECT article_id, text FROM articles ORDER BY 1") == [
+        ("id1", "Edited"),
+        ("id2", "First text"),
+    ]
+    assert rows(db, "SELECT etag FROM feeds") == [('"v2"',)]
+    assert rows(db, "SELECT run_id FROM ingest_runs ORDER BY 1") == [("r0",), ("r1",)]
+
+
+def test_a_spooled_batch_merged_twice_changes_nothing(tmp_path: Path) -> None:
+    # A crash after the merge commits but before the directory is deleted replays it.
+    db = tmp_path / "news.duckdb"
+    write(db, T0, "r0")
+    with lock_held(db):
+        outcome = Warehouse(db, lock_wait=0.2).write(
+            Batch((article(1),), (sighting(1),), (), run("r1", T0 + timedelta(hours=1)))
+        )
+    assert outcome.spooled_to is not None
+    keep = tmp_path / "kept"
+    shutil.copytree(outcome.spooled_to, keep)
+    Warehouse(db, lock_wait=5).prepare()
+    before = rows(db, "SELECT * FROM articles")
+
+    shutil.copytree(keep, outcome.spooled_to)
+    merged = Warehouse(db, lock_wait=5).prepare()
+
+    assert [(r.articles_new, r.articles_updated) for r in merged] == [(0, 0)]
+    assert rows(db, "SELECT * FROM articles") == before
+    assert rows(db, "SELECT count(*) FROM ingest_runs") == [(2,)]
+
+
+def test_a_half_written_spool_directory_is_ignored(tmp_path: Path) -> None:
+    db = tmp_path / "news.duckdb"
+    write(db, T0, "r0")
+    partial = spool.spool_dir(db) / ".20260301T090000000000-r9.partial"
+    partial.mkdir(parents=True)
+    (partial / "articles.parquet").write_bytes(b"PAR1 truncated")
+
+    assert Warehouse(db, lock_wait=5).prepare() == ()
+    assert partial.exists()  # a live process may still be writing it
+
+
+def test_reads_go_on_while_a_reader_holds_the_file_and_writes_spool(tmp_path: Path) -> None:
+    db = tmp_path / "news.duckdb"
+    write(db, T0, "r0", [article(1)], [sighting(1)])
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(db)!r}, read_only=True); "
+            "print('ok', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "ok"
+        assert Warehouse(db, lock_wait=0.2).prepare() == ()  # cannot merge, can go on
+        with connect(db, read_only=True, lock_wait_seconds=1) as con:
+            assert "f" not in load_feed_states(con)
+        outcome = Warehouse(db, lock_wait=0.2).write(
+            Batch((article(2),), (sighting(2),), (), run("r1", T0 + timedelta(hours=1)))
+        )
+        assert outcome.spooled_to is not None
+    finally:
+        assert reader.stdin is not None
+        reader.stdin.close()
+        reader.wait(timeout=30)
+
+
+def test_a_snapshot_is_a_consistent_copy_that_locks_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "news.duckdb"
+    write(db, T0, "r0", [article(1), article(2)], [sighting(1)])
+    copy = tmp_path / "copy.duckdb"
+
+    snapshot(db, copy)
+
+    with duckdb.connect(str(copy)) as analyst:  # read-write, held open
+        assert analyst.execute("SELECT count(*) FROM articles").fetchone() == (2,)
+        write(db, T0 + timedelta(hours=1), "r1", [article(3)])  # the writer is not blocked
+    assert rows(db, "SELECT count(*) FROM articles") == [(3,)]
+
+
+def test_an_unreadable_spooled_batch_is_set_aside_and_blocks_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "news.duckdb"
+    write(db, T0, "r0")
+    damaged = spool.spool_dir(db) / "20260301T090000000000-r9"
+    damaged.mkdir(parents=True)
+    (damaged / "articles.parquet").write_bytes(b"not parquet at all")
+
+    assert Warehouse(db, lock_wait=5).prepare() == ()
+    assert spool.pending(db) == []
+    assert (damaged.parent / f".{damaged.name}.unreadable").is_dir()
