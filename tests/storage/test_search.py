@@ -61,3 +61,21 @@ def test_each_run_s_additions_rank_exactly_as_a_full_rebuild(tmp_path):
     assert (first, sorted(middle), last) == ("a1", ["b1", "c1"], "a2")
     assert [a for a, _ in got[2]] == ["b2", "a2"]  # "Straße" is found as "strasse"
     assert got[5] == []
+
+
+def test_chinese_and_japanese_words_are_found_inside_runs_without_spaces(tmp_path):
+    with connect(tmp_path / "news.duckdb") as con:
+        _articles(
+            con,
+            [
+                ("j1", "商品の改造が商標法違反に", "改造したiPhoneを販売した。", "ja"),
+                ("j2", "東京の天気", "明日の東京は晴れ。商標法の話ではない。", "ja"),
+                ("e1", "Weather in Tokyo", "Sunny tomorrow.", "en"),
+            ],
+        )
+        search.index_articles(con, set())
+        hits = search.search(con, "商標法")
+        assert [h.article_id for h in hits] == ["j1", "j2"]  # the headline match first
+        assert "商標法" in hits[1].snippet
+        assert [h.article_id for h in search.search(con, "東京 天気")] == ["j2"]
+        assert [h.article_id for h in search.search(con, "tokyo")] == ["e1"]
