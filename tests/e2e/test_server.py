@@ -9,13 +9,12 @@ import subprocess
 import httpx
 import pytest
 from httpserver import free_port
-from test_cli import NEWSDESK
-from test_prefect_server import base_env
+from test_prefect_server import BIN, base_env
 
 
 def run(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [NEWSDESK, *args], capture_output=True, text=True, timeout=timeout, env=env
+        [str(BIN / "newsdesk"), *args], capture_output=True, text=True, timeout=timeout, env=env
     )
 
 
