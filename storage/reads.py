@@ -111,7 +111,8 @@ def feed_health(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]
         """
         SELECT feed, status, articles_per_day, consecutive_failures AS failures,
                last_polled_at, next_poll, resting_until, last_error,
-               last_http_status AS http, last_success_at, poll_interval, publish_interval,
+               last_http_status AS http, last_success_at, poll_interval AS interval,
+               publish_interval,
                articles_total AS articles, last_new_at
         FROM feed_health
         ORDER BY feed
