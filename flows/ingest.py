@@ -176,6 +176,8 @@ def _log_run(
             )
     for run_id, articles_new in merged:
         logger.info("merged the spooled batch of run %s: %d new articles", run_id, articles_new)
+    if written.index_error is not None:
+        logger.warning("search index not updated (the next run retries): %s", written.index_error)
     if written.spooled_to is not None:
         logger.warning(
             "warehouse locked (%s): batch kept in %s for the next run",

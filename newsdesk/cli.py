@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
-import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +22,10 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from newsdesk.settings import Settings
+from newsdesk.tables import write_rows
 
 if TYPE_CHECKING:
     from tasks.models import FeedReport, RunReport
@@ -126,14 +127,50 @@ def _parser() -> argparse.ArgumentParser:
     sql.add_argument(
         "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
     )
-    sql.add_argument(
-        "--max-width", type=int, default=60, help="truncate table cells to this many characters"
+    _output_options(sql)
+
+    search = sub.add_parser(
+        "search",
+        help="full-text search of headlines and article text",
+        description=(
+            "Find articles by words in their headline or text (BM25; a headline match counts "
+            "more). Articles containing more of the words come first, then those with more of "
+            "them in the headline. Words match as written, ignoring case and accents; "
+            "`--lang` narrows to one language."
+        ),
+        epilog=READING_WHILE_RUNS_WRITE,
     )
-    sql.add_argument(
-        "--format",
-        choices=("table", "csv", "json"),
-        default="table",
-        help="table for reading; csv or json (one object per line) for other programs",
+    search.add_argument("query", help='words to look for, e.g. "Lavrov Geneva"')
+    search.add_argument(
+        "--since",
+        type=_since,
+        metavar="AGE|DATE",
+        help="published (or, undated, stored) since: 12h, 7d, 2w, or a date like 2026-11-01",
+    )
+    search.add_argument("--lang", metavar="CODE", help="only articles in this language (de, en…)")
+    search.add_argument("--feed", metavar="NAME", help="only articles first seen in this feed")
+    search.add_argument("--limit", type=int, default=20, metavar="N", help="at most N (20)")
+    search.add_argument(
+        "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
+    )
+    _output_options(search)
+
+    server = sub.add_parser(
+        "server",
+        help="start, stop or check the background Prefect server runs use",
+        description=(
+            "Keep one local Prefect server (API and UI) running in the background, state in "
+            "prefect/ beside the warehouse (data/prefect/). Runs use it instead of starting "
+            "Prefect's temporary one each time (seconds saved per run), and show in its UI. "
+            "`newsdesk ingest` starts it on first use unless NEWSDESK_PREFECT_SERVER=ephemeral."
+        ),
+    )
+    server.add_argument("action", choices=("start", "stop", "status"))
+    server.add_argument(
+        "--port", type=int, default=4200, help="port on 127.0.0.1 for `start` (default 4200)"
+    )
+    server.add_argument(
+        "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
     )
 
     sub.add_parser(
@@ -178,6 +215,7 @@ def _parser() -> argparse.ArgumentParser:
     pending.add_argument(
         "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
     )
+    _output_options(pending)
 
     feeds = sub.add_parser(
         "feeds",
@@ -190,8 +228,41 @@ def _parser() -> argparse.ArgumentParser:
     feeds.add_argument(
         "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
     )
+    _output_options(feeds)
     _feeds_actions(feeds)
     return parser
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table for reading; csv or json (one object per line) for other programs",
+    )
+    parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="table: every column, full width (otherwise the columns that fit the terminal)",
+    )
+    parser.add_argument(
+        "--max-width", type=int, default=60, help="table: cut cells to this many characters"
+    )
+
+
+def _since(value: str) -> datetime:
+    """`12h`, `7d`, `2w` before now, or an ISO date or instant (UTC when it names no zone)."""
+    units = {"h": 3600, "d": 86400, "w": 7 * 86400}
+    text = value.strip().lower()
+    if text[:-1].isdigit() and text[-1:] in units:
+        return datetime.now(UTC) - timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: give an age (12h, 7d, 2w) or a date (2026-11-01)"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _feeds_actions(feeds: argparse.ArgumentParser) -> None:
@@ -251,9 +322,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ingest": _ingest,
         "demo": _demo,
         "sql": _sql,
+        "search": _search,
         "feeds": _feeds,
         "pending": _pending,
         "serve": _serve,
+        "server": _server,
         "snapshot": _snapshot,
     }[args.command]
     return handler(args, settings)
@@ -303,6 +376,8 @@ def run_ingest(
     """Run the flow in this process with a progress display, print the summary, and return
     the exit code."""
     _prefect_environment(verbose)
+    if not _choose_prefect_api(db):
+        return EXIT_FAILED
     from flows.ingest import ingest
     from storage import WarehouseError, WarehouseLocked
 
@@ -345,6 +420,63 @@ def run_ingest(
         )
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _choose_prefect_api(db: Path) -> bool:
+    """Point this process at a running Prefect API, starting the background server on first
+    use (see `newsdesk.server`); False when that failed and was reported."""
+    from newsdesk import server
+
+    if os.environ.get("PREFECT_API_URL") or Settings().prefect_server == "ephemeral":
+        return True
+    home = server.state_dir(db)
+    api = server.running_api(home)
+    if api is None:
+        err.print(
+            f"starting a background Prefect server for this and later runs (state in {home}; "
+            "`newsdesk server stop` ends it)…"
+        )
+        try:
+            api = server.start(home).api_url
+        except server.ServerError as exc:
+            err.print(f"[red]error:[/] {exc}")
+            return False
+    os.environ["PREFECT_API_URL"] = api
+    return True
+
+
+def _server(args: argparse.Namespace, settings: Settings) -> int:
+    from newsdesk import server
+
+    home = server.state_dir(args.db or settings.db)
+    if args.action == "start":
+        try:
+            state = server.start(home, port=args.port)
+        except server.ServerError as exc:
+            err.print(f"[red]error:[/] {exc}")
+            return EXIT_FAILED
+        out.print(
+            f"Prefect server running (pid {state.pid}): UI at {state.ui_url}, state in {home}"
+        )
+        return EXIT_OK
+    if args.action == "stop":
+        stopped = server.stop(home)
+        out.print(f"stopped the Prefect server (pid {stopped.pid})" if stopped else "not running")
+        return EXIT_OK
+    recorded = server.read_state(home)
+    if recorded is None:
+        other = server.running_api(home)
+        out.print(
+            f"not running; runs use the Prefect server at {other}" if other else "not running"
+        )
+        return EXIT_FAILED if other is None else EXIT_OK
+    answering = server.healthy(recorded.api_url, timeout=5)
+    up = time.time() - recorded.started_at
+    out.print(
+        f"{'running' if answering else 'NOT ANSWERING'} (pid {recorded.pid}, "
+        f"up {up / 3600:.1f} h): UI at {recorded.ui_url}, state in {home}"
+    )
+    return EXIT_OK if answering else EXIT_FAILED
 
 
 def all_failed_message(report: RunReport) -> str:
@@ -491,8 +623,8 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         code = run_ingest(feeds_file=feeds_file, db=args.db)
     if code == EXIT_OK:
         out.print(
-            f"\nnext: newsdesk sql --db {args.db} "
-            '"SELECT feed_name, language, published_at, title FROM articles"'
+            f'\nnext: newsdesk search --db {args.db} "China"\n'
+            f'      newsdesk sql --db {args.db} "FROM latest_articles"'
         )
     return code
 
@@ -532,18 +664,105 @@ def _sql(args: argparse.Namespace, settings: Settings) -> int:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
     except duckdb.Error as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         return EXIT_USAGE
-    if args.format == "table":
-        _print_rows(columns, rows, args.max_width)
-    elif args.format == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows(rows)
-    else:
-        for row in rows:
-            print(json.dumps(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False))
+    write_rows(args.format, out, columns, rows, wide=args.wide, max_width=args.max_width)
     return EXIT_OK
+
+
+def _search(args: argparse.Namespace, settings: Settings) -> int:
+    import duckdb
+
+    from storage import Warehouse, WarehouseError
+
+    if args.limit < 1:
+        err.print("[red]error:[/] --limit must be 1 or more")
+        return EXIT_USAGE
+    try:
+        hits, state = Warehouse(args.db or settings.db).search(
+            args.query,
+            since=args.since,
+            language=args.lang,
+            feed=args.feed,
+            limit=args.limit,
+            # About two lines of the snippet column in a table; a full one for programs.
+            snippet_width=max(60, min(out.width, 200)) if args.format == "table" else 240,
+        )
+    except WarehouseError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        return EXIT_FAILED
+    except duckdb.Error as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        return EXIT_FAILED
+    if not state.exists:
+        err.print(
+            "[yellow]warning:[/] this warehouse has no search index yet: the next "
+            "`newsdesk ingest` builds it"
+        )
+    elif state.pending:
+        err.print(
+            f"[yellow]warning:[/] {state.pending} stored articles are not in the search index "
+            "yet (an earlier run could not add them); the next run or maintenance adds them"
+        )
+    if args.format == "table":
+        print_search_hits(hits, args.query, wide=args.wide, max_width=args.max_width)
+        return EXIT_OK
+    columns = ["rank", "published_at", "feed", "language", "title", "snippet", "url"]
+    columns += ["article_id", "score"]
+    rows = [
+        (
+            h.rank,
+            h.published_at,
+            h.feed_name,
+            h.language,
+            h.title,
+            h.snippet,
+            h.url,
+            h.article_id,
+            round(h.score, 4),
+        )
+        for h in hits
+    ]
+    write_rows(args.format, out, columns, rows)
+    return EXIT_OK
+
+
+def print_search_hits(hits: Sequence[Any], query: str, *, wide: bool, max_width: int) -> None:
+    """Rank, date, feed, headline and the snippet with the query's words in bold; the snippet
+    takes the room left and may run to a second line, the rest stay on one."""
+    from storage.search import query_words, snippet_spans
+
+    words = query_words(query)
+    narrow = out.width < 90 and not wide
+    table = Table(title=f"search: {query}", title_justify="left", expand=not wide)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("date", no_wrap=True)
+    if not narrow:
+        table.add_column("feed", no_wrap=True, overflow="ellipsis", max_width=18)
+    table.add_column(
+        "headline",
+        no_wrap=True,
+        overflow="ellipsis",
+        ratio=2,
+        max_width=None if wide else max_width,
+    )
+    table.add_column("snippet", ratio=3, min_width=24, overflow="fold")
+    for h in hits:
+        snippet = Text(h.snippet)
+        for start, end in snippet_spans(h.snippet, words):
+            snippet.stylize("bold", start, end)
+        headline = Text(h.title or "")
+        for start, end in snippet_spans(h.title or "", words):
+            headline.stylize("bold", start, end)
+        date = f"{h.published_at:%Y-%m-%d}" if h.published_at else ""
+        cells: list[Any] = [str(h.rank), date]
+        if not narrow:
+            cells.append(h.feed_name)
+        table.add_row(*cells, headline, snippet)
+    out.print(table)
+    left_out = "; feed column left out (terminal too narrow: --wide)" if narrow else ""
+    found = f"{len(hits)} article{'s' if len(hits) != 1 else ''}"
+    out.print(Text(found + left_out, style="dim"))
 
 
 def _snapshot(args: argparse.Namespace, settings: Settings) -> int:
@@ -563,6 +782,8 @@ def _feeds(args: argparse.Namespace, settings: Settings) -> int:
         from newsdesk.feedcommands import run_feeds_action
 
         return run_feeds_action(args, settings, out, err)
+    import duckdb
+
     from storage import Warehouse, WarehouseError
 
     try:
@@ -570,7 +791,13 @@ def _feeds(args: argparse.Namespace, settings: Settings) -> int:
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
-    _print_rows(columns, rows, 60)
+    except duckdb.CatalogException:
+        err.print(
+            "[red]error:[/] this warehouse predates the feed_health view: run "
+            "`newsdesk ingest` once to upgrade it"
+        )
+        return EXIT_FAILED
+    write_rows(args.format, out, columns, rows, wide=args.wide, max_width=args.max_width)
     return EXIT_OK
 
 
@@ -582,26 +809,8 @@ def _pending(args: argparse.Namespace, settings: Settings) -> int:
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
-    _print_rows(columns, rows, 60)
+    write_rows(args.format, out, columns, rows, wide=args.wide, max_width=args.max_width)
     return EXIT_OK
-
-
-def _print_rows(columns: Sequence[str], rows: Sequence[tuple], max_width: int) -> None:
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*(_cell(v, max_width) for v in row))
-    out.print(table)
-    out.print(f"[dim]{len(rows)} row{'s' if len(rows) != 1 else ''}[/]")
-
-
-def _cell(value: object, max_width: int) -> str:
-    if value is None:
-        return "[dim]NULL[/]"
-    text = value.isoformat(sep=" ") if isinstance(value, datetime) else str(value)
-    text = text.replace("\n", " ")
-    if len(text) > max_width:
-        text = text[: max_width - 1] + "…"
-    return escape(text)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import fields
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -129,6 +130,14 @@ class Settings(BaseSettings):
     )
     story_window_days: float = Field(
         3.0, gt=0, description="New articles are compared with the stories of this many days."
+    )
+    prefect_server: Literal["background", "ephemeral"] = Field(
+        "background",
+        description=(
+            "Without PREFECT_API_URL: `background` uses a local Prefect server (newsdesk's own, "
+            "started on first use and kept, or one on 127.0.0.1:4200); `ephemeral` lets Prefect "
+            "start a temporary one for each run."
+        ),
     )
     retry_schedule: str = Field(
         DEFAULT_SCHEDULE,

@@ -308,4 +308,93 @@ MIGRATIONS: tuple[Migration, ...] = (
         ALTER TABLE ingest_runs ADD COLUMN articles_healed INTEGER DEFAULT 0;
         """,
     ),
+    # The questions analysts ask first, answered once: each view reads the tables at query
+    # time, so it costs nothing to keep and is always current. "Today" and "the last 7 days"
+    # are UTC.
+    Migration(
+        10,
+        "analyst views: latest_articles, stories, feed_health, daily_counts",
+        """
+        CREATE VIEW latest_articles AS
+        SELECT coalesce(published_at, first_seen_at) AS published, feed_name, site_name,
+               language, title, wire_agency, story_id, url, word_count, article_id,
+               first_seen_at
+        FROM articles
+        WHERE first_seen_at >= now() - INTERVAL 7 DAY
+          AND coalesce(page_type, 'article') = 'article'
+        ORDER BY published DESC, article_id;
+
+        CREATE VIEW stories AS
+        SELECT story_id,
+               min(first_seen_at) AS first_seen_at,
+               max(first_seen_at) AS last_seen_at,
+               count(*) AS articles,
+               count(DISTINCT coalesce(site_name, feed_name)) AS outlets,
+               list(DISTINCT coalesce(site_name, feed_name) ORDER BY coalesce(site_name, feed_name))
+                   AS outlet_names,
+               mode(wire_agency) AS wire_agency,
+               arg_min(title, (first_seen_at, coalesce(published_at, first_seen_at), article_id))
+                   AS headline,
+               list(DISTINCT language ORDER BY language) FILTER (WHERE language IS NOT NULL)
+                   AS languages
+        FROM articles
+        WHERE story_id IS NOT NULL
+        GROUP BY story_id;
+
+        CREATE VIEW feed_health AS
+        WITH seen AS (
+            SELECT feed_name,
+                   count(*) FILTER (WHERE seen_at >= now() - INTERVAL 7 DAY) AS seen_7d,
+                   count(*) AS seen_total,
+                   max(seen_at) AS last_new_at
+            FROM feed_entries
+            GROUP BY feed_name
+        ), dated AS (
+            SELECT feed_name, entry_published_at,
+                   row_number() OVER (PARTITION BY feed_name ORDER BY entry_published_at DESC)
+                       AS newest
+            FROM feed_entries
+            WHERE entry_published_at IS NOT NULL
+        ), cadence AS (
+            SELECT feed_name,
+                   CASE WHEN count(*) > 1
+                        THEN (max(entry_published_at) - min(entry_published_at)) / (count(*) - 1)
+                   END AS publish_interval
+            FROM dated WHERE newest <= 20
+            GROUP BY feed_name
+        )
+        SELECT f.name AS feed,
+               CASE WHEN f.last_polled_at IS NULL THEN 'never polled'
+                    WHEN f.next_poll_at > now() THEN 'resting'
+                    WHEN f.last_status = 'failed' THEN 'failing'
+                    WHEN coalesce(s.seen_7d, 0) = 0 THEN 'quiet'
+                    ELSE 'ok' END AS status,
+               f.last_status, f.last_http_status, f.last_polled_at, f.last_success_at,
+               f.consecutive_failures, f.failing_since, f.next_poll_at AS resting_until,
+               to_seconds(f.poll_interval_seconds) AS poll_interval,
+               coalesce(f.next_poll_at, f.due_at) AS next_poll,
+               c.publish_interval,
+               round(coalesce(s.seen_7d, 0) / 7.0, 1) AS articles_per_day,
+               coalesce(s.seen_total, 0) AS articles_total,
+               s.last_new_at,
+               coalesce(r.waiting, 0) AS pages_waiting,
+               coalesce(r.gave_up, 0) AS pages_given_up,
+               f.last_error
+        FROM feeds f
+        LEFT JOIN seen s ON s.feed_name = f.name
+        LEFT JOIN cadence c ON c.feed_name = f.name
+        LEFT JOIN (
+            SELECT feed_name, count(*) FILTER (status = 'waiting') AS waiting,
+                   count(*) FILTER (status = 'gave_up') AS gave_up
+            FROM page_retries GROUP BY feed_name
+        ) r ON r.feed_name = f.name;
+
+        CREATE VIEW daily_counts AS
+        SELECT CAST(timezone('UTC', coalesce(published_at, first_seen_at)) AS DATE) AS day,
+               feed_name, language, wire_agency, count(*) AS articles,
+               CAST(sum(word_count) AS BIGINT) AS words
+        FROM articles
+        GROUP BY ALL;
+        """,
+    ),
 )

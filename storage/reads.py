@@ -156,26 +156,17 @@ def load_due_retries(
 
 
 def feed_health(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
-    """Each known feed with its health, the number of articles it brought, and how many of
-    them wait for another fetch of their page or were given up (`page_retries`)."""
+    """Each known feed with its health (the `feed_health` view), most telling columns first;
+    last, how many of its articles wait for another fetch of their page or were given up."""
     cursor = con.execute(
         """
-        SELECT f.name AS feed, f.last_status, f.last_http_status AS http, f.last_polled_at,
-               f.last_success_at, f.consecutive_failures AS failures,
-               f.next_poll_at AS resting_until, to_seconds(f.poll_interval_seconds) AS interval,
-               coalesce(f.next_poll_at, f.due_at) AS next_poll,
-               coalesce(a.articles, 0) AS articles,
-               coalesce(r.waiting, 0) AS pages_waiting, coalesce(r.gave_up, 0) AS pages_given_up,
-               f.last_error
-        FROM feeds f
-        LEFT JOIN (SELECT feed_name, count(*) AS articles FROM articles GROUP BY feed_name) a
-               ON a.feed_name = f.name
-        LEFT JOIN (
-            SELECT feed_name, count(*) FILTER (status = 'waiting') AS waiting,
-                   count(*) FILTER (status = 'gave_up') AS gave_up
-            FROM page_retries GROUP BY feed_name
-        ) r ON r.feed_name = f.name
-        ORDER BY f.name
+        SELECT feed, status, articles_per_day, consecutive_failures AS failures,
+               last_polled_at, next_poll, resting_until, last_error,
+               last_http_status AS http, last_success_at, poll_interval AS interval,
+               publish_interval,
+               articles_total AS articles, last_new_at, pages_waiting, pages_given_up
+        FROM feed_health
+        ORDER BY feed
         """
     )
     columns = [d[0] for d in cursor.description]

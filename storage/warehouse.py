@@ -19,9 +19,11 @@ from pathlib import Path
 
 import duckdb
 
-from storage import export, reads, writer
+from storage import export, reads, search, writer
 from storage.connection import WarehouseLocked, connect
+from storage.extensions import ExtensionMissing
 from storage.migrations import MIGRATIONS
+from storage.search import IndexState, SearchHit
 from tasks.models import (
     Batch,
     BatchResult,
@@ -115,7 +117,8 @@ class Warehouse:
             with self.connect() as con:
                 merged = tuple(writer.merge_spool(con, self.path))
                 result = writer.write_batch(con, batch)
-                return WriteOutcome(result, merged=merged)
+                index_error = _update_search(con, result)
+                return WriteOutcome(result, merged=merged, index_error=index_error)
         except WarehouseLocked as exc:
             path = writer.spool_batch(self.path, batch)
             return WriteOutcome(BatchResult(set(), set()), spooled_to=path, lock_error=str(exc))
@@ -129,6 +132,30 @@ class Warehouse:
         with self.connect(read_only=True) as con:
             return reads.feed_health(con)
 
+    def search(
+        self,
+        query: str,
+        *,
+        since: datetime | None = None,
+        language: str | None = None,
+        feed: str | None = None,
+        limit: int = 20,
+        snippet_width: int = 160,
+    ) -> tuple[list[SearchHit], IndexState]:
+        """The best `limit` articles for `query` (see `storage.search`), and what the index
+        covers, from one read-only open."""
+        with self.connect(read_only=True) as con:
+            hits = search.search(
+                con,
+                query,
+                since=since,
+                language=language,
+                feed=feed,
+                limit=limit,
+                snippet_width=snippet_width,
+            )
+            return hits, search.index_state(con)
+
     def snapshot(self, target: Path | str) -> None:
         """Copy the warehouse consistently to `target`, for analyses that never block a run."""
         export.snapshot(self.path, target)
@@ -136,9 +163,21 @@ class Warehouse:
     def maintain(
         self, day: date, export_dir: Path, failing_since: datetime
     ) -> tuple[Path, int, list[FeedState]]:
-        """Checkpoint, export `day` to Parquet, and list feeds failing since `failing_since`,
-        in one open."""
+        """Catch the search index up, checkpoint, export `day` to Parquet, and list feeds
+        failing since `failing_since`, in one open."""
         with self.connect() as con:
+            # Whatever a run's index step left out (it failed, or was killed) is added here.
+            search.index_articles(con, set(), thorough=True)
             export.checkpoint(con)
             partition, rows = export.export_day(con, day, export_dir)
             return partition, rows, reads.failing_feeds(con, failing_since)
+
+
+def _update_search(con: duckdb.DuckDBPyConnection, result: BatchResult) -> str | None:
+    """Add the batch's articles to the search index once it committed; a failure here costs
+    search freshness only, never the batch."""
+    try:
+        search.index_articles(con, result.new_ids | result.updated_ids)
+    except (duckdb.Error, ExtensionMissing) as exc:
+        return str(exc)
+    return None

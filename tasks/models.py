@@ -397,3 +397,6 @@ class WriteOutcome:
     lock_error: str | None = None
     merged: tuple[RunRecord, ...] = ()
     """Spooled batches of earlier runs merged before this one."""
+    index_error: str | None = None
+    """Why the search index could not take in the batch (the batch is stored; the next run
+    or the maintenance flow adds what is missing)."""

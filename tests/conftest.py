@@ -11,6 +11,9 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# A CLI run without PREFECT_API_URL must not leave a background Prefect server behind a test;
+# the tests of that server set this themselves.
+os.environ.setdefault("NEWSDESK_PREFECT_SERVER", "ephemeral")
 # Every local test site is one host (127.0.0.1): spacing its requests would only slow the suite.
 # Tests of the spacing itself set it explicitly.
 os.environ.setdefault("NEWSDESK_PER_HOST_DELAY", "0")
