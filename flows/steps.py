@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from newsdesk.settings import Settings
 from tasks.feeds.parse import parse_feed
 from tasks.fetch import collect
+from tasks.fetch.pool import WorkerPool
 from tasks.models import (
     Article,
     FeedEntry,
@@ -56,7 +57,10 @@ def parse_feeds(fetched: Sequence[FetchedFeed]) -> list[ParsedFeed]:
 def download_and_extract(entries: Sequence[FeedEntry], settings: Settings) -> list[Article]:
     if not entries:
         return []
-    with collect.process_pool(min(settings.workers, len(entries))) as pool:
+    workers = min(settings.workers, len(entries))
+    # The fork server imports trafilatura and loads the language model once for all workers.
+    preload = ["tasks.page.worker_preload"]
+    with WorkerPool(workers, timeout=settings.extract_timeout, preload=preload) as pool:
         return asyncio.run(collect.collect_articles(entries, settings, pool))
 
 

@@ -67,6 +67,14 @@ class Settings(BaseSettings):
         gt=0,
         description="Processes extracting article text (default: the number of cores).",
     )
+    extract_timeout: float = Field(
+        20.0,
+        gt=0,
+        description=(
+            "Seconds one page may take to extract; past it its worker is stopped and replaced, "
+            "and the article is stored from the feed's text."
+        ),
+    )
     allow_private_network: bool = Field(
         False,
         description=(

@@ -1,7 +1,8 @@
 """The two network stages of a run: poll every feed, then download and extract new articles.
 
 Downloads are asyncio (bounded globally and per host); extraction is CPU-bound and runs in a
-process pool sized to the cores. The two overlap: a page is handed to a worker as soon as it
+process pool sized to the cores (`pool.WorkerPool`: a time limit per page, and a worker that dies
+costs only its page). The two overlap: a page is handed to a worker as soon as it
 arrives, and its HTML is dropped once the article is built, so memory holds at most
 `article_concurrency` pages whatever the size of the run.
 """
@@ -9,16 +10,16 @@ arrives, and its HTML is dropped once the article is built, so memory holds at m
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-from collections.abc import Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from newsdesk.settings import Settings
 from tasks import progress
 from tasks.fetch.http import HostLimiter, fetch_feed, fetch_page, make_client
+from tasks.fetch.pool import WorkerLost, WorkerPool
 from tasks.fetch.robots import RobotsRules
-from tasks.models import Article, FeedEntry, FeedSpec, FeedState, FetchedFeed
+from tasks.models import Article, FeedEntry, FeedSpec, FeedState, FetchedFeed, Page
 from tasks.page.extract import extract_article
 
 
@@ -43,16 +44,8 @@ async def fetch_feeds(
         return list(await asyncio.gather(*(one(spec) for spec in specs)))
 
 
-def process_pool(workers: int) -> ProcessPoolExecutor:
-    """Extraction workers. forkserver keeps them clear of the threads Prefect runs in this
-    process (fork could copy a held lock); the server preloads trafilatura once for all."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["tasks.page.worker_preload"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
-
-
 async def collect_articles(
-    entries: Sequence[FeedEntry], settings: Settings, pool: Executor
+    entries: Sequence[FeedEntry], settings: Settings, pool: WorkerPool
 ) -> list[Article]:
     """Download each entry's page and extract it into an `Article`, in entry order."""
     # A gate slot is held from download until extraction ends: it bounds the pages in memory.
@@ -62,7 +55,6 @@ async def collect_articles(
         total=settings.article_concurrency,
         delay=settings.per_host_delay,
     )
-    loop = asyncio.get_running_loop()
     progress.report("articles", 0, len(entries))
     articles: list[Article | None] = [None] * len(entries)
 
@@ -76,13 +68,32 @@ async def collect_articles(
             async with gate:
                 # The worker decodes: it runs in parallel, and bytes pickle faster than text.
                 page = await fetch_page(client, limiter, entry.url, settings, robots, decode=False)
-                articles[index] = await loop.run_in_executor(pool, extract_article, entry, page)
+                try:
+                    articles[index] = await pool.run(extract_article, entry, page)
+                except WorkerLost as lost:
+                    articles[index] = await _from_feed(pool, extract_article, entry, page, lost)
             progress.report("articles", 1)
 
         # Gate slots are granted in order; interleaving hosts keeps one busy host from holding
         # them all while it is limited to `per_host_concurrency` requests.
         await asyncio.gather(*(one(i) for i in _interleave_hosts(entries)))
     return [a for a in articles if a is not None]
+
+
+async def _from_feed(
+    pool: WorkerPool,
+    extract: Callable[[FeedEntry, Page], Article],
+    entry: FeedEntry,
+    page: Page,
+    lost: WorkerLost,
+) -> Article:
+    """The entry from its feed's text, as after a failed fetch: its page ran past the time
+    limit or killed its worker, so it is not read again."""
+    page = replace(page, html=None, body=None, error=str(lost))
+    try:
+        return await pool.run(extract, entry, page)  # a fresh worker: fast, and off the loop
+    except WorkerLost:  # twice is not the page's doing; here it costs the language model's load
+        return extract(entry, page)
 
 
 def _interleave_hosts(entries: Sequence[FeedEntry]) -> list[int]:
