@@ -25,6 +25,7 @@ from storage.warehouse import (
     load_recent_sketches_task,
     prepare_warehouse_task,
 )
+from tasks import progress
 from tasks.feeds.feedlist import load_feeds, select_feeds
 from tasks.models import FeedReport, FeedState, RunReport
 from tasks.run.feedstate import Backoff, due_feeds, next_feed_state
@@ -206,6 +207,7 @@ def ingest(
             _large(sketches),
             settings.lock_wait,
         )
+        progress.report("stored")  # written or spooled: an interruption from here loses nothing
     new_ids = written.result.new_ids
     new_by_feed = Counter(a.feed_name for a in stored if a.article_id in new_ids)
     merged = (*merged, *written.merged)
