@@ -87,6 +87,7 @@ class WorkerPool:
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
         self._free: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -111,15 +112,15 @@ class WorkerPool:
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """`function(*args)` in a worker; its exceptions are raised here. `function` and the
         arguments must pickle (a top-level function, dataclasses)."""
-        if self._free is None:  # made here, on the loop that runs the tasks
-            self._free = asyncio.Semaphore(self._size)
+        loop = asyncio.get_running_loop()
+        if self._free is None or self._loop is not loop:  # one per event loop that uses the pool
+            self._free, self._loop = asyncio.Semaphore(self._size), loop
         async with self._free:
             if self._idle:
                 worker = self._idle.pop()
             else:
                 # Workers start on first use, off the loop: the first start waits for the fork
                 # server's preload, and downloads go on meanwhile.
-                loop = asyncio.get_running_loop()
                 worker = await loop.run_in_executor(None, _Worker, self._context)
             self._busy.add(worker)
             try:
