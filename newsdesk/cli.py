@@ -279,11 +279,13 @@ def run_ingest(
     the exit code."""
     progress = _progress()
     try:
-        with _interruptible(), progress:
+        with _interruptible() as quiet, progress:
             _prefect_environment(verbose)
             _start_temporary_api()
             from flows.ingest import ingest
             from storage.warehouse import WarehouseError, WarehouseLocked
+
+            quiet.attach()
 
             report = ingest(
                 feeds=list(feeds),
@@ -354,26 +356,51 @@ class Interrupted(BaseException):
 
 
 @contextlib.contextmanager
-def _interruptible() -> Iterator[None]:
+def _interruptible() -> Iterator[_QuietWhileInterrupted]:
     """SIGINT and SIGTERM raise `Interrupted` in the run, wherever it is: asyncio stages are
     cancelled, extraction workers killed, an open warehouse transaction rolled back, and
     Prefect's temporary API stopped on the way out (at exit). Prefect puts its own SIGTERM
     handler in front during the flow and hands the signal on to this one."""
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
-        # Prefect logs the crash it sees at ERROR; the one line printed below says it better.
-        # Its API still records the crash: only the console handlers go quiet.
-        for handler in logging.getLogger().handlers:
-            if isinstance(handler, logging.StreamHandler):
-                handler.setLevel(logging.CRITICAL + 1)
         raise Interrupted(signum)
 
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    quiet = _QuietWhileInterrupted()
     try:
-        yield
+        yield quiet
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        quiet.detach()
+
+
+class _QuietWhileInterrupted(logging.Filter):
+    """Prefect logs the crash an interruption is to it ("Crash detected! …") at ERROR; the one
+    line the CLI prints says it better. Its API still records the crash; only the console
+    handlers drop what is logged while the signal's exception is being handled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._handlers: list[logging.Handler] = []
+
+    def attach(self) -> None:
+        """On the console handlers Prefect set up on the root logger when it was imported."""
+        self._handlers = [
+            h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)
+        ]
+        for handler in self._handlers:
+            handler.addFilter(self)
+
+    def detach(self) -> None:
+        for handler in self._handlers:
+            handler.removeFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from prefect.exceptions import TerminationSignal
+
+        signalled = (Interrupted, KeyboardInterrupt, TerminationSignal)
+        return not isinstance(sys.exc_info()[1], signalled)
 
 
 def _start_temporary_api() -> None:

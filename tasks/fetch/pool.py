@@ -41,7 +41,15 @@ class _Worker:
         self.process: BaseProcess = context.Process(
             target=_serve, args=(theirs,), name="newsdesk-extract", daemon=True
         )
-        self.process.start()
+        # Started with SIGINT blocked, which the fork server (started by the first worker) and
+        # every worker forked from it inherit: a Ctrl-C reaches the whole process group, and
+        # the parent decides what to stop (a fork server still preloading would otherwise
+        # die with a traceback).
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self.process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         theirs.close()  # only the worker holds its end: its death reads as end-of-file here
         self.conn: Connection = ours
 
@@ -169,8 +177,7 @@ class WorkerPool:
 
 def _serve(conn: Connection) -> None:
     """A worker's life: run tasks from the pipe until it closes."""
-    # Ctrl-C reaches the whole process group; the parent decides what to stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # blocked already; ignored should it be let in
     while True:
         try:
             function, args = conn.recv()
