@@ -124,6 +124,8 @@ class WorkerPool:
         if self._free is None or self._loop is not loop:  # one per event loop that uses the pool
             self._free, self._loop = asyncio.Semaphore(self._size), loop
         async with self._free:
+            while self._idle and not self._idle[-1].process.is_alive():
+                self._idle.pop().kill()  # died idle (the OOM killer): no page is its loss
             if self._idle:
                 worker = self._idle.pop()
             else:
