@@ -18,6 +18,7 @@ from prefect.utilities.annotations import quote
 from flows import steps
 from newsdesk.settings import Settings
 from storage import Warehouse
+from tasks import progress
 from tasks.feeds.feedlist import load_feeds, select_feeds
 from tasks.models import Batch, BatchResult, RunReport, WriteOutcome
 from tasks.run.feedstate import feeds_to_poll
@@ -103,7 +104,7 @@ def ingest(
     known = steps.find_known(warehouse, _large([e for p in usable for e in p.entries]))
     retries = due_retries(stored_state.waiting, started, specs, settings.retry_per_run)
     plan = plan_for(usable, known, cap, retries)
-    pages = steps.download_and_extract(_large(plan.to_fetch), fetch_config, settings.workers)
+    pages = steps.download_and_extract(_large(plan.to_fetch), fetch_config, settings.pool_config())
     articles = adopt_revisit_ids(plan, pages)
     # Syndicated copies and near-duplicates of recent articles share their story_id.
     stored, sketches = steps.cluster_stories(
@@ -148,7 +149,9 @@ def _write(
 ) -> WriteOutcome:
     """Write the batch, or for a dry run say what would have been stored."""
     if not dry_run:
-        return steps.write_batch(warehouse, _large(batch))
+        written = steps.write_batch(warehouse, _large(batch))
+        progress.report("stored")  # written or spooled: an interruption from here loses nothing
+        return written
     logger.info("dry run: nothing written to %s", warehouse.path)
     return WriteOutcome(BatchResult({a.article_id for a in batch.articles}, set()))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from tasks.feeds.parse import parse_feed
 from tasks.feeds.sitemap import sitemap_children
 from tasks.fetch import collect
 from tasks.fetch.config import FetchConfig
+from tasks.fetch.pool import PoolConfig, WorkerPool
 from tasks.models import (
     Article,
     Batch,
@@ -71,12 +73,13 @@ def parse_feeds(fetched: Sequence[FetchedFeed]) -> list[ParsedFeed]:
 
 @task(name="download-and-extract", cache_policy=NO_CACHE, persist_result=False)
 def download_and_extract(
-    entries: Sequence[FeedEntry], config: FetchConfig, workers: int
+    entries: Sequence[FeedEntry], config: FetchConfig, pool: PoolConfig
 ) -> list[Article]:
     if not entries:
         return []
-    with collect.process_pool(min(workers, len(entries)), WORKER_PRELOAD) as pool:
-        return asyncio.run(collect.collect_articles(entries, config, pool, extract_article))
+    pool = replace(pool, workers=min(pool.workers, len(entries)))
+    with WorkerPool(pool.workers, timeout=pool.timeout, preload=WORKER_PRELOAD) as workers:
+        return asyncio.run(collect.collect_articles(entries, config, workers, extract_article))
 
 
 @task(name="cluster-stories", cache_policy=NO_CACHE, persist_result=False)

@@ -2,20 +2,25 @@
 
 Exit codes: 0 the run completed (failed feeds are reported, not fatal); 1 no feed could be
 fetched, or the warehouse could not be written or read (a batch that found it locked waits in
-the spool for the next run); 2 usage or configuration error; 130 interrupted.
+the spool for the next run); 2 usage or configuration error; 130 and 143 the run was
+interrupted by SIGINT (Ctrl-C) or SIGTERM.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -375,14 +380,19 @@ def run_ingest(
 ) -> int:
     """Run the flow in this process with a progress display, print the summary, and return
     the exit code."""
-    _prefect_environment(verbose)
-    if not _choose_prefect_api(db):
-        return EXIT_FAILED
-    from flows.ingest import ingest
     from storage import WarehouseError, WarehouseLocked
 
+    progress = _progress()
     try:
-        with _progress():
+        with _interruptible() as quiet, progress:
+            _prefect_environment(verbose)
+            if not _choose_prefect_api(db):
+                return EXIT_FAILED
+            _start_temporary_api()
+            from flows.ingest import ingest
+
+            quiet.attach()
+
             report = ingest(
                 feeds=list(feeds),
                 tags=list(tags),
@@ -393,6 +403,12 @@ def run_ingest(
                 shard=shard,
                 shards=shards,
             )
+    except Interrupted as exc:
+        if progress.stored:
+            err.print("interrupted after this run's batch was stored: nothing is lost")
+        else:
+            err.print("interrupted: nothing written; the next run fetches these feeds again")
+        return 128 + exc.signum
     except WarehouseLocked as exc:
         err.print(
             f"[red]error:[/] {exc}. Nothing was stored and nothing is lost: the next run fetches "
@@ -403,9 +419,6 @@ def run_ingest(
     except WarehouseError as exc:
         err.print(f"[red]error:[/] the warehouse could not be written: {exc}")
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        err.print("interrupted: nothing from this run was written")
-        return 130
     if report.all_failed and not report.spooled_to:
         if verbose:
             print_report(report, every=True)
@@ -498,13 +511,97 @@ def _looks_offline(error: str | None) -> bool:
     )
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM reached the run; a BaseException, like KeyboardInterrupt, so that no
+    `except Exception` on the way out swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[_QuietWhileInterrupted]:
+    """SIGINT and SIGTERM raise `Interrupted` in the run, wherever it is: asyncio stages are
+    cancelled, extraction workers killed, an open warehouse transaction rolled back, and
+    Prefect's temporary API stopped on the way out (at exit). Prefect puts its own SIGTERM
+    handler in front during the flow and hands the signal on to this one."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    quiet = _QuietWhileInterrupted()
+    try:
+        yield quiet
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        quiet.detach()
+
+
+class _QuietWhileInterrupted(logging.Filter):
+    """Prefect logs the crash an interruption is to it ("Crash detected! …") at ERROR; the one
+    line the CLI prints says it better. Its API still records the crash; only the console
+    handlers drop what is logged while the signal's exception is being handled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._handlers: list[logging.Handler] = []
+
+    def attach(self) -> None:
+        """On the console handlers Prefect set up on the root logger when it was imported."""
+        self._handlers = [
+            h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)
+        ]
+        for handler in self._handlers:
+            handler.addFilter(self)
+
+    def detach(self) -> None:
+        for handler in self._handlers:
+            handler.removeFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from prefect.exceptions import TerminationSignal
+
+        signalled = (Interrupted, KeyboardInterrupt, TerminationSignal)
+        return not isinstance(sys.exc_info()[1], signalled)
+
+
+def _start_temporary_api() -> None:
+    """Start Prefect's temporary API, when no PREFECT_API_URL names one, from a thread that
+    blocks SIGINT. The server process inherits that mask, so a Ctrl-C, which the terminal sends
+    to the whole process group, interrupts the run but not the API the run still reports its
+    end to (Prefect's client would retry a dead one for minutes). Prefect stops it at exit, by
+    SIGTERM, as usual. Should the start fail here, Prefect starts it again and says why."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    def start() -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        with contextlib.suppress(Exception):
+            SubprocessASGIServer().start()
+
+    # The main thread waits with signals open: a Ctrl-C during the start ends the run at once.
+    starter = threading.Thread(target=start, name="prefect-api-start", daemon=True)
+    starter.start()
+    starter.join()
+
+
 class _progress:
-    """A progress bar per stage while a run goes on in a terminal; nothing otherwise."""
+    """A progress bar per stage while a run goes on in a terminal; nothing otherwise. Notes
+    whether the run's batch was stored, for the message of an interrupted run."""
+
+    stored = False
 
     def __enter__(self) -> _progress:
         from tasks import progress
 
         self._bar: Any = None
+        progress.set_reporter(self._report)
         if err.is_terminal:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -518,10 +615,13 @@ class _progress:
             )
             self._tasks: dict[str, Any] = {}
             self._bar.start()
-            progress.set_reporter(self._report)
         return self
 
     def _report(self, stage: str, advance: int, total: int | None) -> None:
+        if stage == "stored":
+            self.stored = True
+        if self._bar is None or stage == "stored":
+            return
         if stage not in self._tasks:
             self._tasks[stage] = self._bar.add_task(stage, total=total)
         elif total is not None:

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tasks.fetch.config import DEFAULT_USER_AGENT, FetchConfig
+from tasks.fetch.pool import PoolConfig
 from tasks.run.feedstate import Backoff, PollPolicy
 from tasks.run.retries import DEFAULT_SCHEDULE, RetryPolicy, parse_schedule
 
@@ -86,6 +87,14 @@ class Settings(BaseSettings):
         default_factory=lambda: os.cpu_count() or 1,
         gt=0,
         description="Processes extracting article text (default: the number of cores).",
+    )
+    extract_timeout: float = Field(
+        20.0,
+        gt=0,
+        description=(
+            "Seconds one page may take to extract; past it its worker is stopped and replaced, "
+            "and the article is stored from the feed's text."
+        ),
     )
     allow_private_network: bool = Field(
         False,
@@ -169,6 +178,10 @@ class Settings(BaseSettings):
             jitter=self.poll_jitter,
             backoff=Backoff(self.backoff_base, self.backoff_max),
         )
+
+    def pool_config(self) -> PoolConfig:
+        """The extraction workers' part of the settings."""
+        return PoolConfig(self.workers, self.extract_timeout)
 
     def fetch_config(self) -> FetchConfig:
         """The part of the settings the network edge takes."""

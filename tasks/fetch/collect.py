@@ -2,7 +2,8 @@
 page to an extraction worker as it arrives (the extraction itself is the page stage's, passed in).
 
 Downloads are asyncio (bounded globally and per host); extraction is CPU-bound and runs in a
-process pool sized to the cores. The two overlap: a page is handed to a worker as soon as it
+process pool sized to the cores (`pool.WorkerPool`: a time limit per page, and a worker that dies
+costs only its page). The two overlap: a page is handed to a worker as soon as it
 arrives, and its HTML is dropped once the article is built, so memory holds at most
 `article_concurrency` pages whatever the size of the run.
 """
@@ -10,16 +11,19 @@ arrives, and its HTML is dropped once the article is built, so memory holds at m
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from tasks import progress
 from tasks.fetch.config import FetchConfig
 from tasks.fetch.http import HostLimiter, fetch_feed, fetch_page, make_client
+from tasks.fetch.pool import WorkerLost, WorkerPool
 from tasks.fetch.robots import RobotsRules
 from tasks.models import Article, FeedEntry, FeedSpec, FeedState, FetchedFeed, Page
+
+Extract = Callable[[FeedEntry, Page], Article]
+"""Page to article, run in a worker process: a module-level function, so that it pickles."""
 
 
 async def fetch_feeds(
@@ -49,21 +53,8 @@ async def fetch_feeds(
         return list(await asyncio.gather(*(one(spec) for spec in specs)))
 
 
-Extract = Callable[[FeedEntry, Page], Article]
-"""Page to article, run in a worker process: a module-level function, so that it pickles."""
-
-
-def process_pool(workers: int, preload: Sequence[str] = ()) -> ProcessPoolExecutor:
-    """Extraction workers. forkserver keeps them clear of the threads Prefect runs in this
-    process (fork could copy a held lock); the server imports the `preload` modules once for
-    all of them (trafilatura and the language model take seconds)."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(preload))
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
-
-
 async def collect_articles(
-    entries: Sequence[FeedEntry], config: FetchConfig, pool: Executor, extract: Extract
+    entries: Sequence[FeedEntry], config: FetchConfig, pool: WorkerPool, extract: Extract
 ) -> list[Article]:
     """Download each entry's page and turn it into an `Article` with `extract` in `pool`, in
     entry order."""
@@ -74,7 +65,6 @@ async def collect_articles(
         total=config.article_concurrency,
         delay=config.per_host_delay,
     )
-    loop = asyncio.get_running_loop()
     progress.report("articles", 0, len(entries))
     articles: list[Article | None] = [None] * len(entries)
 
@@ -88,13 +78,32 @@ async def collect_articles(
             async with gate:
                 # The worker decodes: it runs in parallel, and bytes pickle faster than text.
                 page = await fetch_page(client, limiter, entry.url, config, robots)
-                articles[index] = await loop.run_in_executor(pool, extract, entry, page)
+                try:
+                    articles[index] = await pool.run(extract, entry, page)
+                except WorkerLost as lost:
+                    articles[index] = await _from_feed(pool, extract, entry, page, lost)
             progress.report("articles", 1)
 
         # Gate slots are granted in order; interleaving hosts keeps one busy host from holding
         # them all while it is limited to `per_host_concurrency` requests.
         await asyncio.gather(*(one(i) for i in _interleave_hosts(entries)))
     return [a for a in articles if a is not None]
+
+
+async def _from_feed(
+    pool: WorkerPool,
+    extract: Extract,
+    entry: FeedEntry,
+    page: Page,
+    lost: WorkerLost,
+) -> Article:
+    """The entry from its feed's text, as after a failed fetch: its page ran past the time
+    limit or killed its worker, so it is not read again."""
+    page = replace(page, body=None, error=str(lost), retryable=False)
+    try:
+        return await pool.run(extract, entry, page)  # a fresh worker: fast, and off the loop
+    except WorkerLost:  # twice is not the page's doing; here it costs the language model's load
+        return extract(entry, page)
 
 
 def _interleave_hosts(entries: Sequence[FeedEntry]) -> list[int]:

@@ -1,4 +1,4 @@
-"""Imported once by the extraction pool's fork server (see `collect.process_pool`), so every
+"""Imported once by the extraction pool's fork server (see `tasks.fetch.pool`), so every
 worker forked from it starts with trafilatura imported and the language model loaded instead of
 paying for both itself. Importing this module has that cost on purpose; nothing else imports it."""
 
