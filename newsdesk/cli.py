@@ -488,10 +488,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _sql(args: argparse.Namespace, settings: Settings) -> int:
     import duckdb
 
-    from storage import Warehouse, WarehouseError
+    from storage import WarehouseError
 
     try:
-        columns, rows = Warehouse(args.db or settings.db).query(args.query)
+        columns, rows = settings.warehouse(args.db).query(args.query)
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
@@ -511,10 +511,10 @@ def _sql(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _snapshot(args: argparse.Namespace, settings: Settings) -> int:
-    from storage import Warehouse, WarehouseError
+    from storage import WarehouseError
 
     try:
-        Warehouse(args.db or settings.db).snapshot(args.path)
+        settings.warehouse(args.db).snapshot(args.path)
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
@@ -527,10 +527,10 @@ def _feeds(args: argparse.Namespace, settings: Settings) -> int:
         from newsdesk.feedcommands import run_feeds_action
 
         return run_feeds_action(args, settings, out, err)
-    from storage import Warehouse, WarehouseError
+    from storage import WarehouseError
 
     try:
-        columns, rows = Warehouse(args.db or settings.db).feed_health()
+        columns, rows = settings.warehouse(args.db).feed_health()
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED

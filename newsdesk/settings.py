@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tasks.fetch.config import DEFAULT_USER_AGENT, FetchConfig
+
+if TYPE_CHECKING:
+    from storage import Warehouse
 
 
 class Settings(BaseSettings):
@@ -17,7 +21,52 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore")
 
-    db: Path = Field(Path("data/news.duckdb"), description="DuckDB warehouse file.")
+    db: Path = Field(
+        Path("data/news.duckdb"),
+        description=(
+            "DuckDB warehouse file, or a DuckLake catalog: `ducklake:sqlite:PATH` (one machine, "
+            "several processes) or `ducklake:postgres:DSN` (many machines)."
+        ),
+    )
+    lake_data_path: str | None = Field(
+        None,
+        description=(
+            "Where a new lake keeps its Parquet files: a local path, a shared mount or s3://… "
+            "(default: `data/` beside a SQLite catalog; required for a PostgreSQL catalog)."
+        ),
+    )
+    lake_inline_rows: int | None = Field(
+        None,
+        ge=0,
+        description=(
+            "A lake commit of at most this many rows to a table goes into the catalog rather "
+            "than a Parquet file of its own (DuckLake's data inlining; default: DuckLake's)."
+        ),
+    )
+    lake_keep_snapshots_hours: float = Field(
+        168.0,
+        gt=0,
+        description=(
+            "Maintenance expires lake snapshots older than this: time travel "
+            "(`AT (VERSION => …)`) and change feeds reach this far back."
+        ),
+    )
+    lake_file_grace_hours: float = Field(
+        1.0,
+        ge=0,
+        description=(
+            "Maintenance deletes a data file no snapshot reads once it has been unused this "
+            "long (a reader that opened an older snapshot may still be reading it)."
+        ),
+    )
+    lake_claim_lease: float = Field(
+        600.0,
+        gt=0,
+        description=(
+            "Seconds after which a run on another machine that claimed articles and never "
+            "stored them is taken for dead, and its claims released."
+        ),
+    )
     feeds: Path = Field(Path("feeds.toml"), description="Feeds file (TOML).")
     user_agent: str = Field(DEFAULT_USER_AGENT, description="User-Agent sent with every request.")
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
@@ -94,6 +143,23 @@ class Settings(BaseSettings):
     story_window_days: float = Field(
         3.0, gt=0, description="New articles are compared with the stories of this many days."
     )
+
+    def warehouse(self, db: Path | str | None = None) -> Warehouse:
+        """The warehouse handle for `db` (default: NEWSDESK_DB), file or lake."""
+        # Imported here: DuckDB and Arrow cost every CLI command their start-up otherwise.
+        from storage import Warehouse
+        from storage.lake import LakeWarehouse, is_lake
+
+        location = db or self.db
+        if is_lake(location):
+            return LakeWarehouse(
+                location,
+                lock_wait=self.lock_wait,
+                data_path=self.lake_data_path,
+                inline_rows=self.lake_inline_rows,
+                claim_lease=self.lake_claim_lease,
+            )
+        return Warehouse(location, lock_wait=self.lock_wait)
 
     def fetch_config(self) -> FetchConfig:
         """The part of the settings the network edge takes."""
