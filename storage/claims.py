@@ -20,6 +20,7 @@ import os
 import socket
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,8 +37,17 @@ SIGHTING = "sighting"
 """Kind of claim on a `feed_entries` (feed_name, entry_url): `sighting_key` spells it."""
 
 
+SCHEMA = "schema"
+"""Kind of the one claim a process holds while it migrates the lake."""
+
+
+SEPARATOR = "\x1f"
+"""Between a sighting key's feed name and URL: a control character neither holds, and one
+PostgreSQL text takes (NUL it refuses)."""
+
+
 def sighting_key(feed_name: str, entry_url: str) -> str:
-    return f"{feed_name}\x00{entry_url}"
+    return f"{feed_name}{SEPARATOR}{entry_url}"
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,14 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
 """
 # What mark_stored and unsettled look for: only unsettled claims, a handful at any time.
 _INDEX = f"CREATE INDEX IF NOT EXISTS {TABLE}_unsettled ON {TABLE} (run_id) WHERE NOT stored"
+
+
+_REQUESTS = f"""
+CREATE UNLOGGED TABLE IF NOT EXISTS {TABLE}_requests (
+    request TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, run_id TEXT NOT NULL,
+    holder TEXT NOT NULL, claimed_at float8 NOT NULL
+)
+"""
 
 
 class SqliteClaims:
@@ -205,6 +223,7 @@ class PostgresClaims:
             f"CALL postgres_execute('{alias}', ?)", [_DDL.replace("DOUBLE PRECISION", "float8")]
         )
         con.execute(f"CALL postgres_execute('{alias}', ?)", [_INDEX])
+        con.execute(f"CALL postgres_execute('{alias}', ?)", [_REQUESTS])
         # The table was created behind the attached catalog's back.
         con.execute("CALL pg_clear_cache()")
 
@@ -225,17 +244,29 @@ class PostgresClaims:
                 "claimed_at": [now] * len(keys),
             }
         )
+        # DuckDB sends rows to PostgreSQL with COPY, which knows no ON CONFLICT: the keys go to
+        # a request table first, and PostgreSQL itself inserts them where the primary key
+        # decides which of two racing runs holds a key.
+        request = uuid.uuid4().hex
         self.con.register("claim_keys", wanted)
         try:
-            # The postgres extension sends this as one INSERT … ON CONFLICT DO NOTHING: the
-            # primary key decides, in PostgreSQL, which of two racing runs holds a key.
             self.con.execute(
-                f"INSERT INTO {self._table} (kind, key, run_id, holder, claimed_at) "
-                "SELECT kind, key, run_id, holder, claimed_at FROM claim_keys "
-                "ON CONFLICT DO NOTHING"
+                f"INSERT INTO {self.alias}.public.{TABLE}_requests "
+                "SELECT ?, kind, key, run_id, holder, claimed_at FROM claim_keys",
+                [request],
             )
         finally:
             self.con.unregister("claim_keys")
+        # The request id is a hex string of ours, not data: postgres_execute takes no parameters.
+        self.con.execute(
+            f"CALL postgres_execute('{self.alias}', ?)",
+            [
+                f"INSERT INTO {TABLE} (kind, key, run_id, holder, claimed_at, stored) "
+                f"SELECT kind, key, run_id, holder, claimed_at, FALSE FROM {TABLE}_requests "
+                f"WHERE request = '{request}' ON CONFLICT DO NOTHING; "
+                f"DELETE FROM {TABLE}_requests WHERE request = '{request}'"
+            ],
+        )
         mine = self.con.execute(
             f"SELECT key FROM {self._table} WHERE run_id = ? AND kind = ? AND NOT stored",
             [run_id, kind],

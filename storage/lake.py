@@ -35,6 +35,7 @@ from storage import claims as claiming
 from storage import export, reads, writer
 from storage.connection import WarehouseError, migrate, sql_literal
 from storage.extensions import load_extension
+from storage.migrations import MIGRATIONS
 from storage.schemas import (
     ARTICLE_COLUMNS,
     ARTICLE_KEY_COLUMNS,
@@ -146,7 +147,7 @@ def connect_lake(
     con = _attach(spec, read_only=read_only, inline_rows=inline_rows)
     try:
         if not read_only:
-            _migrate(con)
+            _migrate(con, spec)
         yield con
     finally:
         con.close()
@@ -182,28 +183,57 @@ def _attach(
             if attempt < 40 and (_retryable(exc) or "already exists" in str(exc)):
                 time.sleep(min(0.05 * attempt, 1.0))
                 continue
+            if read_only and "does not exist" in str(exc):
+                raise WarehouseError(
+                    f"{spec.url}: no lake here yet (run `newsdesk ingest` first)"
+                ) from None
             hint = " (set NEWSDESK_LAKE_DATA_PATH)" if "data_path" in str(exc) else ""
             raise WarehouseError(f"{spec.url}: cannot open the lake{hint}: {exc}") from None
     raise AssertionError("unreachable")
 
 
-def _migrate(con: duckdb.DuckDBPyConnection) -> None:
-    """Apply pending migrations; two first runs that race to create the lake conflict at
-    commit, and the loser finds the work done."""
-    for attempt in range(20):
-        try:
-            migrate(con, lake_sql)
-            return
-        except duckdb.Error as exc:
-            if attempt == 19 or not (_retryable(exc) or "already exists" in str(exc)):
-                raise
-            time.sleep(0.05 * (attempt + 1))
+def _migrate(con: duckdb.DuckDBPyConnection, spec: LakeSpec) -> None:
+    """Apply pending migrations, one process at a time: a lake has no lock, so the migrating
+    process holds a claim on the schema (DuckLake would let two processes' ALTERs of a table
+    both commit). A holder that died is recognised as for any claim."""
+    try:
+        applied = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    except duckdb.CatalogException:
+        applied = set()
+    if not {m.version for m in MIGRATIONS} - applied:
+        return
+    claims = _claim_store(con, spec)
+    me = f"migrate/{claiming.holder()}"
+    deadline = time.monotonic() + 300
+    while not claims.claim(claiming.SCHEMA, ["schema"], me):
+        now = time.time()
+        for claim in claims.unsettled():
+            if claim.kind == claiming.SCHEMA and claiming.is_stale(claim, now, 300):
+                claims.settle([], [(claim.kind, claim.key)])
+        if time.monotonic() > deadline:
+            raise WarehouseError(f"{spec.url}: another process has been migrating for 5 minutes")
+        time.sleep(0.2)
+    try:
+        for attempt in range(20):
+            try:
+                migrate(con, lake_sql)
+                return
+            except duckdb.Error as exc:
+                if attempt == 19 or not _retryable(exc):
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+    finally:
+        claims.settle([], [(claiming.SCHEMA, "schema")])
 
 
 def _claim_store(con: duckdb.DuckDBPyConnection, spec: LakeSpec) -> claiming.ClaimStore:
     if spec.catalog == "sqlite":
         return claiming.SqliteClaims(Path(spec.target))
-    con.execute(f"ATTACH {sql_literal(spec.target)} AS {CATALOG_ALIAS} (TYPE postgres)")
+    attached = con.execute(
+        "SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [CATALOG_ALIAS]
+    ).fetchone()
+    if attached == (0,):
+        con.execute(f"ATTACH {sql_literal(spec.target)} AS {CATALOG_ALIAS} (TYPE postgres)")
     return claiming.PostgresClaims(con, CATALOG_ALIAS)
 
 
@@ -294,8 +324,12 @@ class LakeWarehouse(Warehouse):
             try:
                 return action()
             except (duckdb.Error, claiming.sqlite3.OperationalError) as exc:
-                if not _retryable(exc) or (attempt >= 5 and time.monotonic() > deadline):
-                    raise WarehouseError(f"{self.spec.url}: {exc}") from None
+                if not _retryable(exc):
+                    raise
+                if attempt >= 5 and time.monotonic() > deadline:
+                    raise WarehouseError(
+                        f"{self.spec.url}: still losing races after {attempt} tries: {exc}"
+                    ) from None
                 time.sleep(min(0.05 * 2**attempt, 2.0))
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
@@ -610,8 +644,8 @@ def settle_stale(
         present |= {
             (claiming.SIGHTING, row[0])
             for row in con.execute(
-                "SELECT feed_name || chr(0) || entry_url FROM feed_entries "
-                "WHERE feed_name || chr(0) || entry_url IN (SELECT key FROM stale_sightings)"
+                "SELECT feed_name || chr(31) || entry_url FROM feed_entries "
+                "WHERE feed_name || chr(31) || entry_url IN (SELECT key FROM stale_sightings)"
             ).fetchall()
         }
     finally:

@@ -9,6 +9,7 @@ import random
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -99,14 +100,19 @@ class PostgresServer:
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    root = Path(tmp_path_factory.mktemp("postgres"))
+def postgres() -> Iterator[PostgresServer]:
+    # Not under pytest's tmp_path: its directories are private to us, and the server runs as
+    # the postgres user.
+    root = Path(tempfile.mkdtemp(prefix="newsdesk-postgres-"))
+    root.chmod(0o755)
     try:
         server = PostgresServer(root)
     except subprocess.CalledProcessError as exc:
+        shutil.rmtree(root, ignore_errors=True)
         pytest.skip(f"PostgreSQL could not be started: {exc.stderr.decode(errors='replace')}")
     yield server
     server.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 class OverlapSite:
