@@ -276,9 +276,13 @@ class LakeWarehouse(Warehouse):
     def prepare(self, *, merge: bool = True) -> tuple[RunRecord, ...]:
         """Create or migrate the lake and settle the claims of runs that died (unless `merge`
         is off, as in a dry run)."""
-        with self.connect() as con:
-            if merge:
-                self._retrying(lambda: settle_stale(con, _claim_store(con, self.spec), self))
+
+        def attempt() -> None:
+            with self.connect() as con:
+                if merge:
+                    settle_stale(con, _claim_store(con, self.spec), self)
+
+        self._retrying(attempt)
         return ()
 
     def _read(self, read: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
@@ -315,9 +319,11 @@ class LakeWarehouse(Warehouse):
         return WriteOutcome(self._retrying(attempt))
 
     def _retrying(self, action: Callable[[], T]) -> T:
-        """`action`, redone while it loses races (for `lock_wait` seconds, five times at
-        least)."""
-        deadline = time.monotonic() + self.lock_wait
+        """`action`, redone while it loses races (for `lock_wait` seconds, two minutes and
+        five tries at least)."""
+        # A lost race costs a redo, not a wait on someone's lock: on a loaded machine a SQLite
+        # catalog shared by several writers can refuse more than lock_wait's worth of tries.
+        deadline = time.monotonic() + max(self.lock_wait, 120.0)
         attempt = 0
         while True:
             attempt += 1

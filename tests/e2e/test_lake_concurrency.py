@@ -110,6 +110,7 @@ def test_concurrent_runs_on_a_sqlite_lake_store_everything_once(
     run_writers(tmp_path, db, writers, _env(prefect_api))
 
 
+@pytest.mark.load  # a PostgreSQL server of its own; part of CI, deselect with -m "not load"
 @pytest.mark.parametrize("writers", [2, 4])
 def test_concurrent_runs_on_a_postgres_lake_store_everything_once(
     tmp_path,
