@@ -80,7 +80,7 @@ def ingest(
     """
     logger = get_run_logger()
     settings = Settings()
-    warehouse = Warehouse(db or settings.db, lock_wait=settings.lock_wait)
+    warehouse = settings.warehouse(db)
     cap = settings.max_articles_per_feed if max_articles_per_feed is None else max_articles_per_feed
     started = datetime.now(UTC)
     run_id = str(runtime.flow_run.id or f"local-{started:%Y%m%dT%H%M%S%f}")
@@ -135,7 +135,7 @@ def ingest(
         capped=plan.capped,
         resting=resting,
         states=states,
-        db=str(warehouse.path),
+        db=str(warehouse),
         dry_run=dry_run,
         merged=[r.run_id for r in merged],
     )

@@ -3,6 +3,7 @@ feeds that have been failing for a day or more."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows import steps
 from newsdesk.settings import Settings
-from storage import Warehouse
+from storage.lake import Compaction, LakeWarehouse
 
 
 def _run_name() -> str:
@@ -37,15 +38,25 @@ def maintenance(
     """
     logger = get_run_logger()
     settings = Settings()
-    db_path = Path(db) if db else settings.db
-    target = Path(export_dir) if export_dir else db_path.parent / "export"
+    warehouse = settings.warehouse(db)
+    target = Path(export_dir) if export_dir else warehouse.export_root / "export"
     now = datetime.now(UTC)
     day = day or (now - timedelta(days=1)).date()
 
     partition, rows, failing = steps.maintain(
-        Warehouse(db_path), day, target, now - timedelta(hours=failing_hours)
+        warehouse, day, target, now - timedelta(hours=failing_hours)
     )
-    logger.info("checkpointed %s; exported %d articles of %s to %s", db_path, rows, day, partition)
+    compaction = None
+    if isinstance(warehouse, LakeWarehouse):
+        compaction = steps.compact_lake(
+            warehouse,
+            timedelta(hours=settings.lake_keep_snapshots_hours),
+            timedelta(hours=settings.lake_file_grace_hours),
+        )
+        logger.info("compacted %s: %s", warehouse, compaction)
+    logger.info(
+        "checkpointed %s; exported %d articles of %s to %s", warehouse, rows, day, partition
+    )
     for feed in failing:
         logger.warning(
             "feed %s failing since %s (%d polls): %s",
@@ -58,7 +69,8 @@ def maintenance(
     lines = [
         "# Warehouse maintenance",
         "",
-        f"- checkpointed `{db_path}`",
+        f"- checkpointed `{warehouse}`",
+        *(_compaction_lines(compaction) if compaction else []),
         f"- exported **{rows}** articles first seen on {day} to `{partition}`",
         "",
         f"## Feeds failing for {failing_hours} hours or more",
@@ -83,4 +95,13 @@ def maintenance(
         "exported_rows": rows,
         "partition": str(partition),
         "failing_feeds": [f.name for f in failing],
+        **({"compaction": asdict(compaction)} if compaction else {}),
     }
+
+
+def _compaction_lines(c: Compaction) -> list[str]:
+    return [
+        f"- compacted the lake: merged **{c.files_merged}** small files into {c.files_created}, "
+        f"flushed {c.rows_flushed} inlined rows, expired {c.snapshots_expired} snapshots, "
+        f"removed **{c.files_removed}** unused files; {c.live_files} data files now",
+    ]

@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from storage import Warehouse
+from storage.lake import Compaction, LakeWarehouse
 from tasks.feeds.parse import parse_feed
 from tasks.feeds.sitemap import sitemap_children
 from tasks.fetch import collect
@@ -130,3 +131,12 @@ def maintain(
 ) -> tuple[Path, int, list[FeedState]]:
     """Checkpoint, export `day`, and list feeds failing since `failing_since`, in one open."""
     return warehouse.maintain(day, export_dir, failing_since)
+
+
+@task(name="compact-lake", cache_policy=NO_CACHE, persist_result=False)
+def compact_lake(
+    warehouse: LakeWarehouse, keep_snapshots: timedelta, file_grace: timedelta
+) -> Compaction:
+    """Merge a lake's small files and remove the ones no snapshot needs (see
+    `LakeWarehouse.compact`)."""
+    return warehouse.compact(keep_snapshots=keep_snapshots, file_grace=file_grace)

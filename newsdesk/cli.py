@@ -756,10 +756,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _sql(args: argparse.Namespace, settings: Settings) -> int:
     import duckdb
 
-    from storage import Warehouse, WarehouseError
+    from storage import WarehouseError
 
     try:
-        columns, rows = Warehouse(args.db or settings.db).query(args.query)
+        columns, rows = settings.warehouse(args.db).query(args.query)
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
@@ -773,13 +773,13 @@ def _sql(args: argparse.Namespace, settings: Settings) -> int:
 def _search(args: argparse.Namespace, settings: Settings) -> int:
     import duckdb
 
-    from storage import Warehouse, WarehouseError
+    from storage import WarehouseError
 
     if args.limit < 1:
         err.print("[red]error:[/] --limit must be 1 or more")
         return EXIT_USAGE
     try:
-        hits, state = Warehouse(args.db or settings.db).search(
+        hits, state = settings.warehouse(args.db).search(
             args.query,
             since=args.since,
             language=args.lang,
@@ -866,10 +866,10 @@ def print_search_hits(hits: Sequence[Any], query: str, *, wide: bool, max_width:
 
 
 def _snapshot(args: argparse.Namespace, settings: Settings) -> int:
-    from storage import Warehouse, WarehouseError
+    from storage import WarehouseError
 
     try:
-        Warehouse(args.db or settings.db).snapshot(args.path)
+        settings.warehouse(args.db).snapshot(args.path)
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
@@ -884,10 +884,10 @@ def _feeds(args: argparse.Namespace, settings: Settings) -> int:
         return run_feeds_action(args, settings, out, err)
     import duckdb
 
-    from storage import Warehouse, WarehouseError
+    from storage import WarehouseError
 
     try:
-        columns, rows = Warehouse(args.db or settings.db).feed_health()
+        columns, rows = settings.warehouse(args.db).feed_health()
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
@@ -902,10 +902,10 @@ def _feeds(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _pending(args: argparse.Namespace, settings: Settings) -> int:
-    from storage import Warehouse, WarehouseError
+    from storage import WarehouseError
 
     try:
-        columns, rows = Warehouse(args.db or settings.db).pending_pages(given_up=args.given_up)
+        columns, rows = settings.warehouse(args.db).pending_pages(given_up=args.given_up)
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import fields
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,6 +15,9 @@ from tasks.fetch.pool import PoolConfig
 from tasks.run.feedstate import Backoff, PollPolicy
 from tasks.run.retries import DEFAULT_SCHEDULE, RetryPolicy, parse_schedule
 
+if TYPE_CHECKING:
+    from storage import Warehouse
+
 
 class Settings(BaseSettings):
     """Every knob an operator can turn without touching code."""
@@ -22,7 +25,52 @@ class Settings(BaseSettings):
     # An empty value (`NEWSDESK_X=` as Compose files and systemd units write it) means the default.
     model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore", env_ignore_empty=True)
 
-    db: Path = Field(Path("data/news.duckdb"), description="DuckDB warehouse file.")
+    db: Path = Field(
+        Path("data/news.duckdb"),
+        description=(
+            "DuckDB warehouse file, or a DuckLake catalog: `ducklake:sqlite:PATH` (one machine, "
+            "several processes) or `ducklake:postgres:DSN` (many machines)."
+        ),
+    )
+    lake_data_path: str | None = Field(
+        None,
+        description=(
+            "Where a new lake keeps its Parquet files: a local path, a shared mount or s3://… "
+            "(default: `data/` beside a SQLite catalog; required for a PostgreSQL catalog)."
+        ),
+    )
+    lake_inline_rows: int | None = Field(
+        None,
+        ge=0,
+        description=(
+            "A lake commit of at most this many rows to a table goes into the catalog rather "
+            "than a Parquet file of its own (DuckLake's data inlining; default: DuckLake's)."
+        ),
+    )
+    lake_keep_snapshots_hours: float = Field(
+        168.0,
+        gt=0,
+        description=(
+            "Maintenance expires lake snapshots older than this: time travel "
+            "(`AT (VERSION => …)`) and change feeds reach this far back."
+        ),
+    )
+    lake_file_grace_hours: float = Field(
+        1.0,
+        ge=0,
+        description=(
+            "Maintenance deletes a data file no snapshot reads once it has been unused this "
+            "long (a reader that opened an older snapshot may still be reading it)."
+        ),
+    )
+    lake_claim_lease: float = Field(
+        600.0,
+        gt=0,
+        description=(
+            "Seconds after which a run on another machine that claimed articles and never "
+            "stored them is taken for dead, and its claims released."
+        ),
+    )
     feeds: Path = Field(Path("feeds.toml"), description="Feeds file (TOML).")
     user_agent: str = Field(DEFAULT_USER_AGENT, description="User-Agent sent with every request.")
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
@@ -182,6 +230,23 @@ class Settings(BaseSettings):
     def pool_config(self) -> PoolConfig:
         """The extraction workers' part of the settings."""
         return PoolConfig(self.workers, self.extract_timeout)
+
+    def warehouse(self, db: Path | str | None = None) -> Warehouse:
+        """The warehouse handle for `db` (default: NEWSDESK_DB), file or lake."""
+        # Imported here: DuckDB and Arrow cost every CLI command their start-up otherwise.
+        from storage import Warehouse
+        from storage.lake import LakeWarehouse, is_lake
+
+        location = db or self.db
+        if is_lake(location):
+            return LakeWarehouse(
+                location,
+                lock_wait=self.lock_wait,
+                data_path=self.lake_data_path,
+                inline_rows=self.lake_inline_rows,
+                claim_lease=self.lake_claim_lease,
+            )
+        return Warehouse(location, lock_wait=self.lock_wait)
 
     def fetch_config(self) -> FetchConfig:
         """The part of the settings the network edge takes."""

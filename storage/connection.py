@@ -7,8 +7,9 @@ batch (`storage.writer`) rather than a lost run.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,16 +76,24 @@ def connect(
         con.close()
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply migrations not yet recorded in `schema_migrations`; return the versions applied."""
+def migrate(
+    con: duckdb.DuckDBPyConnection, translate: Callable[[str], str] = lambda sql: sql
+) -> list[int]:
+    """Apply migrations not yet recorded in `schema_migrations`; return the versions applied.
+
+    `translate` rewrites each statement for another backend (`storage.lake.lake_sql`): the
+    migrations are written once, for the file.
+    """
     con.execute(
-        """
-        CREATE TABLE IF NOT EXISTS schema_migrations (
-            version    INTEGER PRIMARY KEY,
-            name       VARCHAR NOT NULL,
-            applied_at TIMESTAMPTZ NOT NULL
+        translate(
+            """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version    INTEGER PRIMARY KEY,
+                name       VARCHAR NOT NULL,
+                applied_at TIMESTAMPTZ NOT NULL
+            )
+            """
         )
-        """
     )
     applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
     done = []
@@ -93,14 +102,16 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
             continue
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(migration.sql)
+            con.execute(translate(migration.sql))
             con.execute(
                 "INSERT INTO schema_migrations VALUES (?, ?, ?)",
                 [migration.version, migration.name, datetime.now(UTC)],
             )
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            # A COMMIT that failed (a lake's lost race) has already ended the transaction.
+            with contextlib.suppress(duckdb.TransactionException):
+                con.execute("ROLLBACK")
             raise
         done.append(migration.version)
     return done

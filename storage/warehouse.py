@@ -39,7 +39,18 @@ from tasks.models import (
 
 
 class Warehouse:
-    """The warehouse file at `path`; `lock_wait` seconds of patience with another process."""
+    """The warehouse file at `path`; `lock_wait` seconds of patience with another process.
+
+    A `ducklake:` URL instead of a path gives the lake (`storage.lake.LakeWarehouse`), with
+    the same methods.
+    """
+
+    def __new__(cls, path: Path | str, *args: object, **kwargs: object) -> Warehouse:
+        if cls is Warehouse and str(path).startswith("ducklake:"):
+            from storage.lake import LakeWarehouse
+
+            return super().__new__(LakeWarehouse)
+        return super().__new__(cls)
 
     def __init__(self, path: Path | str, *, lock_wait: float = 30.0) -> None:
         self.path = Path(path)
@@ -47,6 +58,14 @@ class Warehouse:
 
     def __repr__(self) -> str:
         return f"Warehouse({str(self.path)!r})"
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    @property
+    def export_root(self) -> Path:
+        """Where maintenance exports go by default: beside the file."""
+        return self.path.parent
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

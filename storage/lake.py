@@ -1,0 +1,681 @@
+"""The warehouse as a DuckLake: a catalog database (SQLite on one machine, PostgreSQL for many)
+and Parquet data files, which any number of processes read and write at once.
+
+`Warehouse("ducklake:sqlite:data/lake/catalog.sqlite")` (or `ducklake:postgres:dbname=news
+host=…`) opens one; the tables, columns and migrations are the file's, translated in one place
+(`lake_sql`) for what DuckLake lacks:
+
+- no PRIMARY KEY, UNIQUE or ON CONFLICT: the keys are kept by claims in the catalog database
+  (`storage.claims`);
+- updating rows of a table conflicts with any concurrent write to it, so feed states, which
+  every run rewrites, are appended, one row per poll, to `feed_polls`, and `feeds` is a view
+  of each feed's latest poll.
+
+A run's write is one lake transaction; a commit that loses a race (a conflict, or SQLite's
+`database is locked`) is redone from a fresh snapshot. There is no lock to wait for, so no
+spool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import duckdb
+import pyarrow as pa
+
+from storage import claims as claiming
+from storage import export, reads, writer
+from storage.connection import WarehouseError, migrate, sql_literal
+from storage.extensions import load_extension
+from storage.migrations import MIGRATIONS
+from storage.schemas import (
+    ARTICLE_COLUMNS,
+    ARTICLE_KEY_COLUMNS,
+    ARTICLE_KEYS,
+    CONTENT_COLUMNS,
+    FEED_COLUMNS,
+    SIGHTING_KEYS,
+    VERSIONED_COLUMNS,
+    feed_state_table,
+    stage_batch,
+)
+from storage.warehouse import Warehouse
+from tasks.models import (
+    Batch,
+    BatchResult,
+    FeedEntry,
+    FeedState,
+    KnownUrls,
+    PageRetry,
+    RunRecord,
+    StoredState,
+    StorySketch,
+    WriteOutcome,
+)
+
+T = TypeVar("T")
+
+PREFIX = "ducklake:"
+ALIAS = "lake"
+CATALOG_ALIAS = "lake_catalog"
+MAX_RETRY_COUNT = 100
+"""DuckLake's own retries of a commit that raced another without conflicting (default 10)."""
+RETRYABLE = ("Transaction conflict", "database is locked", "could not serialize", "deadlock")
+"""What a commit that lost a race says; redone from a fresh snapshot. DuckLake itself decides
+by message text (duckdb/ducklake#1311), which is why catalogs are made with English messages."""
+
+
+def is_lake(location: str | Path) -> bool:
+    return str(location).startswith(PREFIX)
+
+
+@dataclass(frozen=True)
+class LakeSpec:
+    """Where a lake is: its catalog as DuckDB's ATTACH spells it, and its data files."""
+
+    url: str
+    catalog: Literal["sqlite", "postgres"]
+    target: str
+    data_path: str | None
+
+    @classmethod
+    def parse(cls, url: str, data_path: str | None = None) -> LakeSpec:
+        rest = url[len(PREFIX) :]
+        kind, _, target = rest.partition(":")
+        if kind not in ("sqlite", "postgres") or not target:
+            raise WarehouseError(
+                f"{url}: a lake is spelled ducklake:sqlite:PATH or ducklake:postgres:DSN"
+            )
+        if kind == "sqlite" and data_path is None:
+            # Beside the catalog, as DuckDB's CLI users would look for it.
+            data_path = str(Path(target).parent / "data") + "/"
+        return cls(url, kind, target, data_path)  # type: ignore[arg-type]
+
+    @property
+    def catalog_path(self) -> Path | None:
+        return Path(self.target) if self.catalog == "sqlite" else None
+
+
+def lake_sql(sql: str) -> str:
+    """A migration's statements as a lake takes them: keys dropped (claims keep them), and the
+    feeds table kept as appended polls behind a `feeds` view.
+
+    DuckLake refuses `SET NOT NULL` on a table without statistics, which every table of a new
+    lake is, and takes no constraint in `ADD COLUMN`: the lookup keys (migration 7) stay
+    nullable there. The writer computes each key in the INSERT that stores its row.
+    """
+    sql = re.sub(r"ALTER TABLE \w+ ALTER COLUMN \w+ SET NOT NULL;", "", sql)
+    sql = re.sub(r",\s*PRIMARY KEY\s*\([^)]*\)", "", sql)
+    sql = re.sub(r"\s+PRIMARY KEY\b", "", sql)
+    sql = re.sub(
+        r"\b(CREATE TABLE|ALTER TABLE|UPDATE|INSERT INTO)\s+feeds\b", r"\1 feed_polls", sql
+    )
+    if re.search(r"\bCREATE TABLE feed_polls\b", sql):
+        sql += f";\n{FEEDS_VIEW}"
+    return sql
+
+
+# A view's `*` is bound when it is read, so columns later migrations add to feed_polls appear.
+FEEDS_VIEW = """
+CREATE VIEW feeds AS SELECT * FROM feed_polls
+QUALIFY row_number() OVER (PARTITION BY name ORDER BY last_polled_at DESC NULLS LAST) = 1
+"""
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.Error | claiming.sqlite3.OperationalError) and any(
+        marker in str(exc) for marker in RETRYABLE
+    )
+
+
+@contextmanager
+def connect_lake(
+    spec: LakeSpec, *, read_only: bool = False, inline_rows: int | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB with the lake attached as its default database (migrated first
+    when writable), closed on leaving."""
+    path = spec.catalog_path
+    if path is not None:
+        if read_only and not path.exists():
+            raise WarehouseError(f"{spec.url}: no lake here yet (run `newsdesk ingest` first)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = _attach(spec, read_only=read_only, inline_rows=inline_rows)
+    try:
+        if not read_only:
+            _migrate(con, spec)
+        yield con
+    finally:
+        con.close()
+
+
+def _attach(
+    spec: LakeSpec, *, read_only: bool, inline_rows: int | None
+) -> duckdb.DuckDBPyConnection:
+    """A fresh DuckDB with the lake attached; first runs racing to create the catalog's
+    tables lose with `database is locked` or `already exists`, and try again."""
+    options = ["READ_ONLY"] if read_only else []
+    if spec.data_path and not read_only:
+        options.append(f"DATA_PATH {sql_literal(spec.data_path)}")
+    if inline_rows is not None and not read_only:
+        options.append(f"DATA_INLINING_ROW_LIMIT {int(inline_rows)}")
+    attach = f"ATTACH {sql_literal(PREFIX + spec.catalog + ':' + spec.target)} AS {ALIAS}"
+    if options:
+        attach += f" ({', '.join(options)})"
+    for attempt in range(1, 41):
+        con = duckdb.connect()
+        try:
+            con.execute("SET enable_progress_bar = false")
+            load_extension(con, "ducklake")
+            load_extension(con, spec.catalog)
+            if spec.data_path and "://" in spec.data_path:
+                load_extension(con, "httpfs")
+            con.execute(attach)
+            con.execute(f"USE {ALIAS}")
+            con.execute(f"SET ducklake_max_retry_count = {MAX_RETRY_COUNT}")
+            return con
+        except duckdb.Error as exc:
+            con.close()
+            if attempt < 40 and (_retryable(exc) or "already exists" in str(exc)):
+                time.sleep(min(0.05 * attempt, 1.0))
+                continue
+            if read_only and "does not exist" in str(exc):
+                raise WarehouseError(
+                    f"{spec.url}: no lake here yet (run `newsdesk ingest` first)"
+                ) from None
+            hint = " (set NEWSDESK_LAKE_DATA_PATH)" if "data_path" in str(exc) else ""
+            raise WarehouseError(f"{spec.url}: cannot open the lake{hint}: {exc}") from None
+    raise AssertionError("unreachable")
+
+
+def _migrate(con: duckdb.DuckDBPyConnection, spec: LakeSpec) -> None:
+    """Apply pending migrations, one process at a time: a lake has no lock, so the migrating
+    process holds a claim on the schema (DuckLake would let two processes' ALTERs of a table
+    both commit). A holder that died is recognised as for any claim."""
+    try:
+        applied = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    except duckdb.CatalogException:
+        applied = set()
+    if not {m.version for m in MIGRATIONS} - applied:
+        return
+    claims = _claim_store(con, spec)
+    me = f"migrate/{claiming.holder()}"
+    deadline = time.monotonic() + 300
+    while not claims.claim(claiming.SCHEMA, ["schema"], me):
+        now = time.time()
+        for claim in claims.unsettled():
+            if claim.kind == claiming.SCHEMA and claiming.is_stale(claim, now, 300):
+                claims.settle([], [(claim.kind, claim.key)])
+        if time.monotonic() > deadline:
+            raise WarehouseError(f"{spec.url}: another process has been migrating for 5 minutes")
+        time.sleep(0.2)
+    try:
+        for attempt in range(20):
+            try:
+                migrate(con, lake_sql)
+                return
+            except duckdb.Error as exc:
+                if attempt == 19 or not _retryable(exc):
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+    finally:
+        claims.settle([], [(claiming.SCHEMA, "schema")])
+
+
+def _claim_store(con: duckdb.DuckDBPyConnection, spec: LakeSpec) -> claiming.ClaimStore:
+    if spec.catalog == "sqlite":
+        return claiming.SqliteClaims(Path(spec.target))
+    attached = con.execute(
+        "SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [CATALOG_ALIAS]
+    ).fetchone()
+    if attached == (0,):
+        con.execute(f"ATTACH {sql_literal(spec.target)} AS {CATALOG_ALIAS} (TYPE postgres)")
+    return claiming.PostgresClaims(con, CATALOG_ALIAS)
+
+
+class LakeWarehouse(Warehouse):
+    """The warehouse as a DuckLake (see the module's docstring); what `Warehouse(url)` gives
+    for a `ducklake:` URL."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        lock_wait: float = 30.0,
+        data_path: str | None = None,
+        inline_rows: int | None = None,
+        claim_lease: float = 600.0,
+    ) -> None:
+        self.spec = LakeSpec.parse(str(path), data_path)
+        self.path = Path(self.spec.target) if self.spec.catalog == "sqlite" else Path(".")
+        self.lock_wait = lock_wait
+        self.inline_rows = inline_rows
+        self.claim_lease = claim_lease
+
+    def __repr__(self) -> str:
+        return f"Warehouse({self.spec.url!r})"
+
+    def __str__(self) -> str:
+        return self.spec.url
+
+    @property
+    def export_root(self) -> Path:
+        """Where maintenance exports go by default: beside a SQLite catalog, else `data/`."""
+        path = self.spec.catalog_path
+        return path.parent if path is not None else Path("data")
+
+    @contextmanager
+    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        with connect_lake(self.spec, read_only=read_only, inline_rows=self.inline_rows) as con:
+            yield con
+
+    def prepare(self, *, merge: bool = True) -> tuple[RunRecord, ...]:
+        """Create or migrate the lake and settle the claims of runs that died (unless `merge`
+        is off, as in a dry run)."""
+
+        def attempt() -> None:
+            with self.connect() as con:
+                if merge:
+                    settle_stale(con, _claim_store(con, self.spec), self)
+
+        self._retrying(attempt)
+        return ()
+
+    def _read(self, read: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """`read` on a read-only attach; a SQLite catalog that a commit holds for a moment
+        answers `database is locked`, and the read is tried again."""
+
+        def attempt() -> T:
+            with self.connect(read_only=True) as con:
+                return read(con)
+
+        return self._retrying(attempt)
+
+    def feed_states(self) -> dict[str, FeedState]:
+        return self._read(reads.load_feed_states)
+
+    def find_known(
+        self, feed_urls: Iterable[tuple[str, str]], feed_guids: Iterable[tuple[str, str]] = ()
+    ) -> KnownUrls:
+        pairs, guids = list(feed_urls), list(feed_guids)
+        return self._read(lambda con: reads.find_known(con, pairs, guids))
+
+    def recent_sketches(self, since: datetime) -> list[StorySketch]:
+        return self._read(lambda con: reads.load_recent_sketches(con, since))
+
+    def load_state(self, *, stories_since: datetime, now: datetime) -> StoredState:
+        """Feed states and recent story sketches, in one read-only attach. The retry queue of
+        failed pages is the file backend's only for now: a lake run records no queue rows
+        (`write` leaves `Batch.retries` aside), so none is ever due here."""
+        return self._read(
+            lambda con: StoredState(
+                reads.load_feed_states(con), reads.load_recent_sketches(con, stories_since), []
+            )
+        )
+
+    def due_retries(self, now: datetime) -> list[tuple[FeedEntry, PageRetry]]:
+        return []
+
+    def pending_pages(self, *, given_up: bool = False) -> tuple[list[str], list[tuple]]:
+        return self._read(lambda con: reads.pending_pages(con, given_up))
+
+    def write(self, batch: Batch) -> WriteOutcome:
+        """Claim, then commit the batch in one lake transaction, redone from a fresh snapshot
+        while it loses races (for `lock_wait` seconds at least five times)."""
+        staged = stage_batch(batch.articles, batch.sightings, batch.run)
+
+        def attempt() -> BatchResult:
+            with self.connect() as con:
+                return write_lake(con, _claim_store(con, self.spec), staged, batch)
+
+        return WriteOutcome(self._retrying(attempt))
+
+    def _retrying(self, action: Callable[[], T]) -> T:
+        """`action`, redone while it loses races (for `lock_wait` seconds, two minutes and
+        five tries at least)."""
+        # A lost race costs a redo, not a wait on someone's lock: on a loaded machine a SQLite
+        # catalog shared by several writers can refuse more than lock_wait's worth of tries.
+        deadline = time.monotonic() + max(self.lock_wait, 120.0)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return action()
+            except (duckdb.Error, claiming.sqlite3.OperationalError) as exc:
+                if not _retryable(exc):
+                    raise
+                if attempt >= 5 and time.monotonic() > deadline:
+                    raise WarehouseError(
+                        f"{self.spec.url}: still losing races after {attempt} tries: {exc}"
+                    ) from None
+                time.sleep(min(0.05 * 2**attempt, 2.0))
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple]]:
+        def run(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
+            cursor = con.execute(sql)
+            if cursor.description is None:
+                return [], []
+            return [d[0] for d in cursor.description], cursor.fetchall()
+
+        return self._read(run)
+
+    def feed_health(self) -> tuple[list[str], list[tuple]]:
+        return self._read(reads.feed_health)
+
+    def snapshot(self, target: Path | str) -> None:
+        """Copy the lake's current snapshot into a DuckDB file at `target`."""
+        target = Path(target)
+        partial = target.with_name(f".{target.name}.partial")
+        partial.unlink(missing_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with self.connect(read_only=True) as con:
+            con.execute(f"ATTACH {sql_literal(partial)} AS copy")
+            con.execute(f"COPY FROM DATABASE {ALIAS} TO copy")
+            con.execute("DETACH copy")
+        partial.replace(target)
+
+    def maintain(
+        self, day: date, export_dir: Path, failing_since: datetime
+    ) -> tuple[Path, int, list[FeedState]]:
+        """Export `day` to Parquet and list feeds failing since `failing_since`; compaction is
+        `compact`'s."""
+        with self.connect(read_only=True) as con:
+            partition, rows = export.export_day(con, day, export_dir)
+            return partition, rows, reads.failing_feeds(con, failing_since)
+
+    def compact(self, *, keep_snapshots: timedelta, file_grace: timedelta) -> Compaction:
+        """Compact the lake (see `compact`), beside running ingests."""
+
+        def attempt() -> Compaction:
+            with self.connect() as con:
+                return compact(con, keep_snapshots=keep_snapshots, file_grace=file_grace)
+
+        return self._retrying(attempt)
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """What one compaction of a lake did."""
+
+    rows_flushed: int
+    """Inlined rows (kept in the catalog) written out to Parquet."""
+    files_merged: int
+    """Small data files rewritten into fewer, larger ones …"""
+    files_created: int
+    """… these."""
+    snapshots_expired: int
+    files_removed: int
+    """Files no live snapshot reads any more, deleted from the data path."""
+    live_files: int
+
+
+def compact(
+    con: duckdb.DuckDBPyConnection, *, keep_snapshots: timedelta, file_grace: timedelta
+) -> Compaction:
+    """Flush inlined rows, merge small files, expire snapshots older than `keep_snapshots`
+    (time travel reaches no further back) and delete the files they alone read, once they have
+    been unused for `file_grace` (a reader that opened an older snapshot may still read them).
+
+    Each step is a lake transaction of its own, redone by DuckLake when a run's commit races
+    it, so it runs beside ingests.
+    """
+    now = datetime.now(UTC)
+    flushed = con.execute(f"CALL ducklake_flush_inlined_data('{ALIAS}')").fetchall()
+    merged = con.execute(f"CALL ducklake_merge_adjacent_files('{ALIAS}')").fetchall()
+    expired = con.execute(
+        f"CALL ducklake_expire_snapshots('{ALIAS}', older_than => ?)", [now - keep_snapshots]
+    ).fetchall()
+    removed = con.execute(
+        f"CALL ducklake_cleanup_old_files('{ALIAS}', older_than => ?)", [now - file_grace]
+    ).fetchall()
+    (live,) = con.execute(
+        f"SELECT count(*) FROM __ducklake_metadata_{ALIAS}.ducklake_data_file "
+        "WHERE end_snapshot IS NULL"
+    ).fetchone() or (0,)
+    return Compaction(
+        rows_flushed=sum(int(row[2]) for row in flushed),
+        files_merged=sum(int(row[2]) for row in merged),
+        files_created=sum(int(row[3]) for row in merged),
+        snapshots_expired=len(expired),
+        files_removed=len(removed),
+        live_files=int(live),
+    )
+
+
+def write_lake(
+    con: duckdb.DuckDBPyConnection,
+    claims: claiming.ClaimStore,
+    staged: tuple[pa.Table, pa.Table],
+    batch: Batch,
+) -> BatchResult:
+    """One attempt at a batch: claim what it adds, then commit it all in one lake transaction.
+
+    Like `storage.writer.write_staged`, but an article or sighting another run holds is left to
+    it (that run stores it); feed states are appended as polls.
+    """
+    staged_articles, staged_sightings = staged
+    run = batch.run
+    con.register("staged_articles", staged_articles)
+    con.register("all_sightings", staged_sightings)
+    try:
+        # The batch's articles, once each, and the stored ones among them (as in write_staged).
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE candidates AS
+            SELECT *, {ARTICLE_KEYS} FROM staged_articles
+            QUALIFY row_number() OVER (PARTITION BY article_id) = 1
+            """
+        )
+        new_ids = [
+            row[0]
+            for row in con.execute(
+                """
+                SELECT article_id FROM candidates c WHERE NOT EXISTS (
+                    SELECT 1 FROM articles a
+                    WHERE a.article_id_key = c.article_id_key AND a.article_id = c.article_id
+                )
+                """
+            ).fetchall()
+        ]
+        held = claims.claim(claiming.ARTICLE, new_ids, run.run_id)
+        left = sorted(set(new_ids) - held)
+        con.register("left_to_others", pa.table({"article_id": pa.array(left, pa.string())}))
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE batch_articles AS
+            SELECT * FROM candidates
+            WHERE article_id NOT IN (SELECT article_id FROM left_to_others)
+            """
+        )
+        con.unregister("left_to_others")
+        # New sightings likewise: the ones recorded already are updated, not claimed.
+        new_sightings = con.execute(
+            f"""
+            WITH s AS (SELECT feed_name, entry_url, {SIGHTING_KEYS} FROM all_sightings)
+            SELECT DISTINCT feed_name, entry_url FROM s WHERE NOT EXISTS (
+                SELECT 1 FROM feed_entries e
+                WHERE e.entry_url_key = s.entry_url_key
+                  AND e.feed_name = s.feed_name AND e.entry_url = s.entry_url
+            )
+            """
+        ).fetchall()
+        keys = [claiming.sighting_key(feed, url) for feed, url in new_sightings]
+        sightings_held = claims.claim(claiming.SIGHTING, keys, run.run_id)
+        others = [
+            (feed, url)
+            for (feed, url), key in zip(new_sightings, keys, strict=True)
+            if key not in sightings_held
+        ]
+        con.register(
+            "sightings_left",
+            pa.table(
+                {
+                    "feed_name": pa.array([f for f, _ in others], pa.string()),
+                    "entry_url": pa.array([u for _, u in others], pa.string()),
+                }
+            ),
+        )
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE staged_sightings AS
+            SELECT * FROM all_sightings s WHERE NOT EXISTS (
+                SELECT 1 FROM sightings_left o
+                WHERE o.feed_name = s.feed_name AND o.entry_url = s.entry_url
+            )
+            """
+        )
+        con.unregister("sightings_left")
+
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                """
+                CREATE OR REPLACE TEMP TABLE stored AS
+                SELECT a.row_id, a.article_id FROM batch_articles b JOIN (
+                    SELECT rowid AS row_id, article_id FROM articles WHERE rowid IN (
+                        SELECT rowid FROM articles
+                        WHERE article_id_key IN (SELECT article_id_key FROM batch_articles)
+                    )
+                ) a USING (article_id)
+                """
+            )
+            updated = _update_edited(con, run.finished_at, run.run_id)
+            # DuckLake has no INSERT … RETURNING: the rows are chosen first, then inserted.
+            con.execute(
+                """
+                CREATE OR REPLACE TEMP TABLE inserting AS
+                SELECT * FROM batch_articles b
+                WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.article_id = b.article_id)
+                """
+            )
+            con.execute(
+                f"""
+                INSERT INTO articles ({ARTICLE_COLUMNS}, {ARTICLE_KEY_COLUMNS})
+                SELECT {ARTICLE_COLUMNS}, {ARTICLE_KEY_COLUMNS} FROM inserting
+                """
+            )
+            inserted = con.execute("SELECT article_id FROM inserting").fetchall()
+            writer._record_sightings(con)
+            if batch.feed_states:
+                con.register("staged_feeds", feed_state_table(batch.feed_states))
+                con.execute(
+                    f"INSERT INTO feed_polls ({FEED_COLUMNS}) "
+                    f"SELECT {FEED_COLUMNS} FROM staged_feeds"
+                )
+                con.unregister("staged_feeds")
+            added = {row[0] for row in inserted}
+            writer._insert_sketches(
+                con, [s for s in batch.sketches if s.article_id in added], run.finished_at
+            )
+            record = asdict(replace(run, articles_new=len(inserted), articles_updated=len(updated)))
+            record["written_at"] = datetime.now(UTC)
+            con.execute(
+                f"""
+                INSERT INTO ingest_runs ({", ".join(record)})
+                SELECT {", ".join("?" * len(record))}
+                WHERE NOT EXISTS (SELECT 1 FROM ingest_runs WHERE run_id = ?)
+                """,
+                [*record.values(), run.run_id],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            # A COMMIT that lost its race has already ended the transaction.
+            with contextlib.suppress(duckdb.TransactionException):
+                con.execute("ROLLBACK")
+            raise
+    finally:
+        con.unregister("staged_articles")
+        con.unregister("all_sightings")
+    claims.mark_stored(run.run_id)
+    return BatchResult(new_ids=added, updated_ids={row[0] for row in updated})
+
+
+def _update_edited(
+    con: duckdb.DuckDBPyConnection, seen_at: datetime, run_id: str
+) -> list[tuple[str]]:
+    """`storage.writer._update_edited` without UPDATE … RETURNING, which DuckLake lacks."""
+    if con.execute("SELECT count(*) FROM stored").fetchone() == (0,):
+        return []
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE edited AS
+        SELECT a.row_id, b.* FROM batch_articles b JOIN (
+            SELECT rowid AS row_id, article_id, content_hash, title, extraction, updated_at,
+                   first_seen_at
+            FROM articles WHERE rowid IN (SELECT row_id FROM stored)
+        ) a USING (article_id)
+        WHERE (b.content_hash <> a.content_hash OR b.title IS DISTINCT FROM a.title)
+          AND NOT (b.extraction = 'feed' AND a.extraction = 'page')
+          AND b.first_seen_at > coalesce(a.updated_at, a.first_seen_at)
+        """
+    )
+    edited = con.execute("SELECT article_id FROM edited").fetchall()
+    if not edited:
+        return []
+    con.execute(
+        f"""
+        INSERT INTO article_versions
+        SELECT a.article_id, a.version, {writer._prefixed("a", VERSIONED_COLUMNS)},
+               coalesce(a.updated_at, a.first_seen_at), ?, ?
+        FROM articles a WHERE a.rowid IN (SELECT row_id FROM edited)
+        """,
+        [seen_at, run_id],
+    )
+    con.execute(
+        f"""
+        UPDATE articles SET
+            {", ".join(f"{c} = e.{c}" for c in CONTENT_COLUMNS.split(", "))},
+            published_at = coalesce(articles.published_at, e.published_at),
+            published_at_source = CASE WHEN articles.published_at IS NULL
+                THEN e.published_at_source ELSE articles.published_at_source END,
+            published_at_precision = CASE WHEN articles.published_at IS NULL
+                THEN e.published_at_precision ELSE articles.published_at_precision END,
+            version = articles.version + 1,
+            updated_at = e.first_seen_at
+        FROM edited e WHERE articles.rowid = e.row_id
+        """
+    )
+    return edited
+
+
+def settle_stale(
+    con: duckdb.DuckDBPyConnection, claims: claiming.ClaimStore, lake: LakeWarehouse
+) -> tuple[int, int]:
+    """Settle the claims of runs that died between claiming and committing: those whose rows
+    reached the lake are marked stored, the rest released. Returns (stored, released)."""
+    now = time.time()
+    stale = [c for c in claims.unsettled() if claiming.is_stale(c, now, lake.claim_lease)]
+    if not stale:
+        return 0, 0
+    article_keys = [c.key for c in stale if c.kind == claiming.ARTICLE]
+    sighting_keys = [c.key for c in stale if c.kind == claiming.SIGHTING]
+    con.register("stale_articles", pa.table({"article_id": pa.array(article_keys, pa.string())}))
+    con.register("stale_sightings", pa.table({"key": pa.array(sighting_keys, pa.string())}))
+    try:
+        present = {
+            (claiming.ARTICLE, row[0])
+            for row in con.execute(
+                "SELECT article_id FROM articles "
+                "WHERE article_id IN (SELECT article_id FROM stale_articles)"
+            ).fetchall()
+        }
+        present |= {
+            (claiming.SIGHTING, row[0])
+            for row in con.execute(
+                "SELECT feed_name || chr(31) || entry_url FROM feed_entries "
+                "WHERE feed_name || chr(31) || entry_url IN (SELECT key FROM stale_sightings)"
+            ).fetchall()
+        }
+    finally:
+        con.unregister("stale_articles")
+        con.unregister("stale_sightings")
+    everything = {(c.kind, c.key) for c in stale}
+    claims.settle(sorted(present), sorted(everything - present))
+    return len(present), len(everything - present)

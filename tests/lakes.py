@@ -1,0 +1,231 @@
+"""Lakes for tests: a real PostgreSQL server for catalogs, a site whose feeds overlap, and the
+invariants every lake must keep however many runs wrote it at once."""
+
+from __future__ import annotations
+
+import glob
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import pytest
+from httpserver import LocalServer, Reply, Seen, free_port
+
+from storage import Warehouse
+from tasks.urls import normalize_url
+
+NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
+WORDS = [
+    "river",
+    "council",
+    "budget",
+    "school",
+    "harbour",
+    "festival",
+    "railway",
+    "museum",
+    "library",
+    "bridge",
+]
+T0 = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+class PostgresServer:
+    """A PostgreSQL server of Debian's package, on a free loopback port, for the session."""
+
+    def __init__(self, root: Path) -> None:
+        binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not binaries:
+            pytest.skip("PostgreSQL is not installed (apt-get install postgresql; .ci/run does)")
+        self.bin = Path(binaries[-1]).parent
+        self.root = root
+        self.port = free_port()
+        self.data = root / "data"
+        root.mkdir(parents=True, exist_ok=True)
+        # initdb refuses root; the server's files belong to the postgres user.
+        self._run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self._run_as:
+            shutil.chown(root, "postgres")
+        # English messages: DuckLake recognises retryable conflicts by their text.
+        self._pg("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--locale=C")
+        self._pg(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(root / "server.log"),
+            "-o",
+            f"-p {self.port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            "-w",
+            "start",
+        )
+
+    def _pg(self, program: str, *args: str) -> None:
+        subprocess.run(
+            [*self._run_as, str(self.bin / program), *args],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def dsn(self, dbname: str) -> str:
+        return f"dbname={dbname} host=127.0.0.1 port={self.port} user=postgres"
+
+    def create_database(self, name: str) -> str:
+        subprocess.run(
+            [
+                str(self.bin / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                name,
+            ],
+            check=True,
+        )
+        return self.dsn(name)
+
+    def stop(self) -> None:
+        self._pg("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    # Not under pytest's tmp_path: its directories are private to us, and the server runs as
+    # the postgres user.
+    root = Path(tempfile.mkdtemp(prefix="newsdesk-postgres-"))
+    root.chmod(0o755)
+    try:
+        server = PostgresServer(root)
+    except subprocess.CalledProcessError as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f"PostgreSQL could not be started: {exc.stderr.decode(errors='replace')}")
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+class OverlapSite:
+    """`feeds` Atom feeds; story n is listed by feeds n % feeds and (n + 1) % feeds, so every
+    story arrives through two feeds and every feed shares stories with two others."""
+
+    def __init__(self, server: LocalServer, feeds: int, stories: int) -> None:
+        self.server = server
+        self.feeds = feeds
+        self.stories = stories
+        for feed in range(feeds):
+            server.routes[f"/feed-{feed}.xml"] = self._feed_route(feed)
+        server.routes["/robots.txt"] = Reply(status=404)
+
+    def link(self, n: int) -> str:
+        return self.server.url(f"/story-{n}.html")
+
+    def listing(self, feed: int) -> list[int]:
+        return [n for n in range(self.stories) if feed in (n % self.feeds, (n + 1) % self.feeds)]
+
+    def listed(self) -> set[str]:
+        return {normalize_url(self.link(n)) or "" for n in range(self.stories)}
+
+    def sightings(self) -> int:
+        return sum(len(self.listing(f)) for f in range(self.feeds))
+
+    def feed_urls(self) -> dict[str, str]:
+        return {f"feed-{f}": self.server.url(f"/feed-{f}.xml") for f in range(self.feeds)}
+
+    def _feed_route(self, feed: int):
+        def route(seen: Seen) -> Reply:
+            entries = []
+            for n in self.listing(feed):
+                self.server.routes[f"/story-{n}.html"] = _page(n)
+                updated = T0 + timedelta(hours=n)
+                entries.append(
+                    f"<entry><title>Story {n}</title><link href='{escape(self.link(n))}'/>"
+                    f"<id>urn:s:{n}</id><updated>{updated:%Y-%m-%dT%H:%M:%SZ}</updated>"
+                    f"<summary>Summary {n}</summary></entry>"
+                )
+            body = (
+                '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+                f"<title>feed {feed}</title><id>urn:f:{feed}</id>"
+                f"<updated>2026-06-01T00:00:00Z</updated>{''.join(entries)}</feed>"
+            ).encode()
+            return Reply(headers={"Content-Type": "application/atom+xml"}, body=body)
+
+        return route
+
+
+def _page(n: int):
+    rng = random.Random(n)
+    paragraphs = "".join(
+        "<p>" + " ".join(rng.choice(WORDS) for _ in range(40)) + f" {n}.</p>" for _ in range(5)
+    )
+    body = (
+        f"<html><head><title>Story {n}</title></head><body><article>"
+        f"<h1>Story {n}</h1>{paragraphs}</article></body></html>"
+    ).encode()
+
+    def route(seen: Seen) -> Reply:
+        time.sleep(0.02)  # a page takes a moment, so concurrent runs overlap
+        return Reply(headers={"Content-Type": "text/html"}, body=body)
+
+    return route
+
+
+def start_ingest(feeds_file: Path, db: str, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [NEWSDESK, "ingest", "--feeds", str(feeds_file), "--db", db],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **env},
+        start_new_session=True,
+    )
+
+
+def check_lake(db: str) -> dict[str, int]:
+    """What must hold in a lake after any number of concurrent or killed runs; a few counts."""
+    wh = Warehouse(db)
+
+    def value(sql: str) -> int:
+        _, rows = wh.query(sql)
+        return int(rows[0][0])
+
+    assert value("SELECT count(*) - count(DISTINCT article_id) FROM articles") == 0
+    assert value("SELECT count(*) - count(DISTINCT url) FROM articles") == 0
+    assert (
+        value(
+            "SELECT count(*) FROM (SELECT feed_name, entry_url FROM feed_entries "
+            "GROUP BY ALL HAVING count(*) > 1)"
+        )
+        == 0
+    )
+    assert value("SELECT count(*) - count(DISTINCT article_id) FROM story_sketches") == 0
+    assert value("SELECT count(*) - count(DISTINCT name) FROM feeds") == 0
+    assert (
+        value(
+            "SELECT count(*) FROM feed_entries e WHERE NOT EXISTS "
+            "(SELECT 1 FROM articles a WHERE a.article_id = e.article_id)"
+        )
+        == 0
+    )
+    assert (
+        value(
+            "SELECT count(*) FROM articles a WHERE NOT EXISTS "
+            "(SELECT 1 FROM ingest_runs r WHERE r.run_id = a.run_id)"
+        )
+        == 0
+    )
+    return {
+        "articles": value("SELECT count(*) FROM articles"),
+        "sightings": value("SELECT count(*) FROM feed_entries"),
+        "feeds": value("SELECT count(*) FROM feeds"),
+        "runs": value("SELECT count(*) FROM ingest_runs"),
+    }

@@ -1,0 +1,194 @@
+"""The warehouse as a DuckLake on a SQLite catalog: the same batches, reads and commands as the
+file, claims that settle after a dead run, time travel and compaction."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from storage import Warehouse
+from storage.claims import ARTICLE, SIGHTING, SqliteClaims, sighting_key
+from storage.lake import LakeWarehouse, lake_sql
+from storage.migrations import MIGRATIONS
+from tasks.models import Article, Batch, FeedState, RunRecord, Sighting
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
+
+
+def article(n: int, text: str = "Text", at: datetime = NOW) -> Article:
+    return Article(
+        article_id=f"id{n}",
+        url=f"https://news.example/{n}",
+        canonical_url=f"https://news.example/{n}",
+        feed_name="f",
+        title=f"Title {n}",
+        text=f"{text} of article {n}",
+        summary=None,
+        authors=("Jane Doe",),
+        published_at=at,
+        published_at_source="page",
+        published_at_precision="second",
+        language="en",
+        word_count=4,
+        content_hash=f"{text}-{n}",
+        extraction="page",
+    )
+
+
+def batch(run_id: str, ns: range, at: datetime = NOW, text: str = "Text", **state) -> Batch:
+    return Batch(
+        articles=tuple(article(n, text) for n in ns),
+        sightings=tuple(
+            Sighting("f", f"https://news.example/{n}", f"id{n}", f"g{n}", None, None) for n in ns
+        ),
+        feed_states=(FeedState("f", "https://news.example/feed", last_polled_at=at, **state),),
+        run=RunRecord(run_id, at, at, 1, 1, 0, 0, len(ns), 0, 0, 0, 1.0),
+    )
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> LakeWarehouse:
+    wh = Warehouse(f"ducklake:sqlite:{tmp_path / 'lake' / 'catalog.sqlite'}")
+    assert isinstance(wh, LakeWarehouse)
+    wh.prepare()
+    return wh
+
+
+def value(wh: Warehouse, sql: str) -> object:
+    return wh.query(sql)[1][0][0]
+
+
+def test_a_lake_url_gives_a_lake_with_every_migration_and_the_same_columns(lake, tmp_path):
+    _, rows = lake.query("SELECT version, name FROM schema_migrations ORDER BY version")
+    assert rows == [(m.version, m.name) for m in MIGRATIONS]
+    file = Warehouse(tmp_path / "news.duckdb")
+    file.prepare()
+    columns = (
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_name NOT IN ('feed_polls') ORDER BY ALL"
+    )
+    assert lake.query(columns)[1] == file.query(columns)[1]
+    assert "PRIMARY KEY" not in lake_sql(MIGRATIONS[0].sql)
+
+
+def test_a_lake_stores_a_batch_once_and_a_replay_adds_nothing(lake):
+    first = lake.write(batch("r1", range(3)))
+    assert first.result.new_ids == {"id0", "id1", "id2"}
+    again = lake.write(batch("r2", range(4)))
+    assert again.result.new_ids == {"id3"}
+    assert value(lake, "SELECT count(*) FROM articles") == 4
+    assert value(lake, "SELECT count(*) FROM feed_entries") == 4
+    assert lake.find_known([("f", "https://news.example/1")]).article_ids == {
+        "https://news.example/1": "id1"
+    }
+    assert value(lake, "SELECT count(*) FROM ingest_runs") == 2
+
+
+def test_an_edited_article_is_updated_with_its_previous_version_kept(lake):
+    lake.write(batch("r1", range(2)))
+    later = NOW + timedelta(hours=1)
+    result = lake.write(batch("r2", range(2), at=later, text="Edited"))
+    assert result.result.updated_ids == {"id0", "id1"}
+    _, rows = lake.query("SELECT version, text FROM articles WHERE article_id = 'id0'")
+    assert rows == [(2, "Edited of article 0")]
+    assert value(lake, "SELECT count(*) FROM article_versions") == 2
+
+
+def test_feeds_shows_each_feeds_latest_poll_whatever_order_polls_arrive_in(lake):
+    later = NOW + timedelta(minutes=15)
+    lake.write(batch("r2", range(1), at=later, etag='"new"'))
+    lake.write(batch("r1", range(1), at=NOW, etag='"old"'))
+    assert lake.feed_states()["f"].etag == '"new"'
+    assert value(lake, "SELECT count(*) FROM feeds") == 1
+    assert value(lake, "SELECT count(*) FROM feed_polls") == 2
+
+
+def test_claims_of_a_dead_run_are_settled_by_the_next_run(lake):
+    # A run that claimed id0 and id1, stored id0, and died before marking either stored;
+    # a holder on this machine whose process is gone.
+    lake.write(batch("r0", range(1)))
+    claims = SqliteClaims(lake.path)
+    dead, gone = "dead-run", f"{socket.gethostname()}/999999999/1"
+    with sqlite3.connect(claims.path) as con:
+        con.execute(
+            "UPDATE newsdesk_claims SET stored = FALSE, run_id = ?, holder = ?", [dead, gone]
+        )
+        con.executemany(
+            "INSERT INTO newsdesk_claims (kind, key, run_id, holder, claimed_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [
+                (ARTICLE, "id1", dead, gone, NOW.timestamp()),
+                # A holder on another machine whose lease ran out long ago.
+                (SIGHTING, sighting_key("f", "https://news.example/1"), dead, "elsewhere/1/1", 0.0),
+            ],
+        )
+    assert len(claims.unsettled()) == 4
+    # Until settled, id1 is held: another run leaves it alone.
+    assert lake.write(batch("r1", range(2))).result.new_ids == set()
+    lake.prepare()
+    assert claims.unsettled() == []
+    assert lake.write(batch("r2", range(2))).result.new_ids == {"id1"}
+    assert value(lake, "SELECT count(*) FROM articles") == 2
+    assert value(lake, "SELECT count(*) FROM feed_entries") == 2
+
+
+def test_time_travel_and_the_change_feed_from_the_readme(lake):
+    lake.write(batch("r1", range(2)))
+    (before,) = lake.query("SELECT max(snapshot_id) FROM ducklake_snapshots('lake')")[1][0]
+    lake.write(batch("r2", range(2, 5)))
+    assert value(lake, f"SELECT count(*) FROM articles AT (VERSION => {before})") == 2
+    _, rows = lake.query(
+        f"""
+        SET VARIABLE upto = (SELECT id::BIGINT FROM ducklake_current_snapshot('lake'));
+        SELECT article_id FROM ducklake_table_changes('lake', 'main', 'articles', {before + 1},
+            getvariable('upto'))
+        WHERE change_type = 'insert' ORDER BY 1
+        """
+    )
+    assert rows == [("id2",), ("id3",), ("id4",)]
+
+
+def test_compaction_merges_small_files_and_removes_unused_ones(tmp_path):
+    lake = Warehouse(f"ducklake:sqlite:{tmp_path / 'catalog.sqlite'}")
+    assert isinstance(lake, LakeWarehouse)
+    lake.inline_rows = 0  # every commit a file of its own, as big batches are
+    for i in range(4):
+        lake.write(batch(f"r{i}", range(3 * i, 3 * i + 3), at=NOW + timedelta(minutes=i)))
+    done = lake.compact(keep_snapshots=timedelta(0), file_grace=timedelta(0))
+    assert done.files_merged >= 4
+    assert done.files_removed >= 4
+    assert done.snapshots_expired >= 1
+    assert value(lake, "SELECT count(*) FROM articles") == 12
+    again = lake.compact(keep_snapshots=timedelta(0), file_grace=timedelta(0))
+    assert again.files_merged == 0
+
+
+def test_sql_feeds_and_snapshot_commands_read_a_lake(lake, tmp_path):
+    lake.write(batch("r1", range(3)))
+    db = str(lake)
+
+    def newsdesk(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([NEWSDESK, *args], capture_output=True, text=True, timeout=120)
+
+    sql = newsdesk("sql", "--db", db, "--format", "csv", "SELECT count(*) AS n FROM articles")
+    assert sql.returncode == 0, sql.stderr
+    assert sql.stdout.split() == ["n", "3"]
+    feeds = newsdesk("feeds", "--db", db)
+    assert feeds.returncode == 0, feeds.stderr
+    assert "f" in feeds.stdout
+    bad = newsdesk("sql", "--db", db, "SELEC nonsense")
+    assert bad.returncode == 2 and "Parser Error" in bad.stderr
+    copy = tmp_path / "copy.duckdb"
+    snap = newsdesk("snapshot", "--db", db, str(copy))
+    assert snap.returncode == 0, snap.stderr
+    with duckdb.connect(str(copy), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM articles").fetchone() == (3,)
+        assert con.execute("SELECT count(*) FROM feeds").fetchone() == (1,)
