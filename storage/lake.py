@@ -19,6 +19,7 @@ spool.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -147,13 +148,35 @@ def connect_lake(
         if read_only and not path.exists():
             raise WarehouseError(f"{spec.url}: no lake here yet (run `newsdesk ingest` first)")
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = _attach(spec, read_only=read_only, inline_rows=inline_rows)
+    with _opening(path if not read_only else None):
+        con = _attach(spec, read_only=read_only, inline_rows=inline_rows)
+        try:
+            if not read_only:
+                _migrate(con, spec)
+        except BaseException:
+            con.close()
+            raise
     try:
-        if not read_only:
-            _migrate(con, spec)
         yield con
     finally:
         con.close()
+
+
+@contextmanager
+def _opening(catalog: Path | None) -> Iterator[None]:
+    """Writers of one SQLite catalog open it one at a time: the first ones to create or
+    migrate a new lake otherwise lose to each other's `database is locked` until they run out
+    of tries on a busy machine. The file lock beside the catalog is held only while attaching
+    and migrating (milliseconds once the lake exists) and dies with its process."""
+    if catalog is None:
+        yield
+        return
+    with open(catalog.with_name(catalog.name + ".lock"), "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _attach(
