@@ -702,3 +702,72 @@ def settle_stale(
     everything = {(c.kind, c.key) for c in stale}
     claims.settle(sorted(present), sorted(everything - present))
     return len(present), len(everything - present)
+
+
+# The tables a file warehouse holds and a lake holds too, in the order they are copied; a
+# file's `feeds` (one row per feed) becomes the lake's first poll of each feed.
+MIGRATED_TABLES = (
+    ("feeds", "feed_polls"),
+    ("ingest_runs", "ingest_runs"),
+    ("articles", "articles"),
+    ("article_versions", "article_versions"),
+    ("feed_entries", "feed_entries"),
+    ("story_sketches", "story_sketches"),
+    ("page_retries", "page_retries"),
+)
+
+
+@dataclass(frozen=True)
+class TableCopy:
+    """One table of `migrate_into`: its rows in the file and in the lake afterwards."""
+
+    table: str
+    source_rows: int
+    lake_rows: int
+    copied: bool
+    """False when the lake already held the table's rows (a resumed migration)."""
+
+
+def migrate_into(lake: LakeWarehouse, source: Path) -> list[TableCopy]:
+    """Copy the DuckDB-file warehouse `source` into `lake`, one table per lake transaction.
+
+    Resumable: a table whose rows are already all in the lake (an earlier migration that was
+    interrupted after it) is passed over, and an interrupted table left nothing behind. A lake
+    that holds other rows of a table (runs wrote to it already) is refused rather than mixed.
+    The counts are checked after each table. Search indexes are not copied (see README).
+    """
+    if not source.exists():
+        raise WarehouseError(f"{source}: no warehouse here to migrate")
+    # Brings the file to the current schema first, so both sides have the same columns.
+    with Warehouse(source, lock_wait=lake.lock_wait).connect():
+        pass
+    done: list[TableCopy] = []
+    with lake.connect() as con:
+        con.execute(f"ATTACH {sql_literal(source)} AS source (READ_ONLY)")
+        for table, target in MIGRATED_TABLES:
+            (have,) = con.execute(f"SELECT count(*) FROM source.main.{table}").fetchone() or (0,)
+            (there,) = con.execute(f"SELECT count(*) FROM {ALIAS}.{target}").fetchone() or (0,)
+            if there == have:
+                done.append(TableCopy(table, have, there, copied=False))
+                continue
+            if there:
+                raise WarehouseError(
+                    f"{lake.spec.url}: its {target} already holds {there} rows that are not "
+                    f"{source}'s {have}: migrate into a new lake"
+                )
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(
+                    f"INSERT INTO {ALIAS}.{target} BY NAME SELECT * FROM source.main.{table}"
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            (there,) = con.execute(f"SELECT count(*) FROM {ALIAS}.{target}").fetchone() or (0,)
+            if there != have:
+                raise WarehouseError(
+                    f"{lake.spec.url}: {target} holds {there} rows after the copy, not {have}"
+                )
+            done.append(TableCopy(table, have, there, copied=True))
+    return done

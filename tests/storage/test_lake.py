@@ -192,3 +192,42 @@ def test_sql_feeds_and_snapshot_commands_read_a_lake(lake, tmp_path):
     with duckdb.connect(str(copy), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM articles").fetchone() == (3,)
         assert con.execute("SELECT count(*) FROM feeds").fetchone() == (1,)
+
+
+def test_migrate_copies_a_file_warehouse_into_a_lake_and_resumes(tmp_path):
+    db = tmp_path / "news.duckdb"
+    file = Warehouse(db)
+    file.write(batch("r1", range(5)))
+    file.write(batch("r2", range(3, 8), NOW + timedelta(hours=1), text="Edited"))
+    url = f"ducklake:sqlite:{tmp_path / 'lake' / 'catalog.sqlite'}"
+
+    def migrate() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [NEWSDESK, "migrate", "--to", url, "--db", str(db)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    first = migrate()
+    assert first.returncode == 0, first.stderr
+    assert "every count matches" in first.stdout
+    lake = Warehouse(url)
+    for table in ("articles", "article_versions", "feed_entries", "ingest_runs", "feeds"):
+        sql = f"SELECT * FROM {table} ORDER BY ALL"
+        assert lake.query(sql) == file.query(sql), table
+    # Run again (as after an interruption): nothing is copied twice.
+    again = migrate()
+    assert again.returncode == 0, again.stderr
+    assert "already there" in again.stdout and "copied" not in again.stdout
+    assert lake.query("SELECT count(*) FROM articles")[1] == [(8,)]
+    # A lake that runs already wrote to is not mixed with another warehouse.
+    other = tmp_path / "other.duckdb"
+    Warehouse(other).write(batch("r9", range(20, 22)))
+    refused = subprocess.run(
+        [NEWSDESK, "migrate", "--to", url, "--db", str(other)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert refused.returncode == 1 and "migrate into a new lake" in refused.stderr
