@@ -117,8 +117,8 @@ def write(
     """Write the batch, or for a dry run say what would have been stored."""
     if not dry_run:
         written = steps.write_batch(warehouse, large(batch))
-        if batch.last:
-            progress.report("stored")  # written or spooled: an interruption from here loses nothing
+        # Written or spooled: an interruption from here loses nothing (of this batch).
+        progress.report("stored" if batch.last else "batch stored", 1)
         return written
     if batch.last:
         logger.info("dry run: nothing written to %s", warehouse.path)
