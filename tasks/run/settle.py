@@ -211,11 +211,17 @@ class RunTally:
     def add(self, settled: Settlement, written: WriteOutcome) -> RunTally:
         """This tally and one more batch, `settled` and then `written`."""
         batch, result = settled.batch, written.result
+        # This run's earlier batches, spooled behind a lock and merged by this write.
+        own = [r for r in written.merged if r.run_id == batch.run.run_id]
         return RunTally(
             batches=self.batches + 1,
-            articles_new=self.articles_new + len(result.new_ids),
-            articles_updated=self.articles_updated + len(result.updated_ids),
-            articles_healed=self.articles_healed + len(result.healed_ids),
+            articles_new=self.articles_new + len(result.new_ids) + sum(r.articles_new for r in own),
+            articles_updated=self.articles_updated
+            + len(result.updated_ids)
+            + sum(r.articles_updated for r in own),
+            articles_healed=self.articles_healed
+            + len(result.healed_ids)
+            + sum(r.articles_healed for r in own),
             pages_retried=self.pages_retried + settled.pages_retried,
             retries_given_up=self.retries_given_up
             + sum(r.status == "gave_up" for r in batch.retries),
