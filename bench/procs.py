@@ -30,12 +30,17 @@ def tree_rss_bytes(root: int) -> int:
     while stack:
         pid = stack.pop()
         stack.extend(children.get(pid, ()))
-        try:
-            with open(f"/proc/{pid}/statm", "rb") as statm:
-                total += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except OSError:
-            continue
+        total += rss_bytes(pid)
     return total
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of one process; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
 
 
 @dataclass
@@ -44,12 +49,14 @@ class Measured:
     returncode: int
     peak_rss_bytes: int
     output: str
+    peak_main_rss_bytes: int = 0
+    """The command's own process, without the ones below it."""
 
 
 def run_measured(args: list[str], env: dict[str, str], interval: float = 0.05) -> Measured:
     """Run a command to completion; its wall time, exit code, combined output and the peak of
     the summed RSS of its process tree, sampled every `interval` seconds."""
-    peak = 0
+    peak = main = 0
     started = time.perf_counter()
     process = subprocess.Popen(
         args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -57,9 +64,10 @@ def run_measured(args: list[str], env: dict[str, str], interval: float = 0.05) -
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, main
         while not done.is_set():
             peak = max(peak, tree_rss_bytes(process.pid))
+            main = max(main, rss_bytes(process.pid))
             done.wait(interval)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -68,4 +76,4 @@ def run_measured(args: list[str], env: dict[str, str], interval: float = 0.05) -
     seconds = time.perf_counter() - started
     done.set()
     sampler.join()
-    return Measured(seconds, process.returncode, peak, output)
+    return Measured(seconds, process.returncode, peak, output, main)

@@ -1,4 +1,4 @@
-"""The `ingest` flow: feeds → new articles → one atomic batch in the warehouse.
+"""The `ingest` flow: feeds → new articles → atomic batches in the warehouse.
 
 The flow reads as its steps; each is one call into a stage (`flows.steps` wraps them as Prefect
 tasks) or a pure decision of `tasks.run`.
@@ -9,33 +9,24 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from logging import Logger, LoggerAdapter
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from prefect import flow, get_run_logger, runtime
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.utilities.annotations import quote
 
 from flows import steps
+from flows.batches import large, write_in_batches
 from newsdesk.settings import Settings
-from storage import Warehouse
-from tasks import progress
 from tasks.feeds.feedlist import load_feeds, select_feeds
-from tasks.models import Batch, BatchResult, RunReport, WriteOutcome
+from tasks.models import RunReport
 from tasks.run.feedstate import feeds_to_poll
 from tasks.run.plan import plan_for
 from tasks.run.report import feed_table, run_report, summary_markdown
 from tasks.run.retries import due_retries
-from tasks.run.settle import adopt_revisit_ids, settle, worth_storing
+from tasks.run.settle import RunTally
 from tasks.run.shards import in_shard
 
-T = TypeVar("T")
-
-
-def _large(value: T) -> T:
-    """A large task input, passed as is: Prefect would otherwise walk every entry, page and
-    article in it looking for futures to track (~2 s of the main process for 2,000 articles).
-    Typed as the value itself, which the task receives unwrapped."""
-    return cast(T, quote(value))
+_large = large
 
 
 def _run_name() -> str:
@@ -104,32 +95,26 @@ def ingest(
     known = steps.find_known(warehouse, _large([e for p in usable for e in p.entries]))
     retries = due_retries(stored_state.waiting, started, specs, settings.retry_per_run)
     plan = plan_for(usable, known, cap, retries)
-    pages = steps.download_and_extract(_large(plan.to_fetch), fetch_config, settings.pool_config())
-    articles = adopt_revisit_ids(plan, pages)
-    # Syndicated copies and near-duplicates of recent articles share their story_id.
-    stored, sketches = steps.cluster_stories(
-        _large(worth_storing(articles, plan)), _large(stored_state.recent), settings.story_threshold
-    )
-    settled = settle(
+    # Pages are extracted and written NEWSDESK_BATCH_SIZE at a time; syndicated copies and
+    # near-duplicates of recent articles share their story_id.
+    settled, tally = write_in_batches(
         plan=plan,
-        fetched_articles=articles,
-        stored=stored,
-        sketches=sketches,
         fetched=fetched,
         parsed=parsed,
         states=states,
+        recent=stored_state.recent,
+        warehouse=warehouse,
+        settings=settings,
         run_id=run_id,
         started=started,
-        finished=datetime.now(UTC),
-        policy=settings.poll_policy(),
         resting=len(resting),
-        retry=settings.retry_policy(),
+        dry_run=dry_run,
+        logger=logger,
     )
-    written = _write(warehouse, settled.batch, dry_run, logger)
-    merged = (*merged, *written.merged)
+    merged = (*merged, *tally.merged)
     report = run_report(
         settlement=settled,
-        written=written,
+        tally=tally,
         fetched=fetched,
         parsed=parsed,
         capped=plan.capped,
@@ -139,27 +124,15 @@ def ingest(
         dry_run=dry_run,
         merged=[r.run_id for r in merged],
     )
-    _log_run(logger, report, written, [(r.run_id, r.articles_new) for r in merged])
+    _log_run(logger, report, tally, [(r.run_id, r.articles_new) for r in merged])
     publish_artifacts(report)
     return report
-
-
-def _write(
-    warehouse: Warehouse, batch: Batch, dry_run: bool, logger: Logger | LoggerAdapter[Any]
-) -> WriteOutcome:
-    """Write the batch, or for a dry run say what would have been stored."""
-    if not dry_run:
-        written = steps.write_batch(warehouse, _large(batch))
-        progress.report("stored")  # written or spooled: an interruption from here loses nothing
-        return written
-    logger.info("dry run: nothing written to %s", warehouse.path)
-    return WriteOutcome(BatchResult({a.article_id for a in batch.articles}, set()))
 
 
 def _log_run(
     logger: Logger | LoggerAdapter[Any],
     report: RunReport,
-    written: WriteOutcome,
+    written: RunTally,
     merged: list[tuple[str, int]],
 ) -> None:
     """One line per feed, per merged spool batch and for the run, in the run's log."""

@@ -13,8 +13,8 @@ the warehouse its batch; the stages themselves never import each other.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -72,15 +72,23 @@ def parse_feeds(fetched: Sequence[FetchedFeed]) -> list[ParsedFeed]:
     ]
 
 
+@contextmanager
+def extraction_pool(pool: PoolConfig, pages: int) -> Iterator[WorkerPool]:
+    """The extraction workers of a run that reads `pages` pages, kept across its batches."""
+    size = max(1, min(pool.workers, pages))
+    with WorkerPool(size, timeout=pool.timeout, preload=WORKER_PRELOAD) as workers:
+        yield workers
+
+
 @task(name="download-and-extract", cache_policy=NO_CACHE, persist_result=False)
 def download_and_extract(
-    entries: Sequence[FeedEntry], config: FetchConfig, pool: PoolConfig
+    entries: Sequence[FeedEntry], config: FetchConfig, workers: WorkerPool
 ) -> list[Article]:
     if not entries:
         return []
-    pool = replace(pool, workers=min(pool.workers, len(entries)))
-    with WorkerPool(pool.workers, timeout=pool.timeout, preload=WORKER_PRELOAD) as workers:
-        return asyncio.run(collect.collect_articles(entries, config, workers, extract_article))
+    return asyncio.run(
+        collect.collect_articles(entries, config, workers, extract_article, announce=False)
+    )
 
 
 @task(name="cluster-stories", cache_policy=NO_CACHE, persist_result=False)

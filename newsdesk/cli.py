@@ -426,6 +426,11 @@ def run_ingest(
     except Interrupted as exc:
         if progress.stored:
             err.print("interrupted after this run's batch was stored: nothing is lost")
+        elif progress.batches:
+            err.print(
+                f"interrupted after {progress.batches} of this run's batches were stored: they "
+                "are kept; the next run fetches these feeds again for the rest"
+            )
         else:
             err.print("interrupted: nothing written; the next run fetches these feeds again")
         return 128 + exc.signum
@@ -613,9 +618,11 @@ def _start_temporary_api() -> None:
 
 class _progress:
     """A progress bar per stage while a run goes on in a terminal; nothing otherwise. Notes
-    whether the run's batch was stored, for the message of an interrupted run."""
+    whether the run's batches were stored, for the message of an interrupted run."""
 
     stored = False
+    batches = 0
+    """Batches stored before the last one (a run in several batches)."""
 
     def __enter__(self) -> _progress:
         from tasks import progress
@@ -640,7 +647,9 @@ class _progress:
     def _report(self, stage: str, advance: int, total: int | None) -> None:
         if stage == "stored":
             self.stored = True
-        if self._bar is None or stage == "stored":
+        if stage == "batch stored":
+            self.batches += advance
+        if self._bar is None or stage in ("stored", "batch stored"):
             return
         if stage not in self._tasks:
             self._tasks[stage] = self._bar.add_task(stage, total=total)

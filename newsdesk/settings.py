@@ -131,6 +131,14 @@ class Settings(BaseSettings):
     max_articles_per_feed: int = Field(
         100, ge=0, description="New articles taken from one feed per run (0: no limit)."
     )
+    batch_size: int = Field(
+        500,
+        ge=0,
+        description=(
+            "Articles a run downloads, extracts and writes per batch, each its own commit: "
+            "memory holds one batch (0: the whole run in one batch)."
+        ),
+    )
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         gt=0,

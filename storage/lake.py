@@ -597,16 +597,23 @@ def write_lake(
             writer._insert_sketches(
                 con, [s for s in batch.sketches if s.article_id in added], run.finished_at
             )
-            record = asdict(replace(run, articles_new=len(inserted), articles_updated=len(updated)))
-            record["written_at"] = datetime.now(UTC)
-            con.execute(
-                f"""
-                INSERT INTO ingest_runs ({", ".join(record)})
-                SELECT {", ".join("?" * len(record))}
-                WHERE NOT EXISTS (SELECT 1 FROM ingest_runs WHERE run_id = ?)
-                """,
-                [*record.values(), run.run_id],
-            )
+            if batch.last:
+                record = asdict(
+                    replace(
+                        run,
+                        articles_new=run.articles_new + len(inserted),
+                        articles_updated=run.articles_updated + len(updated),
+                    )
+                )
+                record["written_at"] = datetime.now(UTC)
+                con.execute(
+                    f"""
+                    INSERT INTO ingest_runs ({", ".join(record)})
+                    SELECT {", ".join("?" * len(record))}
+                    WHERE NOT EXISTS (SELECT 1 FROM ingest_runs WHERE run_id = ?)
+                    """,
+                    [*record.values(), run.run_id],
+                )
             con.execute("COMMIT")
         except BaseException:
             # A COMMIT that lost its race has already ended the transaction.

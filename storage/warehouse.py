@@ -12,8 +12,9 @@ batch in one transaction (`storage.writer`), or, when another process holds the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -135,7 +136,7 @@ class Warehouse:
         try:
             with self.connect() as con:
                 merged = tuple(writer.merge_spool(con, self.path))
-                result = writer.write_batch(con, batch)
+                result = writer.write_batch(con, _counting_own(batch, merged))
                 index_error = _update_search(con, result)
                 return WriteOutcome(result, merged=merged, index_error=index_error)
         except WarehouseLocked as exc:
@@ -200,3 +201,18 @@ def _update_search(con: duckdb.DuckDBPyConnection, result: BatchResult) -> str |
     except (duckdb.Error, ExtensionMissing) as exc:
         return str(exc)
     return None
+
+
+def _counting_own(batch: Batch, merged: Sequence[RunRecord]) -> Batch:
+    """`batch`, whose run record also counts the run's own earlier batches merged from the
+    spool just now (they were spooled behind a lock, so the run could not count them)."""
+    own = [r for r in merged if r.run_id == batch.run.run_id]
+    if not own or not batch.last:
+        return batch
+    run = replace(
+        batch.run,
+        articles_new=batch.run.articles_new + sum(r.articles_new for r in own),
+        articles_updated=batch.run.articles_updated + sum(r.articles_updated for r in own),
+        articles_healed=batch.run.articles_healed + sum(r.articles_healed for r in own),
+    )
+    return replace(batch, run=run)

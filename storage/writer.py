@@ -65,11 +65,13 @@ def append_batch(
     run: RunRecord,
     sketches: Sequence[StorySketch] = (),
     retries: Sequence[PageRetry] = (),
+    last: bool = True,
 ) -> BatchResult:
     """Store a run's results atomically; return the articles that were new, updated and healed.
 
-    `run.articles_new`, `run.articles_updated` and `run.articles_healed` are filled in from what
-    the write did.
+    What the write did is added to `run.articles_new`, `run.articles_updated` and
+    `run.articles_healed` (which hold what the run's earlier batches did); the run is recorded
+    only by its `last` batch.
 
     An article stored from its feed's text (`extraction = 'feed'`) that comes with its page's
     text is healed: its content, date and story are replaced in place, with no new version (the
@@ -85,7 +87,9 @@ def append_batch(
     replaced only by a later attempt. So replaying a batch changes nothing.
     """
     staged_articles, staged_sightings = stage_batch(articles, sightings, run)
-    return write_staged(con, staged_articles, staged_sightings, feed_states, run, sketches, retries)
+    return write_staged(
+        con, staged_articles, staged_sightings, feed_states, run, sketches, retries, last
+    )
 
 
 def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> BatchResult:
@@ -98,6 +102,7 @@ def write_batch(con: duckdb.DuckDBPyConnection, batch: Batch) -> BatchResult:
         run=batch.run,
         sketches=batch.sketches,
         retries=batch.retries,
+        last=batch.last,
     )
 
 
@@ -109,6 +114,7 @@ def write_staged(
     run: RunRecord,
     sketches: Sequence[StorySketch] = (),
     retries: Sequence[PageRetry] = (),
+    last: bool = True,
 ) -> BatchResult:
     """`append_batch` for rows already staged: one transaction, idempotent.
 
@@ -190,20 +196,22 @@ def write_staged(
         _insert_sketches(
             con, [s for s in sketches if s.article_id in new_ids | healed_ids], seen_at, healed_ids
         )
-        run = replace(
-            run,
-            articles_new=len(inserted),
-            articles_updated=len(updated),
-            articles_healed=len(healed),
-        )
-        record = {**asdict(run), "written_at": datetime.now(UTC)}
-        con.execute(
-            f"""
-            INSERT INTO ingest_runs ({", ".join(record)}) VALUES ({", ".join("?" * len(record))})
-            ON CONFLICT (run_id) DO NOTHING
-            """,
-            list(record.values()),
-        )
+        if last:
+            run = replace(
+                run,
+                articles_new=run.articles_new + len(inserted),
+                articles_updated=run.articles_updated + len(updated),
+                articles_healed=run.articles_healed + len(healed),
+            )
+            record = {**asdict(run), "written_at": datetime.now(UTC)}
+            con.execute(
+                f"""
+                INSERT INTO ingest_runs ({", ".join(record)})
+                VALUES ({", ".join("?" * len(record))})
+                ON CONFLICT (run_id) DO NOTHING
+                """,
+                list(record.values()),
+            )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -435,6 +443,10 @@ def _insert_sketches(
         con.unregister("staged_sketches")
 
 
+EARLIER_BATCH = "earlier_batch"
+"""The spool table that marks a batch other than its run's last (see `Batch.last`)."""
+
+
 def spool_batch(db: Path, batch: Batch) -> Path:
     """Keep a batch in the spool, for the next run that gets the lock to merge (without its
     story sketches: see `write_staged`)."""
@@ -446,6 +458,8 @@ def spool_batch(db: Path, batch: Batch) -> Path:
         "run": run_table(batch.run),
         "retries": retry_table(batch.retries),
     }
+    if not batch.last:
+        tables[EARLIER_BATCH] = pa.table({"last": pa.array([False])})
     return spool.write_spool(db, batch.run.run_id, batch.run.finished_at, tables)
 
 
@@ -466,7 +480,13 @@ def merge_spool(con: duckdb.DuckDBPyConnection, db: Path) -> list[RunRecord]:
             spool.set_aside(path)
             continue
         result = write_staged(
-            con, tables["articles"], tables["sightings"], feed_states, run, retries=retries
+            con,
+            tables["articles"],
+            tables["sightings"],
+            feed_states,
+            run,
+            retries=retries,
+            last=EARLIER_BATCH not in tables,
         )
         spool.remove(path)
         merged.append(

@@ -337,7 +337,8 @@ class PageRetry:
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """Everything one run writes, in one transaction."""
+    """What one run writes in one transaction: the whole run, or one of its batches of pages
+    (`NEWSDESK_BATCH_SIZE`)."""
 
     articles: tuple[Article, ...]
     sightings: tuple[Sighting, ...]
@@ -347,6 +348,9 @@ class Batch:
     """Story sketches of the batch's articles, offered to later runs' clustering."""
     retries: tuple[PageRetry, ...] = ()
     """The retry queue's rows this run added (first failures) or moved (after a refetch)."""
+    last: bool = True
+    """The run's last batch: only it records the run in `ingest_runs` (and carries the feed
+    states); an earlier one's `run` gives its articles their run and time only."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,10 +54,16 @@ async def fetch_feeds(
 
 
 async def collect_articles(
-    entries: Sequence[FeedEntry], config: FetchConfig, pool: WorkerPool, extract: Extract
+    entries: Sequence[FeedEntry],
+    config: FetchConfig,
+    pool: WorkerPool,
+    extract: Extract,
+    *,
+    announce: bool = True,
 ) -> list[Article]:
     """Download each entry's page and turn it into an `Article` with `extract` in `pool`, in
-    entry order."""
+    entry order. Without `announce` the caller has told `progress` the total (a run of
+    several batches)."""
     # A gate slot is held from download until extraction ends: it bounds the pages in memory.
     gate = asyncio.Semaphore(config.article_concurrency)
     limiter = HostLimiter(
@@ -65,7 +71,8 @@ async def collect_articles(
         total=config.article_concurrency,
         delay=config.per_host_delay,
     )
-    progress.report("articles", 0, len(entries))
+    if announce:
+        progress.report("articles", 0, len(entries))
     articles: list[Article | None] = [None] * len(entries)
 
     # Article links come from feeds: untrusted, so only public addresses unless allowed.

@@ -3,7 +3,6 @@ per-feed table and a short markdown summary)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -14,9 +13,8 @@ from tasks.models import (
     FetchedFeed,
     ParsedFeed,
     RunReport,
-    WriteOutcome,
 )
-from tasks.run.settle import Settlement
+from tasks.run.settle import RunTally, Settlement
 
 
 def resting_report(name: str, state: FeedState | None) -> FeedReport:
@@ -39,7 +37,7 @@ def resting_report(name: str, state: FeedState | None) -> FeedReport:
 def run_report(
     *,
     settlement: Settlement,
-    written: WriteOutcome,
+    tally: RunTally,
     fetched: Sequence[FetchedFeed],
     parsed: Mapping[str, ParsedFeed],
     capped: frozenset[str],
@@ -49,11 +47,10 @@ def run_report(
     dry_run: bool,
     merged: Sequence[str] = (),
 ) -> RunReport:
-    """The report of a run: resting feeds first, then one line per feed polled. `merged` are
-    the earlier runs whose spooled batches were written before this one."""
+    """The report of a run whose last batch is `settlement` and whose batches, that one
+    included, add up to `tally`: resting feeds first, then one line per feed polled. `merged`
+    are the earlier runs whose spooled batches were written before this one."""
     batch = settlement.batch
-    new_ids = written.result.new_ids
-    new_by_feed = Counter(a.feed_name for a in batch.articles if a.article_id in new_ids)
     rows = [resting_report(spec.name, states.get(spec.name)) for spec in resting]
     for f, state in zip(fetched, batch.feed_states, strict=True):
         name = f.feed.name
@@ -63,9 +60,9 @@ def run_report(
                 status=state.last_status or f.outcome,
                 http_status=f.http_status,
                 entries=len(parsed[name].entries) if name in parsed else 0,
-                new_articles=new_by_feed[name],
-                fallback_articles=settlement.fallback[name],
-                failed_articles=settlement.unusable[name],
+                new_articles=tally.new_by_feed[name],
+                fallback_articles=tally.fallback[name],
+                failed_articles=tally.unusable[name],
                 seconds=f.seconds,
                 error=state.last_error,
                 capped=name in capped,
@@ -77,18 +74,18 @@ def run_report(
         started_at=batch.run.started_at,
         finished_at=datetime.now(UTC),
         feeds=tuple(rows),
-        articles_new=len(new_ids),
+        articles_new=tally.articles_new,
         articles_fallback=batch.run.articles_fallback,
         articles_failed=batch.run.articles_failed,
         entries_seen=batch.run.entries_seen,
         dry_run=dry_run,
-        articles_updated=len(written.result.updated_ids),
-        spooled_to=str(written.spooled_to) if written.spooled_to else None,
-        lock_error=written.lock_error,
+        articles_updated=tally.articles_updated,
+        spooled_to=str(tally.spooled_to) if tally.spooled_to else None,
+        lock_error=tally.lock_error,
         merged_runs=tuple(merged),
         pages_retried=batch.run.pages_retried,
-        articles_healed=len(written.result.healed_ids),
-        retries_given_up=sum(r.status == "gave_up" for r in batch.retries),
+        articles_healed=tally.articles_healed,
+        retries_given_up=tally.retries_given_up,
     )
 
 

@@ -337,3 +337,32 @@ def test_agency_first_credit_lines_reach_the_warehouse(tmp_path, private_network
         )
     )
     assert wire == {"world": ("Reuters", "MOSCOW"), "taiwan": ("CNA", None)}
+
+
+def test_a_run_in_batches_stores_what_one_batch_would(
+    sample, tmp_path, private_network, monkeypatch
+):
+    _, feeds_file = sample
+    whole = run(feeds_file, tmp_path / "whole.duckdb")
+    monkeypatch.setenv("NEWSDESK_BATCH_SIZE", "2")
+    db = tmp_path / "batched.duckdb"
+    report = run(feeds_file, db)
+
+    assert report.articles_new == whole.articles_new == 9
+    assert [(f.name, f.new_articles) for f in report.feeds] == [
+        (f.name, f.new_articles) for f in whole.feeds
+    ]
+    sql = "SELECT url, title, story_id IS NULL FROM articles ORDER BY url"
+    assert query(db, sql) == query(tmp_path / "whole.duckdb", sql)
+    # One record for the run, with the sum of its batches; every feed's state stored.
+    assert query(db, "SELECT count(*), sum(articles_new) FROM ingest_runs") == [(1, 9)]
+    assert query(db, "SELECT count(*) FROM feeds WHERE body_hash IS NOT NULL") == [
+        (len(report.feeds),)
+    ]
+    # The Hildesheim story is in both feeds, stored once with two sightings.
+    assert query(
+        db,
+        "SELECT count(DISTINCT a.article_id), count(*) FROM articles a "
+        "JOIN feed_entries e USING (article_id) WHERE a.url LIKE '%hildesheim%'",
+    ) == [(1, 2)]
+    assert run(feeds_file, db).articles_new == 0

@@ -289,6 +289,31 @@ def test_a_spooled_batch_merged_twice_changes_nothing(tmp_path: Path) -> None:
     assert rows(db, "SELECT count(*) FROM ingest_runs") == [(2,)]
 
 
+def test_the_batches_of_a_run_record_the_run_once_with_their_sum(tmp_path: Path) -> None:
+    # An earlier batch spooled behind the lock, the last one written: the run is recorded by
+    # its last batch, with what both inserted, and its feed state stored with it.
+    db = tmp_path / "news.duckdb"
+    write(db, T0, "r0")
+    at = T0 + timedelta(hours=1)
+    state = FeedState("f", "https://news.example/feed", etag='"v2"', last_polled_at=at)
+    with lock_held(db):
+        first = Warehouse(db, lock_wait=0.2).write(
+            Batch((article(1),), (sighting(1),), (), run("r1", at), last=False)
+        )
+    assert first.spooled_to is not None
+    last = Warehouse(db, lock_wait=5).write(
+        Batch((article(2),), (sighting(2),), (state,), replace(run("r1", at), articles_new=0))
+    )
+
+    assert [r.run_id for r in last.merged] == ["r1"] and last.result.new_ids == {"id2"}
+    assert rows(db, "SELECT run_id, articles_new FROM ingest_runs ORDER BY run_id") == [
+        ("r0", 0),
+        ("r1", 2),
+    ]
+    assert rows(db, "SELECT count(*) FROM articles") == [(2,)]
+    assert rows(db, "SELECT etag FROM feeds") == [('"v2"',)]
+
+
 def test_a_half_written_spool_directory_is_ignored(tmp_path: Path) -> None:
     db = tmp_path / "news.duckdb"
     write(db, T0, "r0")
