@@ -16,7 +16,9 @@ One run measures, on this machine, against a baseline taken in the same run:
 5. memory: peak RSS summed over the CLI and every process below it, for 200 and for 2,344
    articles (each into a fresh warehouse);
 6. warehouse scale: `bench.warehouse_scale`;
-7. feed parsing: `bench.feed_parsing`.
+7. feed parsing: `bench.feed_parsing`;
+8. the file and the lake on the same work (`bench.lake`), at a reduced size: cold ingest and
+   idle re-polls of a quarter of the feeds, append and query at 100,000 articles.
 
 Politeness stays on: robots.txt is fetched and obeyed, at most 2 requests at once per host,
 and request starts to one host are spaced by NEWSDESK_PER_HOST_DELAY, set to 0.01 s here.
@@ -60,6 +62,8 @@ DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
 BIN = Path(sys.executable).parent
 PER_HOST_DELAY = 0.01
 MIB = 1024 * 1024
+LAKE_ROWS = 100_000
+"""The file-vs-lake comparison's warehouse size here; `python -m bench.lake` takes 1,000,000."""
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
@@ -240,6 +244,12 @@ def measure(
             "stages_s": _stages(prefect.api, str(run["run_id"])),
         }
 
+        from bench import lake
+
+        step("file vs lake: cold ingest and idle re-polls of a quarter of the feeds")
+        quarter = _write_feeds(workdir / "feeds-quarter.toml", all_feeds[: len(all_feeds) // 4])
+        results["lake_ingest"] = lake.compare_ingest(site, quarter, env, workdir)
+
         step("memory: 200 articles, fresh warehouse")
         few = _ingest(small, workdir / "small.duckdb", env)
         results["small"] = {
@@ -259,6 +269,9 @@ def measure(
 
     step(f"warehouse scale: {scale_rows:,} rows")
     results["warehouse"] = warehouse_scale.run(rows=scale_rows, workdir=workdir)
+    lake_rows = min(scale_rows, LAKE_ROWS)
+    step(f"file vs lake: append and query at {lake_rows:,} rows, migrate")
+    results["lake_scale"] = lake.compare_scale(lake_rows, workdir)
     step("feed parsing: corpus feeds")
     results["feed_parsing"] = feed_parsing.run(corpus)
     return results
@@ -373,6 +386,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(table(results))
+    from bench import lake
+
+    print("\nthe file and the lake (`python -m bench.lake` for the full size):")
+    print(lake.table(results["lake_ingest"], results["lake_scale"]))
     args.json.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"\nfigures written to {args.json}")
     # Polling is where spacing binds (74 feeds per host, as fast as allowed). The client spaces

@@ -328,7 +328,8 @@ class LakeWarehouse(Warehouse):
         self, feed_urls: Iterable[tuple[str, str]], feed_guids: Iterable[tuple[str, str]] = ()
     ) -> KnownUrls:
         pairs, guids = list(feed_urls), list(feed_guids)
-        return self._read(lambda con: reads.find_known(con, pairs, guids))
+        # A sighting can reach a lake before its article does (see `write_lake`).
+        return self._read(lambda con: reads.find_known(con, pairs, guids, stored_only=True))
 
     def recent_sketches(self, since: datetime) -> list[StorySketch]:
         return self._read(lambda con: reads.load_recent_sketches(con, since))
@@ -517,8 +518,10 @@ def write_lake(
             WHERE article_id NOT IN (SELECT article_id FROM left_to_others)
             """
         )
-        con.unregister("left_to_others")
-        # New sightings likewise: the ones recorded already are updated, not claimed.
+        # New sightings likewise: the ones recorded already are updated, not claimed. A
+        # sighting of an article left to another run is recorded all the same (that run may
+        # not poll this feed); until the article arrives it points at nothing, and should that
+        # run die, `find_known` passes over it so the article is fetched again.
         new_sightings = con.execute(
             f"""
             WITH s AS (SELECT feed_name, entry_url, {SIGHTING_KEYS} FROM all_sightings)
@@ -554,7 +557,19 @@ def write_lake(
             )
             """
         )
+        raced = {
+            feed
+            for (feed,) in con.execute(
+                """
+                SELECT DISTINCT feed_name FROM all_sightings
+                WHERE article_id IN (SELECT article_id FROM left_to_others)
+                UNION SELECT DISTINCT feed_name FROM sightings_left
+                """
+            ).fetchall()
+        }
         con.unregister("sightings_left")
+        con.unregister("left_to_others")
+        feed_states = _reread_raced(batch.feed_states, raced)
 
         con.execute("BEGIN TRANSACTION")
         try:
@@ -586,8 +601,8 @@ def write_lake(
             )
             inserted = con.execute("SELECT article_id FROM inserting").fetchall()
             writer._record_sightings(con)
-            if batch.feed_states:
-                con.register("staged_feeds", feed_state_table(batch.feed_states))
+            if feed_states:
+                con.register("staged_feeds", feed_state_table(feed_states))
                 con.execute(
                     f"INSERT INTO feed_polls ({FEED_COLUMNS}) "
                     f"SELECT {FEED_COLUMNS} FROM staged_feeds"
@@ -625,6 +640,17 @@ def write_lake(
         con.unregister("all_sightings")
     claims.mark_stored(run.run_id)
     return BatchResult(new_ids=added, updated_ids={row[0] for row in updated})
+
+
+def _reread_raced(states: Iterable[FeedState], raced: set[str]) -> list[FeedState]:
+    """The polls to record, where a feed that listed entries left to other runs is recorded
+    without what lets its next poll skip it (validators, body hash): should that run die
+    before its commit, its claims are released and the next poll must read the feed again to
+    find those entries, though the feed has not changed. Costs one full parse of the feed."""
+    return [
+        replace(s, etag=None, last_modified=None, body_hash=None) if s.name in raced else s
+        for s in states
+    ]
 
 
 def _update_edited(

@@ -102,3 +102,6 @@ def test_the_benchmark_runs_end_to_end_on_a_few_pages(tmp_path):
     assert figures["idle"]["answers"]["feed 304"] == feeds // 2
     assert figures["warehouse"]["rows"] == 20000
     assert figures["feed_parsing"]["entries"] > 0
+    # The file and the lake stored the same articles from the same feeds.
+    assert figures["lake_ingest"]["cold"]["articles"] > 0
+    assert figures["lake_scale"]["migrated"]["articles"] == 20000

@@ -12,10 +12,8 @@ a failure can be replayed with NEWSDESK_KILL9_SEED.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -27,6 +25,7 @@ from xml.sax.saxutils import escape
 import duckdb
 import pytest
 from httpserver import LocalServer, Reply, Seen
+from kills import kill_group
 from sites import write_feeds_file
 
 from storage import connect
@@ -120,30 +119,6 @@ def start_ingest(feeds_file: Path, db: Path, env: dict[str, str]) -> subprocess.
         env={**os.environ, **env},
         start_new_session=True,  # its own process group: the kill takes its workers too
     )
-
-
-def kill_group(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):  # the run may have ended already
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    # Nothing of the group may survive (extraction workers, the fork server).
-    deadline = time.monotonic() + 10
-    while _group_alive(proc.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _group_alive(proc.pid)
-
-
-def _group_alive(pgid: int) -> bool:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                return True
-    return False
 
 
 def check_warehouse(db: Path) -> dict[str, int]:

@@ -140,6 +140,34 @@ def test_claims_of_a_dead_run_are_settled_by_the_next_run(lake):
     assert value(lake, "SELECT count(*) FROM feed_entries") == 2
 
 
+def test_an_article_left_to_a_run_that_dies_before_its_commit_is_fetched_again(lake):
+    # Another run holds id1: this run stores id0, records both sightings (the other run may
+    # not poll this feed), and records the poll without what would let the next poll skip
+    # the feed as unchanged.
+    claims = SqliteClaims(lake.path)
+    assert claims.claim(ARTICLE, ["id1"], "another-run") == {"id1"}
+    assert lake.write(batch("r1", range(2), etag='"e"', body_hash="h")).result.new_ids == {"id0"}
+    state = lake.feed_states()["f"]
+    assert (state.etag, state.body_hash, state.last_polled_at) == (None, None, NOW)
+    # It dies before its commit: its claim is released, and the entry looks new again.
+    with sqlite3.connect(claims.path) as con:
+        con.execute(
+            "UPDATE newsdesk_claims SET holder = ? WHERE run_id = 'another-run'",
+            [f"{socket.gethostname()}/999999999/1"],
+        )
+    lake.prepare()
+    known = lake.find_known([("f", "https://news.example/0"), ("f", "https://news.example/1")])
+    assert known.sightings == {("f", "https://news.example/0")}
+    assert set(known.article_ids) == {"https://news.example/0"}
+    later = NOW + timedelta(minutes=15)
+    assert lake.write(batch("r2", range(2), at=later)).result.new_ids == {"id1"}
+    assert value(lake, "SELECT count(*) FROM articles") == 2
+    assert value(lake, "SELECT count(*) FROM feed_entries") == 2
+    # A poll that races nobody records its validators as usual.
+    lake.write(batch("r3", range(2), at=later + timedelta(minutes=15), etag='"e"', body_hash="h"))
+    assert (lake.feed_states()["f"].etag, lake.feed_states()["f"].body_hash) == ('"e"', "h")
+
+
 def test_time_travel_and_the_change_feed_from_the_readme(lake):
     lake.write(batch("r1", range(2)))
     (before,) = lake.query("SELECT max(snapshot_id) FROM ducklake_snapshots('lake')")[1][0]
