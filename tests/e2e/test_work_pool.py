@@ -1,4 +1,6 @@
-"""The shards of one ingest on a real work pool: a `prefect server start`, a process work pool,
+"""The shards of one ingest on a real work pool: a `prefect server start` backed by PostgreSQL (as
+the README advises for many workers; its SQLite answered 503 under concurrent runs), a process
+work pool,
 two `prefect worker start` processes, and one deployment per shard (NEWSDESK_SHARDS=2) whose
 code the workers clone from git (a bare clone of this checkout). Both shards are triggered at
 once; they must run on both workers, poll each feed exactly once between them, and leave every
@@ -24,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 from httpserver import LocalServer, free_port
-from lakes import OverlapSite, check_lake
+from lakes import OverlapSite, PostgresServer, check_lake, postgres  # noqa: F401
 from sites import write_feeds_file
 
 from deployments.definitions import ingest_name, ingest_parameters
@@ -100,9 +102,13 @@ def _healthy(api: str) -> bool:
 
 
 @pytest.fixture
-def prefect_server(tmp_path) -> Iterator[str]:
+def prefect_server(tmp_path, postgres: PostgresServer) -> Iterator[str]:  # noqa: F811
     port = free_port()
+    postgres.create_database("prefect")
     env = base_env(
+        PREFECT_API_DATABASE_CONNECTION_URL=(
+            f"postgresql+asyncpg://postgres@127.0.0.1:{postgres.port}/prefect"
+        ),
         PREFECT_HOME=str(tmp_path / "prefect-home"),
         PREFECT_SERVER_API_HOST="127.0.0.1",
         PREFECT_SERVER_API_PORT=str(port),
