@@ -71,10 +71,13 @@ def write_in_batches(
     candidates = list(recent)
     tally = RunTally()
     progress.report("articles", 0, len(plan.to_fetch))
+    spacing: dict[str, float] = {}  # per-host spacing, kept from one batch to the next
     with steps.extraction_pool(settings.pool_config(), len(plan.to_fetch)) as workers:
         for number, part in enumerate(parts, start=1):
             last = number == len(parts)
-            pages = steps.download_and_extract(large(part.to_fetch), fetch_config, workers)
+            pages = steps.download_and_extract(
+                large(part.to_fetch), fetch_config, workers, large(spacing)
+            )
             articles = adopt_revisit_ids(part, pages)
             stored, sketches = steps.cluster_stories(
                 large(worth_storing(articles, part)), large(candidates), settings.story_threshold

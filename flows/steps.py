@@ -82,12 +82,19 @@ def extraction_pool(pool: PoolConfig, pages: int) -> Iterator[WorkerPool]:
 
 @task(name="download-and-extract", cache_policy=NO_CACHE, persist_result=False)
 def download_and_extract(
-    entries: Sequence[FeedEntry], config: FetchConfig, workers: WorkerPool
+    entries: Sequence[FeedEntry],
+    config: FetchConfig,
+    workers: WorkerPool,
+    spacing: dict[str, float] | None = None,
 ) -> list[Article]:
+    """A batch's pages; `spacing`, shared by a run's batches, keeps requests to one host
+    `per_host_delay` apart across batches too."""
     if not entries:
         return []
     return asyncio.run(
-        collect.collect_articles(entries, config, workers, extract_article, announce=False)
+        collect.collect_articles(
+            entries, config, workers, extract_article, announce=False, spacing=spacing
+        )
     )
 
 

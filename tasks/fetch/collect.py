@@ -60,16 +60,19 @@ async def collect_articles(
     extract: Extract,
     *,
     announce: bool = True,
+    spacing: dict[str, float] | None = None,
 ) -> list[Article]:
     """Download each entry's page and turn it into an `Article` with `extract` in `pool`, in
     entry order. Without `announce` the caller has told `progress` the total (a run of
-    several batches)."""
+    several batches); `spacing` carries the per-host spacing from one batch to the next
+    (see `HostLimiter`)."""
     # A gate slot is held from download until extraction ends: it bounds the pages in memory.
     gate = asyncio.Semaphore(config.article_concurrency)
     limiter = HostLimiter(
         config.per_host_concurrency,
         total=config.article_concurrency,
         delay=config.per_host_delay,
+        not_before=spacing,
     )
     if announce:
         progress.report("articles", 0, len(entries))

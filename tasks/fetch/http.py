@@ -226,13 +226,22 @@ class HostLimiter:
     request to a host (a 429's Retry-After) until its time has come.
     """
 
-    def __init__(self, per_host: int, total: int | None = None, delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        per_host: int,
+        total: int | None = None,
+        delay: float = 0.0,
+        not_before: dict[str, float] | None = None,
+    ) -> None:
+        """`not_before` (host -> `time.monotonic()` before which no request may start) may be
+        shared by the limiters of one process's successive event loops, such as a run's
+        batches, so that spacing and pauses hold across them."""
         if per_host < 1 or (total is not None and total < 1):
             raise ValueError("limits must be at least 1")
         self._per_host = per_host
         self._delay = delay
         self._hosts: dict[str, asyncio.Semaphore] = {}
-        self._not_before: dict[str, float] = {}
+        self._not_before: dict[str, float] = {} if not_before is None else not_before
         self._total = asyncio.Semaphore(total) if total is not None else None
 
     @asynccontextmanager

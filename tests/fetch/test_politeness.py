@@ -176,6 +176,21 @@ def test_slots_for_one_host_start_at_least_the_delay_apart() -> None:
     assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.199
 
 
+def test_spacing_holds_across_the_event_loops_of_a_runs_batches() -> None:
+    # Each batch of a run downloads in an event loop (and a limiter) of its own; the spacing
+    # they share must keep the first request of a batch `delay` after the last of the one before.
+    spacing: dict[str, float] = {}
+
+    async def one_batch() -> float:
+        limiter = HostLimiter(per_host=2, delay=0.3, not_before=spacing)
+        async with limiter.slot("http://news.example/x"):
+            return time.monotonic()
+
+    first = asyncio.run(one_batch())
+    second = asyncio.run(one_batch())
+    assert second - first >= 0.299
+
+
 def test_a_server_sees_requests_spaced_by_the_delay(server: LocalServer) -> None:
     times: list[float] = []
     for index in range(4):
