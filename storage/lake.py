@@ -41,10 +41,8 @@ from storage.schemas import (
     ARTICLE_COLUMNS,
     ARTICLE_KEY_COLUMNS,
     ARTICLE_KEYS,
-    CONTENT_COLUMNS,
     FEED_COLUMNS,
     SIGHTING_KEYS,
-    VERSIONED_COLUMNS,
     feed_state_table,
     stage_batch,
 )
@@ -584,7 +582,9 @@ def write_lake(
                 ) a USING (article_id)
                 """
             )
-            updated = _update_edited(con, run.finished_at, run.run_id)
+            updated = writer.update_edited(
+                con, run.finished_at, run.run_id, writer.EDIT_UNLESS_FEED_OVER_PAGE
+            )
             # DuckLake has no INSERT … RETURNING: the rows are chosen first, then inserted.
             con.execute(
                 """
@@ -651,54 +651,6 @@ def _reread_raced(states: Iterable[FeedState], raced: set[str]) -> list[FeedStat
         replace(s, etag=None, last_modified=None, body_hash=None) if s.name in raced else s
         for s in states
     ]
-
-
-def _update_edited(
-    con: duckdb.DuckDBPyConnection, seen_at: datetime, run_id: str
-) -> list[tuple[str]]:
-    """`storage.writer._update_edited` without UPDATE … RETURNING, which DuckLake lacks."""
-    if con.execute("SELECT count(*) FROM stored").fetchone() == (0,):
-        return []
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE edited AS
-        SELECT a.row_id, b.* FROM batch_articles b JOIN (
-            SELECT rowid AS row_id, article_id, content_hash, title, extraction, updated_at,
-                   first_seen_at
-            FROM articles WHERE rowid IN (SELECT row_id FROM stored)
-        ) a USING (article_id)
-        WHERE (b.content_hash <> a.content_hash OR b.title IS DISTINCT FROM a.title)
-          AND NOT (b.extraction = 'feed' AND a.extraction = 'page')
-          AND b.first_seen_at > coalesce(a.updated_at, a.first_seen_at)
-        """
-    )
-    edited = con.execute("SELECT article_id FROM edited").fetchall()
-    if not edited:
-        return []
-    con.execute(
-        f"""
-        INSERT INTO article_versions
-        SELECT a.article_id, a.version, {writer._prefixed("a", VERSIONED_COLUMNS)},
-               coalesce(a.updated_at, a.first_seen_at), ?, ?
-        FROM articles a WHERE a.rowid IN (SELECT row_id FROM edited)
-        """,
-        [seen_at, run_id],
-    )
-    con.execute(
-        f"""
-        UPDATE articles SET
-            {", ".join(f"{c} = e.{c}" for c in CONTENT_COLUMNS.split(", "))},
-            published_at = coalesce(articles.published_at, e.published_at),
-            published_at_source = CASE WHEN articles.published_at IS NULL
-                THEN e.published_at_source ELSE articles.published_at_source END,
-            published_at_precision = CASE WHEN articles.published_at IS NULL
-                THEN e.published_at_precision ELSE articles.published_at_precision END,
-            version = articles.version + 1,
-            updated_at = e.first_seen_at
-        FROM edited e WHERE articles.rowid = e.row_id
-        """
-    )
-    return edited
 
 
 def settle_stale(

@@ -153,7 +153,7 @@ def write_staged(
             """
         )
         healed = _heal(con)
-        updated = _update_edited(con, seen_at, run.run_id)
+        updated = update_edited(con, seen_at, run.run_id)
         inserted = con.execute(
             f"""
             INSERT INTO articles ({ARTICLE_COLUMNS}, {ARTICLE_KEY_COLUMNS})
@@ -293,14 +293,26 @@ def _record_retries(
         )
 
 
-def _update_edited(
-    con: duckdb.DuckDBPyConnection, seen_at: datetime, run_id: str
+# Which stored articles a batch's reading replaces as an edit (a new version): the file heals
+# page text over feed text in place instead (`_heal`); the lake, which keeps no retry queue,
+# still takes it as an edit. Feed text never replaces page text on either.
+EDIT_ON_SAME_EXTRACTION = "b.extraction = a.extraction"
+EDIT_UNLESS_FEED_OVER_PAGE = "NOT (b.extraction = 'feed' AND a.extraction = 'page')"
+
+
+def update_edited(
+    con: duckdb.DuckDBPyConnection,
+    seen_at: datetime,
+    run_id: str,
+    rule: str = EDIT_ON_SAME_EXTRACTION,
 ) -> list[tuple[str]]:
-    """Apply the batch's edits of `stored` articles (see `append_batch`); return their ids."""
+    """Apply the batch's edits of `stored` articles (see `append_batch`): the stored version
+    goes to `article_versions`, the row takes the new reading; return their ids. `rule` is
+    one of the two above. No UPDATE … RETURNING: DuckLake has none, and the ids are `edited`'s."""
     if con.execute("SELECT count(*) FROM stored").fetchone() == (0,):
         return []
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE edited AS
         SELECT a.row_id, b.* FROM batch_articles b JOIN (
             SELECT rowid AS row_id, article_id, content_hash, title, extraction, updated_at,
@@ -308,11 +320,12 @@ def _update_edited(
             FROM articles WHERE rowid IN (SELECT row_id FROM stored)
         ) a USING (article_id)
         WHERE (b.content_hash <> a.content_hash OR b.title IS DISTINCT FROM a.title)
-          AND b.extraction = a.extraction  -- page text over feed text heals instead (`_heal`)
+          AND {rule}
           AND b.first_seen_at > coalesce(a.updated_at, a.first_seen_at)
         """
     )
-    if con.execute("SELECT count(*) FROM edited").fetchone() == (0,):
+    edited = con.execute("SELECT article_id FROM edited").fetchall()
+    if not edited:
         return []
     con.execute(
         f"""
@@ -323,7 +336,7 @@ def _update_edited(
         """,
         [seen_at, run_id],
     )
-    return con.execute(
+    con.execute(
         f"""
         UPDATE articles SET
             {", ".join(f"{c} = e.{c}" for c in CONTENT_COLUMNS.split(", "))},
@@ -335,9 +348,9 @@ def _update_edited(
             version = articles.version + 1,
             updated_at = e.first_seen_at
         FROM edited e WHERE articles.rowid = e.row_id
-        RETURNING articles.article_id
         """
-    ).fetchall()
+    )
+    return edited
 
 
 def _record_sightings(con: duckdb.DuckDBPyConnection) -> None:
