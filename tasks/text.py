@@ -20,8 +20,10 @@ _MOJIBAKE = re.compile("[ÂÃÐÑ][\x80-\xbf]|â€")
 _EMAIL = re.compile(r"[^\s()<>\[\],;]+@[^\s()<>\[\],;]+\.[^\s()<>\[\],;]+")
 _AUTHOR_SEPARATORS = re.compile(r"\s*;\s*|\s*\|\s*|\s+(?:and|&|und|et)\s+", re.IGNORECASE)
 _BYLINE = re.compile(r"^(?:(?:by|von|par|por)\s+|author:\s*)", re.IGNORECASE)
-# "M.", "K. T.", "J.-P.": the given-name part of "Surname, Initials" bylines.
-_INITIALS = re.compile(r"(?:[^\W\d_]{1,2}\.(?:\s*-?\s*)?)+|[A-Z]{1,3}")
+# "M.", "K. T.", "J.-P.": the given-name part of "Surname, Initials" bylines. Possessive, so
+# that the spaces between initials are split one way only: `(?:\s*-?\s*)` let a long byline
+# of spaced initials that fails at its end backtrack for hours.
+_INITIALS = re.compile(r"(?:[^\W\d_]{1,2}\.\s*+-?\s*+)+|[A-Z]{1,3}")
 # "Jane Doe, Jr." must not be split at its comma.
 _SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "md", "phd", "ph.d."})
 

@@ -31,17 +31,32 @@ MAX_ENTRIES = 1000
 up to that many, so a site's archive does not become one run's work."""
 
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
-# The root element, after an XML declaration, comments and processing instructions.
-_ROOT = re.compile(
-    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?.*?\?>\s*|<!--.*?-->\s*)*<(?:[\w.-]+:)?(urlset|sitemapindex)\b",
-    re.DOTALL,
-)
+_ROOT_NAME = re.compile(rb"<(?:[\w.-]+:)?(urlset|sitemapindex)\b")
+_PROLOG_ITEMS = ((b"<?", b"?>"), (b"<!--", b"-->"))
 _PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False}
 
 
 def sitemap_kind(body: bytes) -> SitemapKind | None:
-    """Whether `body` is a sitemap (`urlset`), a sitemap index, or neither."""
-    match = _ROOT.match(body[:4096])
+    """Whether `body` is a sitemap (`urlset`), a sitemap index, or neither: the root element's
+    name, after a byte-order mark, an XML declaration, comments and processing instructions.
+
+    A scan rather than one regular expression: a pattern that repeats `<?.*?>`-style groups
+    backtracks exponentially on a prolog of many of them that ends in another root, and a
+    regex search holds the interpreter where no timeout reaches it."""
+    head = body[:4096].removeprefix(b"\xef\xbb\xbf")
+    at = 0
+    while True:
+        at = len(head) - len(head[at:].lstrip())
+        for opener, closer in _PROLOG_ITEMS:
+            if head.startswith(opener, at):
+                end = head.find(closer, at + len(opener))
+                if end < 0:
+                    return None
+                at = end + len(closer)
+                break
+        else:
+            break
+    match = _ROOT_NAME.match(head, at)
     if match is None:
         return None
     return "urlset" if match.group(1) == b"urlset" else "sitemapindex"

@@ -348,6 +348,10 @@ def test_utf8_text_misread_as_latin1_is_repaired():
         (["Doe, Jane"], ("Doe, Jane",)),
         (["Jane Doe, Jr."], ("Jane Doe, Jr.",)),
         (["Ash, C., Mueller, K. L."], ("Ash, C.", "Mueller, K. L.")),
+        (["Okafor, J.-P., Lima, J. - P."], ("Okafor, J.-P.", "Lima, J. - P.")),
+        # Spaced initials that end in no initial: whole, and read without the backtracking
+        # that once took hours on such a byline.
+        (["Lima, " + "A. " * 40 + "1"], ("Lima, " + "A. " * 40 + "1",)),
         (["José Ortega y Gasset"], ("José Ortega y Gasset",)),
         (["Jane Doe", "Jane Doe; Sam Poe"], ("Jane Doe", "Sam Poe")),
     ],

@@ -69,6 +69,16 @@ def test_the_kind_of_document_is_read_from_its_root_element():
     assert sitemap_kind(b"<html><body>urlset</body></html>") is None
 
 
+def test_a_long_prolog_is_read_in_one_pass():
+    # Fuzzing found it: 40 processing instructions before an `<rss>` root stalled a whole run in
+    # the regular expression that used to read the root element.
+    prolog = b'<?xml version="1.0"?>' + b"<?a ?> <!-- c --> " * 40
+    assert sitemap_kind(prolog + b"<rss>") is None
+    assert sitemap_kind(prolog + b"<urlset>") == "urlset"
+    assert sitemap_kind(b"\xef\xbb\xbf <!-- x -->\n<news:sitemapindex>") == "sitemapindex"
+    assert sitemap_kind(b"<?xml never closed <urlset>") is None
+
+
 def test_a_sitemap_index_lists_its_sitemaps_most_recent_first():
     assert sitemap_children(fixture("sitemap-index.xml")) == [
         "https://elsewhere.example/sitemaps/news.xml",
