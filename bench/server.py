@@ -103,7 +103,13 @@ async def _serve(resources: dict[str, Resource], host: str, stats: _Stats, sock:
                     stats.answers["404"] += 1
                     reply = _answer(404, {"Content-Type": "text/plain"}, b"not found")
                 else:
-                    kind = "page" if path.startswith("/news/") else "feed"
+                    kind = (
+                        "page"
+                        if path.startswith("/news/")
+                        else "robots"
+                        if path == "/robots.txt"
+                        else "feed"
+                    )
                     stats.started(host, kind)
                     extra = (
                         {"ETag": resource.etag, "Last-Modified": LAST_MODIFIED}

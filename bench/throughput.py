@@ -79,14 +79,16 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 
 class PrefectServer:
-    """`prefect server start` on a free loopback port with its own PREFECT_HOME."""
+    """`prefect server start` on a free loopback port with its own PREFECT_HOME; on its own
+    SQLite database, or on `database_url` (`postgresql+asyncpg://…`)."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, database_url: str | None = None) -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self.api = f"http://127.0.0.1:{self.port}/api"
         self.home = home
+        self.database_url = database_url
         home.mkdir(parents=True, exist_ok=True)
         self._log = (home / "server.log").open("w")
 
@@ -97,6 +99,8 @@ class PrefectServer:
             PREFECT_SERVER_API_PORT=str(self.port),
             PREFECT_UI_ENABLED="false",
         )
+        if self.database_url:
+            env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database_url
         self._process = subprocess.Popen(
             [str(BIN / "prefect"), "server", "start"],
             env=env,

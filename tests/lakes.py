@@ -3,7 +3,6 @@ invariants every lake must keep however many runs wrote it at once."""
 
 from __future__ import annotations
 
-import glob
 import os
 import random
 import shutil
@@ -17,8 +16,9 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
-from httpserver import LocalServer, Reply, Seen, free_port
+from httpserver import LocalServer, Reply, Seen
 
+from bench.postgres import PostgresServer, PostgresUnavailable
 from storage import Warehouse
 from tasks.urls import normalize_url
 
@@ -38,67 +38,6 @@ WORDS = [
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 
 
-class PostgresServer:
-    """A PostgreSQL server of Debian's package, on a free loopback port, for the session."""
-
-    def __init__(self, root: Path) -> None:
-        binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-        if not binaries:
-            pytest.skip("PostgreSQL is not installed (apt-get install postgresql; .ci/run does)")
-        self.bin = Path(binaries[-1]).parent
-        self.root = root
-        self.port = free_port()
-        self.data = root / "data"
-        root.mkdir(parents=True, exist_ok=True)
-        # initdb refuses root; the server's files belong to the postgres user.
-        self._run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        if self._run_as:
-            shutil.chown(root, "postgres")
-        # English messages: DuckLake recognises retryable conflicts by their text.
-        self._pg("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--locale=C")
-        self._pg(
-            "pg_ctl",
-            "-D",
-            str(self.data),
-            "-l",
-            str(root / "server.log"),
-            "-o",
-            f"-p {self.port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=200",
-            "-w",
-            "start",
-        )
-
-    def _pg(self, program: str, *args: str) -> None:
-        subprocess.run(
-            [*self._run_as, str(self.bin / program), *args],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-
-    def dsn(self, dbname: str) -> str:
-        return f"dbname={dbname} host=127.0.0.1 port={self.port} user=postgres"
-
-    def create_database(self, name: str) -> str:
-        subprocess.run(
-            [
-                str(self.bin / "createdb"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-U",
-                "postgres",
-                name,
-            ],
-            check=True,
-        )
-        return self.dsn(name)
-
-    def stop(self) -> None:
-        self._pg("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
-
-
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     # Not under pytest's tmp_path: its directories are private to us, and the server runs as
@@ -107,6 +46,9 @@ def postgres() -> Iterator[PostgresServer]:
     root.chmod(0o755)
     try:
         server = PostgresServer(root)
+    except PostgresUnavailable as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(str(exc))
     except subprocess.CalledProcessError as exc:
         shutil.rmtree(root, ignore_errors=True)
         pytest.skip(f"PostgreSQL could not be started: {exc.stderr.decode(errors='replace')}")
