@@ -42,15 +42,9 @@ class _Worker:
         self.process: BaseProcess = context.Process(
             target=_serve, args=(theirs,), name="newsdesk-extract", daemon=True
         )
-        # Started with SIGINT blocked, which the fork server (started by the first worker) and
-        # every worker forked from it inherit: a Ctrl-C reaches the whole process group, and
-        # the parent decides what to stop (a fork server still preloading would otherwise
-        # die with a traceback).
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        try:
-            self.process.start()
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        # The fork server and its workers ignore SIGINT (`tasks.fetch.forkserver_guard`): a
+        # Ctrl-C reaches the whole process group, and the parent decides what to stop.
+        self.process.start()
         theirs.close()  # only the worker holds its end: its death reads as end-of-file here
         self.conn: Connection = ours
 
@@ -100,7 +94,7 @@ class WorkerPool:
         # forkserver keeps workers clear of the threads Prefect runs in this process (fork
         # could copy a held lock).
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(list(preload))
+        self._context.set_forkserver_preload(["tasks.fetch.forkserver_guard", *preload])
         self._size = workers
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
@@ -189,7 +183,7 @@ class WorkerPool:
 
 def _serve(conn: Connection) -> None:
     """A worker's life: run tasks from the pipe until it closes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # blocked already; ignored should it be let in
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as the fork server does; the parent stops us
     while True:
         try:
             function, args = conn.recv()
