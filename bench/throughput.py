@@ -265,6 +265,8 @@ def measure(
     step("fixed cost on the ephemeral API (no server)")
     ephemeral_env = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
     ephemeral_env["PREFECT_HOME"] = str(workdir / "prefect-ephemeral")
+    # Without it the CLI would start (and leave running) its background server on port 4200.
+    ephemeral_env["NEWSDESK_PREFECT_SERVER"] = "ephemeral"
     first = _ingest(empty, workdir / "eph.duckdb", ephemeral_env)
     again = _ingest(empty, workdir / "eph.duckdb", ephemeral_env)
     results["ephemeral"] = {"first_s": first.seconds, "seconds": again.seconds}
