@@ -44,9 +44,12 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import contextlib
 import json
 import multiprocessing
+import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -304,9 +307,6 @@ def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    import os
-    import signal
-
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(30)
@@ -378,6 +378,28 @@ def work_pool(
     finally:
         for process in started.values():
             _stop(process)
+        # A process worker starts each flow run in a session of its own, which outlives the
+        # worker; one still flushing to an API about to stop would linger for minutes.
+        for pid in _flow_runs_of(api):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _flow_runs_of(api: str) -> list[int]:
+    """The flow-run processes reporting to `api`."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = Path(f"/proc/{entry.name}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"PREFECT_API_URL={api}".encode() in environ and any(
+            e.startswith(b"PREFECT__FLOW_RUN_ID=") for e in environ
+        ):
+            found.append(int(entry.name))
+    return found
 
 
 def _parse_time(value: str | None) -> datetime | None:
