@@ -407,8 +407,8 @@ def _lake(catalog: str, workdir: Path) -> Iterator[LakeWarehouse]:
     if catalog == "sqlite":
         yield LakeWarehouse(lake_bench.lake_url(workdir / "lake"))
         return
-    # The tests' helper: Debian's PostgreSQL on a free loopback port, stopped afterwards.
-    from tests.lakes import PostgresServer
+    # Debian's PostgreSQL on a free loopback port, as the tests start it, stopped afterwards.
+    from bench.postgres import PostgresServer
 
     server = PostgresServer(workdir / "postgres")
     try:
