@@ -67,7 +67,15 @@ ALIAS = "lake"
 CATALOG_ALIAS = "lake_catalog"
 MAX_RETRY_COUNT = 100
 """DuckLake's own retries of a commit that raced another without conflicting (default 10)."""
-RETRYABLE = ("Transaction conflict", "database is locked", "could not serialize", "deadlock")
+RETRYABLE = (
+    "Transaction conflict",
+    "database is locked",
+    "could not serialize",
+    "deadlock",
+    # A connection attached before maintenance flushed the inlined rows reads tables that are
+    # gone (duckdb/ducklake#1305); a fresh attach reads the flushed files.
+    "ducklake_inlined_data",
+)
 """What a commit that lost a race says; redone from a fresh snapshot. DuckLake itself decides
 by message text (duckdb/ducklake#1311), which is why catalogs are made with English messages."""
 

@@ -3,6 +3,7 @@ file, claims that settle after a dead run, time travel and compaction."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sqlite3
 import subprocess
@@ -197,6 +198,27 @@ def test_compaction_merges_small_files_and_removes_unused_ones(tmp_path):
     assert value(lake, "SELECT count(*) FROM articles") == 12
     again = lake.compact(keep_snapshots=timedelta(0), file_grace=timedelta(0))
     assert again.files_merged == 0
+
+
+def test_a_write_attached_before_maintenance_flushed_is_redone_on_a_fresh_attach(lake):
+    lake.write(batch("r0", range(3)))  # a small batch: its rows are inlined in the catalog
+    tries = []
+    with lake.connect() as stale:
+        stale.execute("SELECT count(*) FROM articles").fetchall()
+        lake.compact(keep_snapshots=timedelta(0), file_grace=timedelta(0))  # flushes them
+
+        def attempt() -> None:
+            tries.append(1)
+            con = stale if len(tries) == 1 else stack.enter_context(lake.connect())
+            # As a batch's write does: read what is stored, then insert.
+            con.execute("SELECT count(*) FROM articles").fetchall()
+            con.execute("INSERT INTO feed_polls (name, url) VALUES ('g', 'https://news.example/g')")
+
+        with contextlib.ExitStack() as stack:
+            lake._retrying(attempt)
+    assert len(tries) == 2
+    assert value(lake, "SELECT count(*) FROM feeds") == 2
+    assert value(lake, "SELECT count(*) FROM articles") == 3
 
 
 def test_sql_feeds_and_snapshot_commands_read_a_lake(lake, tmp_path):
