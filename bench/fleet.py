@@ -73,7 +73,7 @@ from bench import warehouse_scale
 from bench.postgres import PostgresServer
 from bench.procs import rss_bytes, tree_rss_bytes
 from bench.scale import BODY_ENTRIES, DAY, SimFeed, simulated_feeds
-from bench.server import BenchServer, _serve, _Stats
+from bench.server import BenchServer, _serve, _Stats, listening_sockets
 from bench.site import ROBOTS, Page, Resource, corpus_pages, page_body
 from bench.throughput import BIN, DEFAULT_CORPUS, PER_HOST_DELAY, PrefectServer, _clean_env
 from deployments.definitions import ingest_name, ingest_parameters
@@ -234,13 +234,7 @@ class FleetSite(BenchServer):
     def __init__(
         self, feeds: list[SimFeed], hosts: tuple[str, ...], corpus: Path, clock: Clock
     ) -> None:
-        self.sockets = {}
-        for host in hosts:
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, 0))
-            sock.listen(1024)
-            self.sockets[host] = sock
+        self.sockets = listening_sockets(hosts, backlog=1024)
         self.ports = {host: sock.getsockname()[1] for host, sock in self.sockets.items()}
         context = multiprocessing.get_context("fork")
         parent, child = context.Pipe()

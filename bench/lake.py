@@ -104,7 +104,7 @@ def _append(wh: Warehouse, batch: warehouse_scale._Batch) -> float:
     return elapsed
 
 
-def _median_ms(action: Callable[[], object], repeats: int) -> float:
+def _median_ms(action: Callable[[], object], repeats: int = 3) -> float:
     times = []
     for _ in range(repeats):
         started = time.perf_counter()

@@ -148,15 +148,6 @@ def lean_commit(con: duckdb.DuckDBPyConnection, claims: claiming.ClaimStore, bat
     return (time.perf_counter() - started) * 1000
 
 
-def _median_ms(action: Callable[[], object], repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
-
 def _one(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     # fetchall, not fetchone: a result left unread keeps its transaction open, and with it a
     # read of the SQLite catalog that blocks every other writer's attach.
@@ -255,11 +246,13 @@ class Day:
             "handle_commit_ms": statistics.median(
                 self.handle_commit() for _ in range(self.repeats)
             ),
-            "query_ms": _median_ms(lambda: self.wh.query(lake_bench.QUERY), self.repeats),
-            "open_query_ms": _median_ms(
+            "query_ms": lake_bench._median_ms(
+                lambda: self.wh.query(lake_bench.QUERY), self.repeats
+            ),
+            "open_query_ms": lake_bench._median_ms(
                 lambda: con.execute(lake_bench.QUERY).fetchall(), self.repeats
             ),
-            "open_ms": _median_ms(lambda: lake_bench._open(self.wh), self.repeats),
+            "open_ms": lake_bench._median_ms(lambda: lake_bench._open(self.wh), self.repeats),
             "feed_states_ms": feed_states_ms,
         }
 

@@ -17,6 +17,7 @@ import multiprocessing
 import socket
 import time
 from collections import Counter
+from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -152,6 +153,18 @@ def _main(
     asyncio.run(all_hosts())
 
 
+def listening_sockets(hosts: Sequence[str], backlog: int = 512) -> dict[str, socket.socket]:
+    """A socket listening on a free port of each loopback host, for the server process."""
+    sockets = {}
+    for host in hosts:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, 0))
+        sock.listen(backlog)
+        sockets[host] = sock
+    return sockets
+
+
 class BenchServer:
     """The server process; use it as a context manager. `ports` maps host → port."""
 
@@ -159,13 +172,7 @@ class BenchServer:
         self, corpus: Path, hosts: tuple[str, ...] = HOSTS, limit: int | None = None
     ) -> None:
         """Serve the first `limit` corpus pages (all by default) on every host."""
-        self.sockets = {}
-        for host in hosts:
-            sock = socket.socket()
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, 0))
-            sock.listen(512)
-            self.sockets[host] = sock
+        self.sockets = listening_sockets(hosts)
         self.ports = {host: sock.getsockname()[1] for host, sock in self.sockets.items()}
         parent, child = multiprocessing.get_context("fork").Pipe()
         self._process = multiprocessing.get_context("fork").Process(
