@@ -205,7 +205,7 @@ class _FleetHost:
 def _site_main(
     sockets: dict[str, socket.socket],
     feeds: list[SimFeed],
-    corpus: Path,
+    pages: list[tuple[Page, bytes]],
     clock: Clock,
     ready: Any,
 ) -> None:
@@ -213,7 +213,6 @@ def _site_main(
 
     hosts = tuple(sockets)
     ports = {host: sock.getsockname()[1] for host, sock in sockets.items()}
-    pages = [(p, p.path.read_bytes()) for p in corpus_pages(corpus)]
     stats = _Stats()
     ready.send(ports)
 
@@ -229,17 +228,22 @@ def _site_main(
 
 
 class FleetSite(BenchServer):
-    """The fleet's feeds and pages in a child process; `ports` maps host → port."""
+    """The fleet's feeds and pages in a child process; `ports` maps host → port. `pages` are
+    the corpus pages with their bytes, which the forked process inherits."""
 
     def __init__(
-        self, feeds: list[SimFeed], hosts: tuple[str, ...], corpus: Path, clock: Clock
+        self,
+        feeds: list[SimFeed],
+        hosts: tuple[str, ...],
+        pages: list[tuple[Page, bytes]],
+        clock: Clock,
     ) -> None:
         self.sockets = listening_sockets(hosts, backlog=1024)
         self.ports = {host: sock.getsockname()[1] for host, sock in self.sockets.items()}
         context = multiprocessing.get_context("fork")
         parent, child = context.Pipe()
         self._process = context.Process(
-            target=_site_main, args=(self.sockets, feeds, corpus, clock, child), daemon=True
+            target=_site_main, args=(self.sockets, feeds, pages, clock, child), daemon=True
         )
         self._ready = parent
 
@@ -294,13 +298,15 @@ def prefill(
 # ---------------------------------------------------------------- the pool
 
 
-def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start_in_session(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`args` in a session (and process group) of its own, its output in `log`."""
     return subprocess.Popen(
         args, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
     )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def kill_session(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL to `process`'s group: a worker may sit out its first SIGTERM for 30 s."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(30)
@@ -359,7 +365,7 @@ def work_pool(
     try:
         for n in range(1, workers + 1):
             name = f"worker-{n}"
-            started[name] = _start(
+            started[name] = start_in_session(
                 [prefect, "worker", "start", "--pool", POOL, "--name", name, "--limit", "1"],
                 _clean_env(
                     PREFECT_API_URL=api,
@@ -371,7 +377,7 @@ def work_pool(
         yield started
     finally:
         for process in started.values():
-            _stop(process)
+            kill_session(process)
         # A process worker starts each flow run in a session of its own, which outlives the
         # worker; one still flushing to an API about to stop would linger for minutes.
         for pid in _flow_runs_of(api):
@@ -416,9 +422,7 @@ def trigger_round(
     deadline = time.monotonic() + timeout
     while True:
         states = [client.get(f"/flow_runs/{run}").json() for run in runs]
-        if all(
-            s["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") for s in states
-        ):
+        if all(s["state"]["type"] in TERMINAL for s in states):
             break
         if time.monotonic() > deadline:
             raise RuntimeError(f"the round's runs did not end within {timeout:.0f} s")
@@ -436,7 +440,6 @@ def trigger_round(
                 "shard": s["parameters"].get("shard"),
                 "pickup_s": (start - triggered).total_seconds(),
                 "run_s": (end - start).total_seconds(),
-                "end": end,
             }
         )
     return out
@@ -467,7 +470,8 @@ def measure(
         postgres.create_database("prefect")
         catalog = postgres.create_database("lake")
         db = f"ducklake:postgres:{catalog}"
-        site = stack.enter_context(FleetSite(feeds, hosts, corpus, clock))
+        pages = [(p, p.path.read_bytes()) for p in corpus_pages(corpus)]
+        site = stack.enter_context(FleetSite(feeds, hosts, pages, clock))
         lines = [
             f'[[feeds]]\nname = "{f.spec.name}"\nurl = "{feed_url(i, hosts, site.ports)}"\n'
             for i, f in enumerate(feeds)
@@ -488,7 +492,6 @@ def measure(
         }
         lake = LakeWarehouse(db, data_path=f"{data_path}/")
         started = time.perf_counter()
-        pages = [(p, p.path.read_bytes()) for p in corpus_pages(corpus)]
         served = {h: _FleetHost(h, hosts, site.ports, feeds, pages, clock) for h in hosts}
         result["history"] = prefill(lake, served, feeds, clock, period)
         result["prefill_s"] = time.perf_counter() - started

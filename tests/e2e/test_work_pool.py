@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import textwrap
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -25,10 +23,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from httpserver import LocalServer, free_port
+from httpserver import LocalServer
 from lakes import OverlapSite, PostgresServer, check_lake, postgres  # noqa: F401
 from sites import write_feeds_file
 
+from bench.fleet import DEPLOY, kill_session, start_in_session
+from bench.throughput import PrefectServer
 from deployments.definitions import ingest_name, ingest_parameters
 from storage import Warehouse
 from tasks.models import FeedSpec
@@ -44,21 +44,6 @@ FEEDS = 6
 STORIES = 40
 WORKERS = ("worker-a", "worker-b")
 
-DEPLOY = textwrap.dedent(
-    """
-    import json, sys
-    from prefect import flow
-    from prefect.runner.storage import GitRepository
-    repo, pool, shards = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-    env = json.loads(sys.argv[4])
-    for name, parameters in shards:
-        flow.from_source(GitRepository(url=repo), "flows/ingest.py:ingest").deploy(
-            name=name, work_pool_name=pool, parameters=parameters,
-            job_variables={"env": env}, print_next_steps=False,
-        )
-    """
-)
-
 
 def base_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSDESK_"))}
@@ -67,22 +52,6 @@ def base_env(**extra: str) -> dict[str, str]:
         "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false",
         **extra,
     }
-
-
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        args,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: teardown reaches its flow runs too
-    )
-
-
-def kill(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(30)
 
 
 def wait_for(check, timeout: float, what: str, interval: float = 0.5):
@@ -94,33 +63,11 @@ def wait_for(check, timeout: float, what: str, interval: float = 0.5):
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def _healthy(api: str) -> bool:
-    try:
-        return httpx.get(f"{api}/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 @pytest.fixture
 def prefect_server(tmp_path, postgres: PostgresServer) -> Iterator[str]:  # noqa: F811
-    port = free_port()
     postgres.create_database("prefect")
-    env = base_env(
-        PREFECT_API_DATABASE_CONNECTION_URL=(
-            f"postgresql+asyncpg://postgres@127.0.0.1:{postgres.port}/prefect"
-        ),
-        PREFECT_HOME=str(tmp_path / "prefect-home"),
-        PREFECT_SERVER_API_HOST="127.0.0.1",
-        PREFECT_SERVER_API_PORT=str(port),
-        PREFECT_UI_ENABLED="false",
-    )
-    server = start([str(BIN / "prefect"), "server", "start"], env, tmp_path / "server.log")
-    api = f"http://127.0.0.1:{port}/api"
-    try:
-        wait_for(lambda: _healthy(api), 180, "the Prefect server")
-        yield api
-    finally:
-        kill(server)
+    with PrefectServer(tmp_path / "prefect-home", postgres.url("prefect")) as server:
+        yield server.api
 
 
 def test_the_shards_of_one_ingest_run_on_two_workers_into_one_lake(tmp_path, prefect_server):
@@ -169,7 +116,7 @@ def test_the_shards_of_one_ingest_run_on_two_workers_into_one_lake(tmp_path, pre
         try:
             for name in WORKERS:
                 workers.append(
-                    start(
+                    start_in_session(
                         [
                             prefect,
                             "worker",
@@ -207,7 +154,7 @@ def test_the_shards_of_one_ingest_run_on_two_workers_into_one_lake(tmp_path, pre
             ran_on = {run: _worker_of(client, run) for run in runs}
         finally:
             for worker in workers:
-                kill(worker)
+                kill_session(worker)
 
         # The shards ran on both workers.
         assert sorted(ran_on.values()) == sorted(WORKERS), ran_on
