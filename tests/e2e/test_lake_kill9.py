@@ -1,5 +1,6 @@
-"""Kill -9 trials on a lake: `newsdesk ingest` processes on a SQLite-catalog lake over
-overlapping feeds, SIGKILLed at random moments, alone and beside a writer that is not killed.
+"""Kill -9 trials on a lake: `newsdesk ingest` processes on a SQLite-catalog and on a
+PostgreSQL-catalog lake over overlapping feeds, SIGKILLed at random moments, alone and beside
+a writer that is not killed.
 
 The feeds grow between trials, so every run has new articles to be killed in the middle of:
 start-up, polling, claiming, the lake commit, marking its claims stored. After every trial the
@@ -24,11 +25,12 @@ from pathlib import Path
 import pytest
 from httpserver import LocalServer
 from kills import kill_group
-from lakes import OverlapSite, check_lake, start_ingest
+from lakes import OverlapSite, check_lake, postgres, start_ingest  # noqa: F401
 from sites import write_feeds_file
 
 from storage import Warehouse
 from storage.claims import sighting_key
+from storage.lake import CATALOG_ALIAS, LakeWarehouse, _claim_store
 from tasks.urls import article_id, normalize_url
 
 pytestmark = pytest.mark.crash
@@ -41,19 +43,29 @@ START_STORIES = 24
 NEW_PER_TRIAL = 8
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def lake_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"ducklake:sqlite:{tmp_path / 'lake' / 'catalog.sqlite'}"
+    server = request.getfixturevalue("postgres")
+    name = f"kill9_{tmp_path.name.lower().replace('-', '_')}"
+    return f"ducklake:postgres:{server.create_database(name)}"
+
+
 def test_kill_9_on_a_lake_converges_with_nothing_lost_doubled_or_left_claimed(
-    tmp_path, prefect_api
+    tmp_path, prefect_api, lake_url
 ) -> None:
     seed = int(os.environ.get("NEWSDESK_KILL9_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)
     print(f"lake kill -9 trials: seed {seed}")
-    catalog = tmp_path / "lake" / "catalog.sqlite"
-    db = f"ducklake:sqlite:{catalog}"
+    db = lake_url
     env = {
         "PREFECT_API_URL": prefect_api,
         "NEWSDESK_ALLOW_PRIVATE_NETWORK": "1",
         "NEWSDESK_MAX_ARTICLES_PER_FEED": "0",
     }
+    if db.startswith("ducklake:postgres:"):  # a SQLite catalog keeps its files beside it
+        env["NEWSDESK_LAKE_DATA_PATH"] = f"{tmp_path / 'lake-data'}/"
     landed: list[float] = []
     modes: Counter[str] = Counter()
     with LocalServer() as server:
@@ -105,7 +117,7 @@ def test_kill_9_on_a_lake_converges_with_nothing_lost_doubled_or_left_claimed(
         assert {url for (url,) in rows} == site.listed()
         assert counts["sightings"] == site.sightings()
         assert counts["feeds"] == FEEDS
-        claims = _check_claims(db, catalog)
+        claims = _check_claims(db)
     print(
         f"lake kill -9 trials: {len(landed)} kills in live runs (run lasts {duration:.1f} s), "
         f"at {sorted(landed)} s; {dict(modes)}; final: {counts}; claims {claims}"
@@ -125,16 +137,25 @@ def _check_no_duplicates(db: str) -> None:
         assert rows == [(0,)], sql
 
 
-def _check_claims(db: str, catalog: Path) -> dict[str, int]:
-    """No orphan claim: every claim left is settled as stored, and what it claims is stored."""
-    with sqlite3.connect(catalog) as con:
-        unsettled = con.execute(
-            "SELECT kind, key, holder FROM newsdesk_claims WHERE NOT stored"
+def _claim_rows(db: str) -> list[tuple[str, bool]]:
+    """(kind, stored) of every claim, wherever the lake keeps them."""
+    lake = Warehouse(db)
+    assert isinstance(lake, LakeWarehouse)
+    if lake.spec.catalog == "sqlite":
+        with sqlite3.connect(lake.spec.target) as con:
+            return con.execute("SELECT kind, stored FROM newsdesk_claims").fetchall()
+    with lake.connect(read_only=True) as con:
+        _claim_store(con, lake.spec)  # attaches the catalog database
+        return con.execute(
+            f"SELECT kind, stored FROM {CATALOG_ALIAS}.public.newsdesk_claims"
         ).fetchall()
-        kinds = dict(
-            con.execute("SELECT kind, count(*) FROM newsdesk_claims GROUP BY kind").fetchall()
-        )
-    assert unsettled == []
+
+
+def _check_claims(db: str) -> dict[str, int]:
+    """No orphan claim: every claim left is settled as stored, and what it claims is stored."""
+    rows = _claim_rows(db)
+    assert [kind for kind, stored in rows if not stored] == []
+    kinds = dict(Counter(kind for kind, _ in rows))
     _, rows = Warehouse(db).query(
         "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM feed_entries)"
     )
@@ -202,7 +223,7 @@ def test_an_article_left_to_a_run_that_dies_is_stored_by_the_next_run(
         _, rows = Warehouse(db).query("SELECT url FROM articles")
         assert {u for (u,) in rows} == site.listed()
         assert counts["sightings"] == site.sightings()
-        _check_claims(db, catalog)
+        _check_claims(db)
 
 
 def kill_group_of(proc: subprocess.Popen) -> None:
