@@ -64,6 +64,7 @@ T = TypeVar("T")
 
 PREFIX = "ducklake:"
 ALIAS = "lake"
+METADATA = f"__ducklake_metadata_{ALIAS}"
 CATALOG_ALIAS = "lake_catalog"
 MAX_RETRY_COUNT = 100
 """DuckLake's own retries of a commit that raced another without conflicting (default 10)."""
@@ -454,29 +455,83 @@ def compact(
     been unused for `file_grace` (a reader that opened an older snapshot may still read them).
 
     Each step is a lake transaction of its own, redone by DuckLake when a run's commit races
-    it, so it runs beside ingests.
+    it, so it runs beside ingests. The files due for deletion are deleted first: the ones this
+    call schedules are younger than any grace but none.
     """
     now = datetime.now(UTC)
+    removed = _cleanup(con, now - file_grace) if file_grace > timedelta(0) else 0
     flushed = con.execute(f"CALL ducklake_flush_inlined_data('{ALIAS}')").fetchall()
     merged = con.execute(f"CALL ducklake_merge_adjacent_files('{ALIAS}')").fetchall()
-    expired = con.execute(
-        f"CALL ducklake_expire_snapshots('{ALIAS}', older_than => ?)", [now - keep_snapshots]
-    ).fetchall()
-    removed = con.execute(
-        f"CALL ducklake_cleanup_old_files('{ALIAS}', older_than => ?)", [now - file_grace]
-    ).fetchall()
+    expired = _expire(con, now - keep_snapshots)
+    if file_grace <= timedelta(0):
+        removed = len(
+            con.execute(
+                f"CALL ducklake_cleanup_old_files('{ALIAS}', cleanup_all => true)"
+            ).fetchall()
+        )
     (live,) = con.execute(
-        f"SELECT count(*) FROM __ducklake_metadata_{ALIAS}.ducklake_data_file "
-        "WHERE end_snapshot IS NULL"
+        f"SELECT count(*) FROM {METADATA}.ducklake_data_file WHERE end_snapshot IS NULL"
     ).fetchone() or (0,)
     return Compaction(
         rows_flushed=sum(int(row[2]) for row in flushed),
         files_merged=sum(int(row[2]) for row in merged),
         files_created=sum(int(row[3]) for row in merged),
-        snapshots_expired=len(expired),
-        files_removed=len(removed),
+        snapshots_expired=expired,
+        files_removed=removed,
         live_files=int(live),
     )
+
+
+# DuckLake 1.5.5's `older_than` of `ducklake_expire_snapshots` and `ducklake_cleanup_old_files`
+# compares the catalog's times with the cutoff as text, and a SQLite catalog keeps them as text
+# in another spelling ('2026-12-02 02:18:01+00' against '2026-12-02T01:18:01+00'): everything
+# of the cutoff's day counts as older, so a 1-hour grace deleted files merged a second before.
+# Times are read here as times instead.
+
+
+def _expire(con: duckdb.DuckDBPyConnection, older_than: datetime) -> int:
+    """Expire the snapshots taken before `older_than` but the latest, by their ids."""
+    versions = [
+        int(snapshot_id)
+        for (snapshot_id,) in con.execute(
+            f"""
+            SELECT snapshot_id FROM {METADATA}.ducklake_snapshot
+            WHERE snapshot_time::TIMESTAMPTZ < ?
+              AND snapshot_id < (SELECT max(snapshot_id) FROM {METADATA}.ducklake_snapshot)
+            """,
+            [older_than],
+        ).fetchall()
+    ]
+    if not versions:
+        return 0
+    return len(
+        con.execute(
+            f"CALL ducklake_expire_snapshots('{ALIAS}', versions => ?)", [versions]
+        ).fetchall()
+    )
+
+
+def _cleanup(con: duckdb.DuckDBPyConnection, older_than: datetime) -> int:
+    """Delete the files scheduled for deletion before `older_than`: with that cutoff when
+    DuckLake's own reading of it picks no younger file, else with the end of the day before
+    (the younger ones wait for a later call); the number deleted."""
+    due = {
+        Path(path).name
+        for (path,) in con.execute(
+            f"""
+            SELECT path FROM {METADATA}.ducklake_files_scheduled_for_deletion
+            WHERE schedule_start::TIMESTAMPTZ < ?
+            """,
+            [older_than],
+        ).fetchall()
+    }
+    day_before = datetime.combine(older_than.astimezone(UTC).date(), datetime.min.time(), UTC)
+    for cutoff in (older_than, day_before - timedelta(seconds=1)):
+        call = f"CALL ducklake_cleanup_old_files('{ALIAS}', older_than => ?, dry_run => ?)"
+        planned = {Path(path).name for (path,) in con.execute(call, [cutoff, True]).fetchall()}
+        if planned <= due:
+            return len(con.execute(call, [cutoff, False]).fetchall()) if planned else 0
+    return 0
 
 
 def write_lake(

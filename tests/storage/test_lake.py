@@ -8,14 +8,17 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
+from lakes import postgres  # noqa: F401
 
 from storage import Warehouse
 from storage.claims import ARTICLE, SIGHTING, SqliteClaims, sighting_key
+from storage.extensions import load_extension
 from storage.lake import LakeWarehouse, lake_sql
 from storage.migrations import MIGRATIONS
 from tasks.models import Article, Batch, FeedState, RunRecord, Sighting
@@ -198,6 +201,58 @@ def test_compaction_merges_small_files_and_removes_unused_ones(tmp_path):
     assert value(lake, "SELECT count(*) FROM articles") == 12
     again = lake.compact(keep_snapshots=timedelta(0), file_grace=timedelta(0))
     assert again.files_merged == 0
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_lake(request, tmp_path: Path) -> LakeWarehouse:
+    if request.param == "sqlite":
+        wh = Warehouse(f"ducklake:sqlite:{tmp_path / 'catalog.sqlite'}")
+    else:
+        dsn = request.getfixturevalue("postgres").create_database(f"lake_{uuid.uuid4().hex}")
+        wh = Warehouse(f"ducklake:postgres:{dsn}", data_path=f"{tmp_path / 'data'}/")
+    assert isinstance(wh, LakeWarehouse)
+    return wh
+
+
+def test_compaction_keeps_what_its_windows_keep_and_removes_what_is_past_them(any_lake, tmp_path):
+    lake = any_lake
+    lake.inline_rows = 0
+    snapshots = []
+    for i in range(4):
+        lake.write(batch(f"r{i}", range(3 * i, 3 * i + 3)))
+        snapshots.append(int(value(lake, "SELECT id FROM ducklake_current_snapshot('lake')")))
+    files = {p.name for p in tmp_path.rglob("*.parquet")}
+
+    # Merged a moment ago, taken within the hour: kept for readers and for time travel.
+    done = lake.compact(keep_snapshots=timedelta(hours=1), file_grace=timedelta(hours=1))
+    assert done.files_merged >= 4
+    assert (done.snapshots_expired, done.files_removed) == (0, 0)
+    assert files <= {p.name for p in tmp_path.rglob("*.parquet")}
+    assert value(lake, f"SELECT count(*) FROM articles AT (VERSION => {snapshots[0]})") == 3
+
+    # Two days on for the merged-away files and the first snapshots (times spelled as a SQLite
+    # catalog keeps them): they go, and the rest stay.
+    two_days_ago = (datetime.now(UTC) - timedelta(days=2)).strftime("%Y-%m-%d %H:%M:%S.%f+00")
+    with contextlib.closing(duckdb.connect()) as con:  # the catalog database itself
+        load_extension(con, lake.spec.catalog)
+        con.execute(f"ATTACH '{lake.spec.target}' AS meta (TYPE {lake.spec.catalog})")
+        con.execute(
+            "UPDATE meta.ducklake_files_scheduled_for_deletion SET schedule_start = ?",
+            [two_days_ago],
+        )
+        con.execute(
+            "UPDATE meta.ducklake_snapshot SET snapshot_time = ? WHERE snapshot_id <= ?",
+            [two_days_ago, snapshots[0]],
+        )
+        (old,) = con.execute(
+            "SELECT count(*) FROM meta.ducklake_snapshot WHERE snapshot_id <= ?", [snapshots[0]]
+        ).fetchone()
+    later = lake.compact(keep_snapshots=timedelta(days=1), file_grace=timedelta(days=1))
+    assert later.snapshots_expired == old
+    assert later.files_removed == done.files_merged
+    assert not files & {p.name for p in tmp_path.rglob("*.parquet")}
+    assert value(lake, "SELECT count(*) FROM articles") == 12
+    assert value(lake, f"SELECT count(*) FROM articles AT (VERSION => {snapshots[1]})") == 6
 
 
 def test_a_write_attached_before_maintenance_flushed_is_redone_on_a_fresh_attach(lake):
