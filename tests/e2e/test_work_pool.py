@@ -136,6 +136,14 @@ def test_the_shards_of_one_ingest_run_on_two_workers_into_one_lake(tmp_path, pre
                         tmp_path / f"{name}.log",
                     )
                 )
+
+            # Both workers polling before the runs exist: else a worker that starts slowly on a
+            # busy machine finds the first one's second run already taken.
+            def online() -> bool:
+                found = client.post(f"/work_pools/{POOL}/workers/filter", json={}).json()
+                return {w["name"] for w in found if w["status"] == "ONLINE"} >= set(WORKERS)
+
+            wait_for(online, 180, "both workers to come online", interval=1)
             runs = []
             for name, _ in shards:
                 deployment = client.get(f"/deployments/name/ingest/{name}").json()
