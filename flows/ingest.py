@@ -90,7 +90,7 @@ def ingest(
 
     fetch_config = settings.fetch_config()
     fetched = steps.poll_feeds(_large(due), _large(states), fetch_config)
-    parsed = {p.feed_name: p for p in steps.parse_feeds(_large(fetched))}
+    parsed = {p.feed_name: p for p in steps.parse_feeds(_large(fetched), settings.pool_config())}
     usable = [p for p in parsed.values() if p.usable]
     known = steps.find_known(warehouse, _large([e for p in usable for e in p.entries]))
     retries = due_retries(stored_state.waiting, started, specs, settings.retry_per_run)

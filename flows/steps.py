@@ -27,7 +27,7 @@ from tasks.feeds.parse import parse_feed
 from tasks.feeds.sitemap import sitemap_children
 from tasks.fetch import collect
 from tasks.fetch.config import FetchConfig
-from tasks.fetch.pool import PoolConfig, WorkerPool
+from tasks.fetch.pool import PoolConfig, WorkerLost, WorkerPool
 from tasks.models import (
     Article,
     Batch,
@@ -44,8 +44,8 @@ from tasks.models import (
 )
 from tasks.page.extract import extract_article
 
-# Imported once by the extraction pool's fork server, for every worker forked from it.
-WORKER_PRELOAD = ("tasks.page.worker_preload",)
+# Imported once by the workers' fork server, for every worker forked from it.
+WORKER_PRELOAD = ("tasks.page.worker_preload", "tasks.feeds.parse")
 
 
 @task(name="poll-feeds", cache_policy=NO_CACHE, persist_result=False)
@@ -56,20 +56,42 @@ def poll_feeds(
 
 
 @task(name="parse-feeds", cache_policy=NO_CACHE, persist_result=False)
-def parse_feeds(fetched: Sequence[FetchedFeed]) -> list[ParsedFeed]:
-    """Parse every feed body that changed since the last poll; unchanged feeds cost nothing."""
-    return [
-        parse_feed(
-            f.feed.name,
-            f.body,
-            base_url=f.final_url or f.feed.url,
-            content_type=f.content_type,
-            default_language=f.feed.language,
-            parts=f.parts,
+def parse_feeds(fetched: Sequence[FetchedFeed], pool: PoolConfig) -> list[ParsedFeed]:
+    """Parse every feed body that changed since the last poll; unchanged feeds cost nothing.
+
+    Bodies are parsed in worker processes with `pool.parse_timeout` each: a valid body can cost
+    feedparser hours (one element with 300,000 attributes: its attribute lookup is quadratic),
+    in pure Python that no signal or timeout in this process would stop.
+    """
+    bodies = [f for f in fetched if f.outcome == "ok" and f.body is not None]
+    if not bodies:
+        return []
+
+    async def parse_all(workers: WorkerPool) -> list[ParsedFeed]:
+        return list(await asyncio.gather(*(_parse_in(workers, f) for f in bodies)))
+
+    size = max(1, min(pool.workers, len(bodies)))
+    with WorkerPool(
+        size, timeout=pool.parse_timeout, preload=WORKER_PRELOAD, doing="feed parsing"
+    ) as workers:
+        return asyncio.run(parse_all(workers))
+
+
+async def _parse_in(workers: WorkerPool, fetched: FetchedFeed) -> ParsedFeed:
+    try:
+        return await workers.run(
+            parse_feed,
+            fetched.feed.name,
+            fetched.body,
+            fetched.final_url or fetched.feed.url,
+            fetched.content_type,
+            fetched.feed.language,
+            fetched.parts,
         )
-        for f in fetched
-        if f.outcome == "ok" and f.body is not None
-    ]
+    except WorkerLost as exc:  # past the time limit, or its worker died
+        return ParsedFeed(fetched.feed.name, usable=False, problem=str(exc))
+    except Exception as exc:  # an answer that does not pickle
+        return ParsedFeed(fetched.feed.name, usable=False, problem=f"not parsed: {exc!r}")
 
 
 @contextmanager

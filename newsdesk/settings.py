@@ -152,6 +152,14 @@ class Settings(BaseSettings):
             "and the article is stored from the feed's text."
         ),
     )
+    parse_timeout: float = Field(
+        60.0,
+        gt=0,
+        description=(
+            "Seconds one feed body may take to parse; past it its worker is stopped and the "
+            "poll counts as failed (the feed backs off and is fetched again)."
+        ),
+    )
     allow_private_network: bool = Field(
         False,
         description=(
@@ -236,8 +244,8 @@ class Settings(BaseSettings):
         )
 
     def pool_config(self) -> PoolConfig:
-        """The extraction workers' part of the settings."""
-        return PoolConfig(self.workers, self.extract_timeout)
+        """The workers' part of the settings."""
+        return PoolConfig(self.workers, self.extract_timeout, self.parse_timeout)
 
     def warehouse(self, db: Path | str | None = None) -> Warehouse:
         """The warehouse handle for `db` (default: NEWSDESK_DB), file or lake."""

@@ -1,5 +1,6 @@
-"""Extraction workers that a page cannot stall or break: a time limit per task, and a dead
-worker costs only the task it was running.
+"""Workers that a page or a feed body cannot stall or break (a run parses its feeds in one pool
+and extracts its pages in another): a time limit per task, and a dead worker costs only the
+task it was running.
 
 `concurrent.futures.ProcessPoolExecutor` has neither: a task runs as long as it likes, and one
 worker killed by a segfault or the OOM killer breaks the whole pool (`BrokenProcessPool`).
@@ -37,7 +38,8 @@ class WorkerLost(Exception):
 class _Worker:
     """One process and our end of its pipe."""
 
-    def __init__(self, context: Any) -> None:
+    def __init__(self, context: Any, doing: str) -> None:
+        self.doing = doing
         ours, theirs = context.Pipe(duplex=True)
         self.process: BaseProcess = context.Process(
             target=_serve, args=(theirs,), name="newsdesk-extract", daemon=True
@@ -65,32 +67,41 @@ class _Worker:
         self.process.join(timeout=5)
         code = self.process.exitcode
         if code is not None and code < 0:
-            return f"extraction worker died ({signal.Signals(-code).name})"
-        return f"extraction worker died (exit code {code})"
+            return f"{self.doing} worker died ({signal.Signals(-code).name})"
+        return f"{self.doing} worker died (exit code {code})"
 
 
 @dataclass(frozen=True, slots=True)
 class PoolConfig:
-    """How many extraction workers a run starts, and how long one page may take."""
+    """How many workers a run starts, and how long one page or feed body may take."""
 
     workers: int
     timeout: float | None = None
     """Seconds; a page past it is stored from its feed's text. None: no limit."""
+    parse_timeout: float | None = None
+    """Seconds; a feed body past it fails its poll. None: no limit."""
 
 
 class WorkerPool:
     """`workers` processes running one task at a time each; a task that runs longer than
     `timeout` seconds has its worker killed and replaced, and raises `WorkerLost`.
 
-    `preload` names modules the forkserver imports once for every worker.
+    `preload` names modules the forkserver imports once for every worker (the fork server is
+    one per process: every pool of a process should name the same). `doing` names the work in
+    `WorkerLost`'s messages.
     Use as a context manager around the `asyncio.run` that calls `run`; leaving it stops every
     worker at once, busy or not, so an interrupted run ends without waiting for its pages.
     """
 
     def __init__(
-        self, workers: int, timeout: float | None = None, preload: Sequence[str] = ()
+        self,
+        workers: int,
+        timeout: float | None = None,
+        preload: Sequence[str] = (),
+        doing: str = "extraction",
     ) -> None:
         self.timeout = timeout
+        self.doing = doing
         # forkserver keeps workers clear of the threads Prefect runs in this process (fork
         # could copy a held lock).
         self._context = multiprocessing.get_context("forkserver")
@@ -135,7 +146,7 @@ class WorkerPool:
             else:
                 # Workers start on first use, off the loop: the first start waits for the fork
                 # server's preload, and downloads go on meanwhile.
-                worker = await loop.run_in_executor(None, _Worker, self._context)
+                worker = await loop.run_in_executor(None, _Worker, self._context, self.doing)
             self._busy.add(worker)
             try:
                 status, value = await self._call(worker, function, args)
@@ -171,7 +182,7 @@ class WorkerPool:
         try:
             await asyncio.wait_for(answered, self.timeout)
         except TimeoutError:
-            raise WorkerLost(f"extraction took longer than {self.timeout:g} s") from None
+            raise WorkerLost(f"{self.doing} took longer than {self.timeout:g} s") from None
         finally:
             loop.remove_reader(worker.conn.fileno())
         try:

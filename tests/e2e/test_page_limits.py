@@ -1,6 +1,7 @@
-"""A page that would hold an extraction worker for minutes, and a worker that dies mid-page,
-through the real `ingest` flow (Prefect test harness, real DuckDB, real trafilatura): the run
-completes, the other pages come from the page, the lost one from its feed's text with why."""
+"""A page that would hold an extraction worker for minutes, a worker that dies mid-page, and a
+feed body that would hold the parser for hours, through the real `ingest` flow (Prefect test
+harness, real DuckDB, real trafilatura): the run completes, the other pages come from the page,
+the lost one from its feed's text with why, and the stalling feed is recorded as failed."""
 
 from __future__ import annotations
 
@@ -148,6 +149,41 @@ def test_a_worker_killed_mid_page_costs_only_that_page(
         "Feed text of endless.",
     )
     assert all(rows[f"story-{n}.html"][:2] == ("page", None) for n in range(HEALTHY))
+
+
+def test_a_feed_past_the_parse_time_limit_fails_its_poll_and_the_run_goes_on(
+    limits, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("NEWSDESK_PARSE_TIMEOUT", "2")
+    db = tmp_path / "news.duckdb"
+    # 2.7 MiB of valid RSS whose one element of 300,000 attributes costs feedparser hours.
+    attributes = " ".join(f'a{i}="1"' for i in range(300_000))
+    stalling = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>/</link>'
+        f"<item><title>a</title><link>/a</link><x {attributes}/></item></channel></rss>"
+    ).encode()
+    with LocalServer() as server:
+        healthy = serve_site(server, tmp_path).read_text()
+        server.routes["/stalling.xml"] = Reply(
+            headers={"Content-Type": "application/rss+xml"}, body=stalling
+        )
+        feeds_file = tmp_path / "both.toml"
+        feeds_file.write_text(
+            healthy + f'[[feeds]]\nname = "stalling"\nurl = "{server.url("/stalling.xml")}"\n'
+        )
+        started = time.monotonic()
+        run(feeds_file, db)
+        seconds = time.monotonic() - started
+
+    rows = stored(db)
+    assert all(rows[f"story-{n}.html"][:2] == ("page", None) for n in range(HEALTHY))
+    with duckdb.connect(str(db), read_only=True) as con:
+        feed = con.execute(
+            "SELECT last_status, last_error, consecutive_failures, next_poll_at IS NOT NULL "
+            "FROM feeds WHERE name = 'stalling'"
+        ).fetchone()
+    assert feed == ("failed", "feed parsing took longer than 2 s", 1, True)
+    assert seconds < 60
 
 
 def extraction_workers() -> list[int]:
