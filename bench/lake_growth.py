@@ -66,7 +66,7 @@ from bench import lake as lake_bench
 from bench import warehouse_scale
 from bench.throughput import ROOT
 from storage import claims as claiming
-from storage.lake import ALIAS, CATALOG_ALIAS, LakeWarehouse, _claim_store
+from storage.lake import CATALOG_ALIAS, METADATA, LakeWarehouse, _claim_store
 from storage.schemas import (
     ARTICLE_COLUMNS,
     ARTICLE_KEY_COLUMNS,
@@ -85,7 +85,6 @@ FILE_GRACE = timedelta(hours=1)
 """The maintenance flow's defaults (`NEWSDESK_LAKE_KEEP_SNAPSHOTS_HOURS`, `…_FILE_GRACE_HOURS`)."""
 HANDLE_ROWS = 100
 """Articles in each commit through the `Warehouse` handle, whatever `rows` is."""
-META = f"__ducklake_metadata_{ALIAS}"
 
 
 def _batch(first: int, rows: int, polls: int, poll_first: int, run_id: str) -> Batch:
@@ -158,29 +157,29 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 def lake_size(wh: LakeWarehouse, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """The lake's size: catalog, claims, data files and inlined rows."""
     size: dict[str, int] = {
-        "snapshots": _one(con, f"SELECT count(*) FROM {META}.ducklake_snapshot"),
+        "snapshots": _one(con, f"SELECT count(*) FROM {METADATA}.ducklake_snapshot"),
         "live_files": _one(
-            con, f"SELECT count(*) FROM {META}.ducklake_data_file WHERE end_snapshot IS NULL"
+            con, f"SELECT count(*) FROM {METADATA}.ducklake_data_file WHERE end_snapshot IS NULL"
         ),
         "live_file_bytes": _one(
             con,
-            f"SELECT sum(file_size_bytes) FROM {META}.ducklake_data_file "
+            f"SELECT sum(file_size_bytes) FROM {METADATA}.ducklake_data_file "
             "WHERE end_snapshot IS NULL",
         ),
-        "catalog_files": _one(con, f"SELECT count(*) FROM {META}.ducklake_data_file"),
+        "catalog_files": _one(con, f"SELECT count(*) FROM {METADATA}.ducklake_data_file"),
     }
     inlined = [
         name
         for (name,) in con.execute(
-            f"SELECT table_name FROM {META}.ducklake_inlined_data_tables"
+            f"SELECT table_name FROM {METADATA}.ducklake_inlined_data_tables"
         ).fetchall()
     ]
     size["inlined_rows_live"] = sum(
-        _one(con, f"SELECT count(*) FROM {META}.{name} WHERE end_snapshot IS NULL")
+        _one(con, f"SELECT count(*) FROM {METADATA}.{name} WHERE end_snapshot IS NULL")
         for name in inlined
     )
     size["inlined_rows_all"] = sum(
-        _one(con, f"SELECT count(*) FROM {META}.{name}") for name in inlined
+        _one(con, f"SELECT count(*) FROM {METADATA}.{name}") for name in inlined
     )
     parquet = [p.stat().st_size for p in Path(wh.spec.data_path or ".").rglob("*.parquet")]
     size["disk_files"], size["disk_file_bytes"] = len(parquet), sum(parquet)

@@ -57,6 +57,17 @@ def postgres() -> Iterator[PostgresServer]:
     shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def lake_url(request, tmp_path) -> str:
+    """A new lake on each catalog: SQLite under `tmp_path` (its data files beside it), and a
+    database of its own on the session's PostgreSQL (data files at NEWSDESK_LAKE_DATA_PATH)."""
+    if request.param == "sqlite":
+        return f"ducklake:sqlite:{tmp_path / 'lake' / 'catalog.sqlite'}"
+    server = request.getfixturevalue("postgres")
+    name = f"lake_{tmp_path.name.lower().replace('-', '_')}"
+    return f"ducklake:postgres:{server.create_database(name)}"
+
+
 class OverlapSite:
     """`feeds` Atom feeds; story n is listed by feeds n % feeds and (n + 1) % feeds, so every
     story arrives through two feeds and every feed shares stories with two others."""

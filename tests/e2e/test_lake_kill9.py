@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from httpserver import LocalServer
 from kills import kill_group
-from lakes import OverlapSite, check_lake, postgres, start_ingest  # noqa: F401
+from lakes import OverlapSite, check_lake, lake_url, postgres, start_ingest  # noqa: F401
 from sites import write_feeds_file
 
 from storage import Warehouse
@@ -43,17 +43,10 @@ START_STORIES = 24
 NEW_PER_TRIAL = 8
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def lake_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"ducklake:sqlite:{tmp_path / 'lake' / 'catalog.sqlite'}"
-    server = request.getfixturevalue("postgres")
-    name = f"kill9_{tmp_path.name.lower().replace('-', '_')}"
-    return f"ducklake:postgres:{server.create_database(name)}"
-
-
 def test_kill_9_on_a_lake_converges_with_nothing_lost_doubled_or_left_claimed(
-    tmp_path, prefect_api, lake_url
+    tmp_path,
+    prefect_api,
+    lake_url,  # noqa: F811
 ) -> None:
     seed = int(os.environ.get("NEWSDESK_KILL9_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)

@@ -8,13 +8,12 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
-from lakes import postgres  # noqa: F401
+from lakes import lake_url, postgres  # noqa: F401
 
 from storage import Warehouse
 from storage.claims import ARTICLE, SIGHTING, SqliteClaims, sighting_key
@@ -203,19 +202,13 @@ def test_compaction_merges_small_files_and_removes_unused_ones(tmp_path):
     assert again.files_merged == 0
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_lake(request, tmp_path: Path) -> LakeWarehouse:
-    if request.param == "sqlite":
-        wh = Warehouse(f"ducklake:sqlite:{tmp_path / 'catalog.sqlite'}")
-    else:
-        dsn = request.getfixturevalue("postgres").create_database(f"lake_{uuid.uuid4().hex}")
-        wh = Warehouse(f"ducklake:postgres:{dsn}", data_path=f"{tmp_path / 'data'}/")
-    assert isinstance(wh, LakeWarehouse)
-    return wh
-
-
-def test_compaction_keeps_what_its_windows_keep_and_removes_what_is_past_them(any_lake, tmp_path):
-    lake = any_lake
+def test_compaction_keeps_what_its_windows_keep_and_removes_what_is_past_them(
+    lake_url,  # noqa: F811
+    tmp_path,
+) -> None:
+    data = None if lake_url.startswith("ducklake:sqlite:") else f"{tmp_path / 'lake-data'}/"
+    lake = Warehouse(lake_url, data_path=data)
+    assert isinstance(lake, LakeWarehouse)
     lake.inline_rows = 0
     snapshots = []
     for i in range(4):
