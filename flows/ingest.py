@@ -152,6 +152,13 @@ def _log_run(
             )
     for run_id, articles_new in merged:
         logger.info("merged the spooled batch of run %s: %d new articles", run_id, articles_new)
+    for rejected in written.rejected:
+        logger.warning(
+            "article of feed %s not stored (tried again next run): %s: %s",
+            rejected.feed_name,
+            rejected.url,
+            rejected.reason,
+        )
     if written.index_error is not None:
         logger.warning("search index not updated (the next run retries): %s", written.index_error)
     if written.spooled_to is not None:

@@ -722,6 +722,11 @@ def print_report(report: RunReport, every: bool = False) -> None:
         f"({report.articles_fallback} from feed text, {report.articles_failed} without text) "
         f"in {report.seconds:.1f} s → {report.db}"
     )
+    for rejected in report.rejected:
+        out.print(
+            f"[yellow]not stored, tried again next run:[/] {rejected.feed_name} {rejected.url}: "
+            f"{rejected.reason}"
+        )
     if report.pages_retried:
         from tasks.run.report import retried_line
 

@@ -45,6 +45,7 @@ from storage.schemas import (
     SIGHTING_KEYS,
     feed_state_table,
     stage_batch,
+    writable,
 )
 from storage.warehouse import Warehouse
 from tasks.models import (
@@ -359,14 +360,16 @@ class LakeWarehouse(Warehouse):
 
     def write(self, batch: Batch) -> WriteOutcome:
         """Claim, then commit the batch in one lake transaction, redone from a fresh snapshot
-        while it loses races (for `lock_wait` seconds at least five times)."""
+        while it loses races (for `lock_wait` seconds at least five times). An article whose
+        row cannot be built is left out and reported (`schemas.writable`)."""
+        batch, rejected = writable(batch)
         staged = stage_batch(batch.articles, batch.sightings, batch.run)
 
         def attempt() -> BatchResult:
             with self.connect() as con:
                 return write_lake(con, _claim_store(con, self.spec), staged, batch)
 
-        return WriteOutcome(self._retrying(attempt))
+        return WriteOutcome(self._retrying(attempt), rejected=rejected)
 
     def _retrying(self, action: Callable[[], T]) -> T:
         """`action`, redone while it loses races (for `lock_wait` seconds, two minutes and

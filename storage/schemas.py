@@ -10,7 +10,7 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -18,7 +18,15 @@ import pyarrow as pa
 
 from storage.migrations import GUID_KEY_TEXT
 from storage.migrations import lookup_key as _key
-from tasks.models import Article, FeedState, PageRetry, RunRecord, Sighting
+from tasks.models import (
+    Article,
+    Batch,
+    FeedState,
+    PageRetry,
+    RejectedArticle,
+    RunRecord,
+    Sighting,
+)
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
@@ -137,3 +145,61 @@ def retry_table(retries: Sequence[PageRetry]) -> pa.Table:
 
 def run_table(run: RunRecord) -> pa.Table:
     return pa.Table.from_pylist([asdict(run)], schema=RUN_SCHEMA)
+
+
+# What converting a value Arrow cannot hold raises: an unencodable string, a number out of range,
+# a value of the wrong type.
+_UNSTAGEABLE = (pa.ArrowException, UnicodeError, ValueError, TypeError, OverflowError)
+
+
+def writable(batch: Batch) -> tuple[Batch, tuple[RejectedArticle, ...]]:
+    """`batch` without the articles (and their sightings, sketches and queue rows) whose rows
+    cannot be built, and those articles with the reason.
+
+    The models make every string storable where they are built (`tasks.text.storable`), so
+    this finds nothing unless a value slipped past them; if one does, it costs its article
+    only, never the batch. The whole batch is tried first; one row at a time only if it fails.
+    """
+    try:
+        stage_batch(batch.articles, batch.sightings, batch.run)
+        return batch, ()
+    except _UNSTAGEABLE:
+        pass
+    reasons: dict[str, str] = {}
+    for article in batch.articles:
+        try:
+            stage_batch([article], [], batch.run)
+        except _UNSTAGEABLE as exc:
+            reasons.setdefault(article.article_id, _reason(exc))
+    sightings = []
+    for sighting in batch.sightings:
+        try:
+            stage_batch([], [sighting], batch.run)
+        except _UNSTAGEABLE as exc:
+            reasons.setdefault(sighting.article_id, _reason(exc))
+        else:
+            sightings.append(sighting)
+    rejected = tuple(
+        RejectedArticle(a.feed_name, a.url, reasons[a.article_id])
+        for a in batch.articles
+        if a.article_id in reasons
+    )
+    fallback = sum(a.extraction == "feed" for a in batch.articles if a.article_id in reasons)
+    run = replace(
+        batch.run,
+        articles_failed=batch.run.articles_failed + len(rejected),
+        articles_fallback=batch.run.articles_fallback - fallback,
+    )
+    kept = replace(
+        batch,
+        articles=tuple(a for a in batch.articles if a.article_id not in reasons),
+        sightings=tuple(s for s in sightings if s.article_id not in reasons),
+        sketches=tuple(s for s in batch.sketches if s.article_id not in reasons),
+        retries=tuple(r for r in batch.retries if r.article_id not in reasons),
+        run=run,
+    )
+    return kept, rejected
+
+
+def _reason(exc: BaseException) -> str:
+    return f"not storable: {type(exc).__name__}: {exc}"[:500]

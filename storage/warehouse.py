@@ -24,6 +24,7 @@ from storage import export, reads, search, writer
 from storage.connection import WarehouseLocked, connect
 from storage.extensions import ExtensionMissing
 from storage.migrations import MIGRATIONS
+from storage.schemas import writable
 from storage.search import IndexState, SearchHit
 from tasks.models import (
     Batch,
@@ -132,16 +133,22 @@ class Warehouse:
             return reads.pending_pages(con, given_up)
 
     def write(self, batch: Batch) -> WriteOutcome:
-        """Write the batch, after any spooled ones; spool it if the lock stays taken."""
+        """Write the batch, after any spooled ones; spool it if the lock stays taken. An
+        article whose row cannot be built is left out and reported (`schemas.writable`)."""
+        batch, rejected = writable(batch)
         try:
             with self.connect() as con:
                 merged = tuple(writer.merge_spool(con, self.path))
                 result = writer.write_batch(con, _counting_own(batch, merged))
                 index_error = _update_search(con, result)
-                return WriteOutcome(result, merged=merged, index_error=index_error)
+                return WriteOutcome(
+                    result, merged=merged, index_error=index_error, rejected=rejected
+                )
         except WarehouseLocked as exc:
             path = writer.spool_batch(self.path, batch)
-            return WriteOutcome(BatchResult(set(), set()), spooled_to=path, lock_error=str(exc))
+            return WriteOutcome(
+                BatchResult(set(), set()), spooled_to=path, lock_error=str(exc), rejected=rejected
+            )
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
         """Run one query on a read-only connection; return column names and rows."""

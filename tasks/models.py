@@ -11,6 +11,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from tasks.text import (
+    MAX_AGENCY,
+    MAX_AUTHOR,
+    MAX_AUTHORS,
+    MAX_DATELINE,
+    MAX_ERROR,
+    MAX_HEADLINE,
+    MAX_SITE_NAME,
+    MAX_SUMMARY,
+    MAX_TEXT,
+    storable,
+    storable_names,
+)
+
 FetchOutcome = Literal["ok", "not_modified", "unchanged", "failed"]
 """How a feed poll ended: new body, HTTP 304, same body hash as last time, or an error."""
 
@@ -23,6 +37,20 @@ RetryStatus = Literal["waiting", "healed", "gave_up"]
 be fetched again, was fetched and replaced the feed's text, or kept failing (or failed for good)."""
 """What kind of page an entry led to: an article, a section front / tag / topic listing, or a
 page whose content is a video player with little or no text."""
+
+
+def _store(obj: object, name: str, limit: int | None = None, *, line: bool = True) -> None:
+    """Make the string field `name` of the frozen `obj` storable (`tasks.text.storable`): the
+    models apply it where they are built, so no odd string of a page or feed reaches a write."""
+    value = getattr(obj, name)
+    if value is not None:
+        object.__setattr__(obj, name, storable(value, limit, line=line))
+
+
+def _store_names(obj: object, name: str) -> None:
+    names = getattr(obj, name)
+    if names:
+        object.__setattr__(obj, name, storable_names(names, MAX_AUTHOR, MAX_AUTHORS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +90,9 @@ class FeedState:
     due_at: datetime | None = None
     """When scheduled runs (`due_only`) poll the feed next: the last poll plus the interval,
     with jitter."""
+
+    def __post_init__(self) -> None:
+        _store(self, "last_error", MAX_ERROR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +140,14 @@ class FeedEntry:
     published_at_precision: DatePrecision = "second"
     """"day" when the feed wrote a date without a time of day (`published_at` is then midnight
     UTC of that day, not an instant)."""
+
+    def __post_init__(self) -> None:
+        _store(self, "url")
+        _store(self, "guid")
+        _store(self, "title", MAX_HEADLINE)
+        _store(self, "summary", MAX_TEXT, line=False)
+        _store(self, "content", MAX_TEXT, line=False)
+        _store_names(self, "authors")
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +234,20 @@ class Article:
     """The page failed in a way that can heal (`Page.retryable`): the row holds the feed's text
     for now, and the retry queue (`page_retries`) fetches the page again later. Not a column."""
 
+    def __post_init__(self) -> None:
+        for name in ("url", "canonical_url", "feed_name", "language"):
+            _store(self, name)
+        _store(self, "title", MAX_HEADLINE)
+        _store(self, "summary", MAX_SUMMARY)
+        _store(self, "site_name", MAX_SITE_NAME)
+        _store(self, "wire_agency", MAX_AGENCY)
+        _store(self, "dateline", MAX_DATELINE)
+        _store(self, "extraction_error", MAX_ERROR)
+        _store_names(self, "authors")
+        text = storable(self.text, MAX_TEXT, line=False) or ""
+        if text is not self.text:
+            object.__setattr__(self, "text", text)
+
 
 @dataclass(frozen=True, slots=True)
 class StorySketch:
@@ -254,6 +307,8 @@ class RunReport:
     """Of those, articles whose feed text the page's text replaced."""
     retries_given_up: int = 0
     """Articles whose page failed once more than the retry schedule allows, or for good."""
+    rejected: tuple[RejectedArticle, ...] = ()
+    """Articles that could not be stored; their feed's next run tries them again."""
 
     @property
     def feeds_failed(self) -> int:
@@ -288,6 +343,11 @@ class Sighting:
     entry_hash: str | None = None
     """With `entry_updated_at`, the entry's fingerprint: a later sighting that differs from it
     is an edit (see `tasks.run.plan`)."""
+
+    def __post_init__(self) -> None:
+        _store(self, "entry_url")
+        _store(self, "guid")
+        _store(self, "entry_title", MAX_HEADLINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +393,10 @@ class PageRetry:
     status: RetryStatus = "waiting"
     gave_up_at: datetime | None = None
     healed_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _store(self, "url")
+        _store(self, "last_error", MAX_ERROR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,6 +456,16 @@ class BatchResult:
 
 
 @dataclass(frozen=True, slots=True)
+class RejectedArticle:
+    """An article the write step could not store: the batch went on without it. Its entry is
+    not recorded as seen, so a later run of its feed tries it again."""
+
+    feed_name: str
+    url: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class WriteOutcome:
     """What became of a run's batch."""
 
@@ -404,3 +478,5 @@ class WriteOutcome:
     index_error: str | None = None
     """Why the search index could not take in the batch (the batch is stored; the next run
     or the maintenance flow adds what is missing)."""
+    rejected: tuple[RejectedArticle, ...] = ()
+    """Articles of the batch that could not be stored (the rest of it was)."""

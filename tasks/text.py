@@ -166,14 +166,90 @@ def _clean_name(name: str) -> str:
     return name if any(c.isalpha() for c in name) else ""
 
 
-# Longest values kept in the one-line text columns (README, "Schema"). Real headlines run to
-# ~200 characters and names to ~60; a 200,000-character <title> is a broken or hostile page.
+# Longest values kept in the text columns (README, "Schema"). Real headlines run to ~200
+# characters and names to ~60; a 200,000-character <title> is a broken or hostile page. The
+# longest bodies of the shared corpus run to ~60,000 characters (a long feature); a body of
+# megabytes is a page that is not an article, or one word repeated.
 MAX_HEADLINE = 300
 MAX_SITE_NAME = 200
 MAX_AUTHOR = 100
 MAX_AUTHORS = 30
 MAX_DATELINE = 100
+MAX_AGENCY = 100
 MAX_SUMMARY = 2000
+MAX_ERROR = 500
+MAX_TEXT = 300_000
+
+# What no stored string holds: lone surrogates (which cannot be encoded, so neither Arrow nor
+# DuckDB takes them), C0 controls but tab and newline, DEL, C1 controls and non-characters.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+# What a one-line field (a headline, a name) holds neither: tab and newline, and the invisible
+# characters that reorder or hide its text: bidi marks, embeddings, overrides and isolates,
+# zero-width spaces, word joiners, byte-order marks, soft hyphens.
+_UNSEEN = re.compile(
+    "[\\t\\n\\u00ad\\u061c\\u200b\\u200e\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff]"
+)
+# ZWNJ and ZWJ shape scripts such as Bengali and Persian between two letters: one is kept there,
+# a run of them or one beside a space never is.
+_JOINERS = re.compile(
+    "(?<![^\\s])[\\u200c\\u200d]+|[\\u200c\\u200d]+(?![^\\s])|(?<=[\\u200c\\u200d])[\\u200c\\u200d]+"
+)
+
+
+def storable(value: str | None, limit: int | None = None, *, line: bool = True) -> str | None:
+    """`value` as every stored string is: encodable, free of controls, at most `limit` characters.
+
+    The one guard between whatever a page or feed holds and the warehouse, applied where the
+    models are built (`tasks.models`), so no single odd string can fail a batch's write. A
+    surrogate pair left split (`"\\ud83d\\ude00"` from a JSON escape) is joined into its
+    character; a lone surrogate, a C0 or C1 control (but tab and newline in text) and a
+    non-character are dropped. A one-line field (`line`) also loses tabs, newlines and the
+    invisible characters that reorder or hide text (bidi overrides, zero-width runs), and its
+    spaces are collapsed; a value left without a visible character is None. Over `limit`, the
+    value is cut at a word (`clip_line`) or, for text, at a paragraph (`clip_text`).
+    """
+    if value is None:
+        return None
+    if _UNSTORABLE.search(value) is not None:
+        value = _SURROGATE_PAIR.sub(_join_pair, value)
+        value = _UNSTORABLE.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+    if line:
+        if _UNSEEN.search(value) is not None:
+            value = _UNSEEN.sub(" ", value)
+        value = " ".join(value.split())
+        if "\u200c" in value or "\u200d" in value:
+            value = " ".join(_JOINERS.sub("", value).split())
+        if not value:
+            return None
+    if limit is not None and len(value) > limit:
+        value = clip_line(value, limit) if line else clip_text(value, limit)
+    return value
+
+
+def storable_names(names: Iterable[str], limit: int, most: int) -> tuple[str, ...]:
+    """At most `most` names, each `storable` within `limit`; names left empty are dropped."""
+    kept = (storable(name, limit) for name in names)
+    return tuple(name for name in kept if name)[:most]
+
+
+def _join_pair(pair: re.Match[str]) -> str:
+    return pair[0].encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+
+
+def clip_text(value: str, limit: int) -> str:
+    """`value` if it has at most `limit` characters, else its start cut at the last paragraph
+    break in the last tenth, else at a space there, else at `limit`; the result ends in `…` and
+    has at most `limit` characters."""
+    if len(value) <= limit:
+        return value
+    head = value[: limit - 1]
+    for stop in ("\n", " "):
+        cut = head.rfind(stop)
+        if cut >= limit * 9 // 10:
+            head = head[:cut]
+            break
+    return head.rstrip() + "…"
 
 
 def clip_line(value: str | None, limit: int) -> str | None:

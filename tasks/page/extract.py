@@ -43,11 +43,13 @@ from tasks.text import (
     MAX_HEADLINE,
     MAX_SITE_NAME,
     MAX_SUMMARY,
+    MAX_TEXT,
     clean_headline,
     clean_line,
     clean_text,
     clip_line,
     squash,
+    storable,
 )
 from tasks.urls import article_id, canonical_url, hostname, normalize_url, site_label
 
@@ -100,6 +102,8 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         text, extraction = reading.text if page_type == "article" else "", "page"
     else:
         text, extraction = clean_text(entry.content or entry.summary or ""), "feed"
+    # Made storable before it is counted, hashed and sketched, so that they describe the row.
+    text = storable(text, MAX_TEXT, line=False) or ""
 
     canonical = canonical_url(final_url, reading.declared_url if reading else None)
     site_name = reading.site_name if reading else None

@@ -76,7 +76,7 @@ def run_report(
         feeds=tuple(rows),
         articles_new=tally.articles_new,
         articles_fallback=batch.run.articles_fallback,
-        articles_failed=batch.run.articles_failed,
+        articles_failed=tally.unusable.total(),
         entries_seen=batch.run.entries_seen,
         dry_run=dry_run,
         articles_updated=tally.articles_updated,
@@ -86,6 +86,7 @@ def run_report(
         pages_retried=batch.run.pages_retried,
         articles_healed=tally.articles_healed,
         retries_given_up=tally.retries_given_up,
+        rejected=tally.rejected,
     )
 
 
@@ -133,6 +134,12 @@ def summary_markdown(report: RunReport, slowest: int = 5) -> str:
         lines += [f"| {f.name} | {f.http_status or ''} | {_cell(f.error or '')} |" for f in failing]
     else:
         lines.append("None.")
+    if report.rejected:
+        lines += ["", "## Articles not stored (their feed's next run tries them again)", ""]
+        lines += ["| feed | url | reason |", "|---|---|---|"]
+        lines += [
+            f"| {r.feed_name} | {_cell(r.url)} | {_cell(r.reason)} |" for r in report.rejected
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -20,6 +20,7 @@ from tasks.models import (
     FeedState,
     FetchedFeed,
     ParsedFeed,
+    RejectedArticle,
     RunRecord,
     Sighting,
     StorySketch,
@@ -207,6 +208,9 @@ class RunTally:
     index_error: str | None = None
     merged: tuple[RunRecord, ...] = ()
     """Spooled batches of earlier runs merged before one of this run's."""
+    rejected: tuple[RejectedArticle, ...] = ()
+    """Articles the writes left out because their rows could not be built (counted in
+    `unusable` too: their entries are tried again by a later run)."""
 
     def add(self, settled: Settlement, written: WriteOutcome) -> RunTally:
         """This tally and one more batch, `settled` and then `written`."""
@@ -228,11 +232,14 @@ class RunTally:
             new_by_feed=self.new_by_feed
             + Counter(a.feed_name for a in batch.articles if a.article_id in result.new_ids),
             fallback=self.fallback + settled.fallback,
-            unusable=self.unusable + settled.unusable,
+            unusable=self.unusable
+            + settled.unusable
+            + Counter(r.feed_name for r in written.rejected),
             spooled_to=written.spooled_to or self.spooled_to,
             lock_error=written.lock_error or self.lock_error,
             index_error=written.index_error or self.index_error,
             merged=(*self.merged, *written.merged),
+            rejected=(*self.rejected, *written.rejected),
         )
 
 

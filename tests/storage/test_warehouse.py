@@ -557,3 +557,35 @@ def test_the_daily_export_leaves_the_lookup_keys_behind(tmp_path):
         ).fetchall()
     assert count == 1
     assert exported == [*stored, ("first_seen_date",)]  # the partition, from the path
+
+
+@pytest.mark.parametrize("backend", ["file", "lake"])
+def test_an_article_that_cannot_be_stored_costs_only_itself(tmp_path, backend):
+    """If a value slips past the models' guard, the write stores the rest of the batch and
+    reports the article; its entry is not recorded as seen, so a later run tries it again."""
+    from storage import Warehouse
+    from tasks.models import Batch
+
+    url = (
+        str(tmp_path / "news.duckdb")
+        if backend == "file"
+        else f"ducklake:sqlite:{tmp_path / 'lake' / 'catalog.sqlite'}"
+    )
+    warehouse = Warehouse(url)
+    warehouse.prepare()
+    broken = article(2, feed="g")
+    object.__setattr__(broken, "title", "Jane \udc00 Doe")  # past `__post_init__`'s guard
+    batch = Batch(
+        articles=(article(1), broken, article(3)),
+        sightings=(sighting(1), sighting(2, feed="g"), sighting(3)),
+        feed_states=(),
+        run=run(),
+    )
+    outcome = warehouse.write(batch)
+    assert outcome.result.new_ids == {"id1", "id3"}
+    [rejected] = outcome.rejected
+    assert (rejected.feed_name, rejected.url) == ("g", "https://news.example/2")
+    assert "UnicodeEncodeError" in rejected.reason
+    assert warehouse.query("SELECT article_id FROM articles ORDER BY 1")[1] == [("id1",), ("id3",)]
+    assert warehouse.query("SELECT count(*) FROM feed_entries WHERE feed_name = 'g'")[1] == [(0,)]
+    assert warehouse.query("SELECT articles_failed FROM ingest_runs")[1] == [(1,)]
