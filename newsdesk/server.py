@@ -8,7 +8,8 @@ when it answers; any Prefect server answering on the default local address; else
 and whose UI shows every run. `newsdesk server stop` ends it.
 
 The server's state (Prefect's SQLite database, its log and `server.json`, which names the
-process and its URL) lives in `prefect/` beside the warehouse: `data/prefect/` by default.
+process and its URL) lives in `prefect/` beside the warehouse: `data/prefect/` by default (for a
+lake, beside its SQLite catalog, or `data/prefect/` when the catalog is PostgreSQL).
 """
 
 from __future__ import annotations
@@ -48,9 +49,15 @@ class ServerState:
         return self.api_url.removesuffix("/api")
 
 
-def state_dir(db: Path) -> Path:
-    """Where the background server keeps its state for the warehouse `db`."""
-    return db.parent / "prefect"
+def state_dir(db: Path | str) -> Path:
+    """Where the background server keeps its state for the warehouse `db`: beside the file, or
+    beside a lake's SQLite catalog, or under `data/` for a lake whose catalog is a database
+    (as `Warehouse.export_root`, without importing DuckDB to say so)."""
+    location = str(db)
+    if location.startswith("ducklake:"):
+        kind, _, target = location.removeprefix("ducklake:").partition(":")
+        return (Path(target).parent if kind == "sqlite" and target else Path("data")) / "prefect"
+    return Path(location).parent / "prefect"
 
 
 def api_url(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
@@ -52,3 +53,11 @@ def test_runs_use_the_background_server_and_show_in_it_until_it_is_stopped(tmp_p
         httpx.get(f"{api}/health", timeout=2)
     assert run("server", "status", env=env).stdout.startswith("not running")
     assert run("server", "stop", env=env).stdout.strip() == "not running"
+
+
+def test_a_lakes_server_state_lives_beside_its_catalog_not_in_a_folder_named_after_its_url():
+    from newsdesk.server import state_dir
+
+    assert state_dir("data/news.duckdb") == Path("data/prefect")
+    assert state_dir("ducklake:sqlite:/srv/lake/catalog.sqlite") == Path("/srv/lake/prefect")
+    assert state_dir("ducklake:postgres:dbname=news host=db") == Path("data/prefect")
