@@ -139,6 +139,9 @@ CREATE UNLOGGED TABLE IF NOT EXISTS {TABLE}_requests (
 """
 
 
+_DDL_LOCK = 0x6E657773  # "news": the advisory lock key of the claims tables' creation
+
+
 class SqliteClaims:
     """Claims in the SQLite catalog file, through Python's sqlite3 (DuckDB's SQLite scanner
     has no ON CONFLICT)."""
@@ -218,12 +221,15 @@ class PostgresClaims:
     def __init__(self, con: duckdb.DuckDBPyConnection, alias: str) -> None:
         self.con = con
         self.alias = alias
-        # The alias is ours, not data; postgres_execute takes SQL text only.
+        # The alias is ours, not data; postgres_execute takes SQL text only. CREATE ... IF NOT
+        # EXISTS is not safe in PostgreSQL when two sessions run it at once (the loser fails on
+        # `pg_type_typname_nsp_index`), so the tables are made in one transaction that holds an
+        # advisory lock until it commits: workers starting together take turns, for a moment.
+        ddl = ";\n".join((_DDL.replace("DOUBLE PRECISION", "float8"), _INDEX, _REQUESTS))
         con.execute(
-            f"CALL postgres_execute('{alias}', ?)", [_DDL.replace("DOUBLE PRECISION", "float8")]
+            f"CALL postgres_execute('{alias}', ?)",
+            [f"DO $ddl$ BEGIN PERFORM pg_advisory_xact_lock({_DDL_LOCK}); {ddl}; END $ddl$"],
         )
-        con.execute(f"CALL postgres_execute('{alias}', ?)", [_INDEX])
-        con.execute(f"CALL postgres_execute('{alias}', ?)", [_REQUESTS])
         # The table was created behind the attached catalog's back.
         con.execute("CALL pg_clear_cache()")
 

@@ -329,3 +329,39 @@ def test_migrate_copies_a_file_warehouse_into_a_lake_and_resumes(tmp_path):
         timeout=300,
     )
     assert refused.returncode == 1 and "migrate into a new lake" in refused.stderr
+
+
+def test_many_workers_opening_a_new_postgresql_catalog_lake_at_once_all_get_in(
+    request, tmp_path
+) -> None:
+    """PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe under concurrency: two writers
+    creating the claims tables at once failed on `pg_type_typname_nsp_index`."""
+    import threading
+
+    from storage.claims import PostgresClaims
+
+    server = request.getfixturevalue("postgres")
+    dsn = server.create_database(f"lake_{tmp_path.name.lower().replace('-', '_')}")
+    ready = threading.Barrier(8)
+    failures: list[BaseException] = []
+
+    def open_claims() -> None:
+        con = duckdb.connect()
+        try:
+            load_extension(con, "postgres")
+            con.execute(f"ATTACH '{dsn}' AS catalog (TYPE postgres)")
+            ready.wait()
+            PostgresClaims(con, "catalog")
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            con.close()
+
+    for _ in range(3):
+        threads = [threading.Thread(target=open_claims) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        ready.reset()
+    assert failures == []
