@@ -1,0 +1,71 @@
+"""What the page reader refuses to make up: headlines without letters, dates from numbers that
+are not dates, readings of JSON-LD it cannot read, entity references it does not know."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tasks.models import Article, FeedEntry, Page
+from tasks.page.extract import extract_article
+
+# No date in the path: the page's own markup is all there is to date it by.
+URL = "https://news.example.org/world/harbour-bridge-reopens"
+
+PARAGRAPHS = "".join(
+    f"<p>The harbour bridge reopened on Friday after {n} months of repairs, and commuters "
+    "crossed it in both directions for the first time since the storm damaged its deck. "
+    "Engineers said the new cables should last for decades.</p>"
+    for n in range(2, 8)
+)
+
+
+def read(html: str, **feed: object) -> Article:
+    """`html` through the page reader behind a feed entry with its own headline and no date."""
+    fields: dict[str, object] = {"title": "Bridge reopens after repairs", "summary": "In short."}
+    fields.update(feed)
+    entry = FeedEntry("example", URL, **fields)  # type: ignore[arg-type]
+    page = Page(URL, URL, 200, body=html.encode("utf-8"), content_type="text/html; charset=utf-8")
+    return extract_article(entry, page)
+
+
+def page(
+    *, head: str = "", title: str = "Harbour bridge reopens", h1: str = "", body: str = ""
+) -> str:
+    heading = f"<h1>{h1}</h1>" if h1 else ""
+    return (
+        f"<html lang='en'><head><title>{title}</title>{head}</head><body>"
+        f"<article>{heading}{body}{PARAGRAPHS}</article></body></html>"
+    )
+
+
+# JSON-LD --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"@type": "NewsArticle", "about": ' * 100_000 + "null" + "}" * 100_000,
+    ],
+    ids=["arrays", "objects"],
+)
+def test_json_ld_nested_too_deep_is_skipped_and_the_article_kept(block: str) -> None:
+    readable = (
+        '{"@context": "https://schema.org", "@type": "NewsArticle",'
+        ' "headline": "Harbour bridge reopens", "datePublished": "2024-05-03T09:30:00+02:00",'
+        ' "author": {"@type": "Person", "name": "Ana Lima"}}'
+    )
+    head = (
+        f'<script type="application/ld+json">{block}</script>'
+        f'<script type="application/ld+json">{readable}</script>'
+    )
+
+    article = read(page(head=head))
+
+    assert (article.extraction, article.extraction_error) == ("page", None)
+    assert article.title == "Harbour bridge reopens"
+    assert "cables should last for decades" in article.text
+    assert article.published_at == datetime(2024, 5, 3, 7, 30, tzinfo=UTC)
+    assert article.authors == ("Ana Lima",)
