@@ -31,6 +31,7 @@ from tasks.models import (
 )
 from tasks.page.authors import find_authors
 from tasks.page.dates import find_published, parse_day
+from tasks.page.entities import settle_entities
 from tasks.page.headlines import find_headline, strip_title_segments
 from tasks.page.jsonld import article_headlines
 from tasks.page.language import detect_language
@@ -154,7 +155,7 @@ def read_page(html: str, url: str) -> PageReading:
 
     May raise whatever lxml or trafilatura raise; `extract_article` turns that into a fallback.
     """
-    tree = trafilatura.load_html(html)
+    tree = trafilatura.load_html(settle_entities(html))
     if tree is None:
         return PageReading("", None, (), None, None, None, (None, None), None, None)
     # Our readers run first: bare_extraction copies the tree it is given, but be safe anyway.

@@ -69,3 +69,62 @@ def test_json_ld_nested_too_deep_is_skipped_and_the_article_kept(block: str) -> 
     assert "cables should last for decades" in article.text
     assert article.published_at == datetime(2024, 5, 3, 7, 30, tzinfo=UTC)
     assert article.authors == ("Ana Lima",)
+
+
+# Entity references -----------------------------------------------------------------------------
+
+XHTML_WITH_SUBSET = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN"\n'
+    '  "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd" [\n'
+    '  <!ENTITY lol "lol">\n'
+    "]>\n"
+    '<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en" lang="en">'
+)
+
+
+def test_entity_defined_in_the_doctype_and_repeated_is_not_stored_literally() -> None:
+    html = (
+        XHTML_WITH_SUBSET
+        + page(h1="Harbour bridge reopens", body="<p>" + "&lol;" * 50_000)[
+            len("<html lang='en'>") :
+        ]
+    )
+
+    article = read(html)
+
+    assert article.extraction == "page"
+    assert "&lol;" not in article.text
+    assert "lol" not in article.text
+    assert len(article.text) < 2_000
+    assert article.title == "Harbour bridge reopens"
+
+
+def test_unknown_entity_references_are_dropped_and_html5_ones_expanded() -> None:
+    html = page(
+        title="Harbour bridge &foo;reopens &bigstar;",
+        body="<p>Tolls &mdash; &euro;2 &amp; up &ndash; are back &NotARealEntity;for cars "
+        "&check; and vans&hellip; &amp;foo; is how the tollbooth sign reads.</p>",
+    )
+
+    article = read(html)
+
+    assert article.title == "Harbour bridge reopens ★"
+    line = next(line for line in article.text.splitlines() if line.startswith("Tolls"))
+    assert line == (
+        "Tolls — €2 & up – are back for cars ✓ and vans… &foo; is how the tollbooth sign reads."
+    )
+
+
+def test_references_in_scripts_are_left_alone() -> None:
+    # `a&&s;` is JavaScript, not a reference; the JSON-LD beside it still gives the date.
+    head = (
+        "<script>var s=1,a=1;if(a&&s;)console.log(s)</script>"
+        '<script type="application/ld+json">{"@type": "NewsArticle",'
+        ' "datePublished": "2024-05-03T09:30:00Z", "headline": "Harbour bridge reopens"}</script>'
+    )
+
+    article = read(page(head=head, h1="Harbour bridge reopens", body="<p>Tolls &foo;apply.</p>"))
+
+    assert article.published_at == datetime(2024, 5, 3, 9, 30, tzinfo=UTC)
+    assert "Tolls apply." in article.text
