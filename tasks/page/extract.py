@@ -32,7 +32,7 @@ from tasks.models import (
 from tasks.page.authors import find_authors
 from tasks.page.dates import find_published, parse_day
 from tasks.page.entities import settle_entities
-from tasks.page.headlines import find_headline, strip_title_segments
+from tasks.page.headlines import find_headline, readable, strip_title_segments
 from tasks.page.jsonld import article_headlines
 from tasks.page.language import detect_language
 from tasks.page.pagetype import classify_page
@@ -105,7 +105,7 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
     canonical = canonical_url(final_url, reading.declared_url if reading else None)
     site_name = reading.site_name if reading else None
     title = reading.title if reading else None
-    if not title and (title := clean_headline(entry.title)):
+    if not title and (title := readable(clean_headline(entry.title))):
         title = strip_site_suffix(title, site_name, site_label(final_url))
     authors = (reading.authors if reading else ()) or split_authors(entry.authors)
     published_at, source, precision = _choose_date(entry, reading)
@@ -169,9 +169,8 @@ def read_page(html: str, url: str) -> PageReading:
         *(t.text_content() for t in tree.iter("title")),
         *article_headlines(tree),
     ]
-    headline, h1 = find_headline(
-        tree, url, [clean_line(t) for t in meta_titles], [og_site_name, site_label(url)]
-    )
+    titles = [readable(t) for t in meta_titles]
+    headline, h1 = find_headline(tree, url, titles, [og_site_name, site_label(url)])
     published = find_published(tree, url, anchor=h1)
 
     document = _run_trafilatura(tree, url, favor_precision=True)
@@ -199,10 +198,14 @@ def read_page(html: str, url: str) -> PageReading:
     site_name = clean_headline(og_site_name) or clip_line(
         clean_headline(document.sitename), MAX_SITE_NAME
     )
-    title = clean_headline(headline) if headline else None
-    if not title and (title := clean_headline(document.title)):
-        title = strip_site_suffix(title, site_name, document.sitename, site_label(url))
-        title = strip_title_segments(title)
+    title = readable(clean_headline(headline))
+    # trafilatura's title, else the first metadata title that says something: trafilatura
+    # cuts a long <title> to "…", and one of invisible characters before its words is long.
+    for candidate in (document.title, *titles):
+        if title or not (candidate := readable(clean_headline(candidate))):
+            continue
+        candidate = strip_site_suffix(candidate, site_name, document.sitename, site_label(url))
+        title = readable(strip_title_segments(candidate))
     return PageReading(
         text=unicodedata.normalize("NFC", body).strip(),
         title=title,

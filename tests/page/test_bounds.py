@@ -3,12 +3,14 @@ are not dates, readings of JSON-LD it cannot read, entity references it does not
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
 
 from tasks.models import Article, FeedEntry, Page
 from tasks.page.extract import extract_article
+from tasks.page.headlines import readable
 
 # No date in the path: the page's own markup is all there is to date it by.
 URL = "https://news.example.org/world/harbour-bridge-reopens"
@@ -38,6 +40,67 @@ def page(
         f"<html lang='en'><head><title>{title}</title>{head}</head><body>"
         f"<article>{heading}{body}{PARAGRAPHS}</article></body></html>"
     )
+
+
+# Headlines ------------------------------------------------------------------------------------
+
+# What hostile or broken pages put around a headline: zero-width spaces and joiners' neighbours,
+# left-to-right and right-to-left marks, embeddings, overrides and isolates, the BOM.
+INVISIBLE = "\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
+
+
+def test_title_behind_100000_invisible_characters_is_read_as_its_words() -> None:
+    junk = (INVISIBLE * (100_000 // len(INVISIBLE) + 1))[:100_000]
+
+    article = read(page(title=f"{junk}Harbour {junk}bridge reopens{junk} | Example News"))
+
+    assert article.title == "Harbour bridge reopens"
+
+
+def test_title_of_invisible_characters_alone_gives_the_feed_headline() -> None:
+    article = read(page(title=INVISIBLE * 8_000))
+
+    assert article.extraction == "page"
+    assert article.title == "Bridge reopens after repairs"
+
+
+@pytest.mark.parametrize("nothing", ["…", "– | –", "!!!", "\u200e\u2026\u200f", "&nbsp;"])
+def test_headline_without_letters_is_no_candidate(nothing: str) -> None:
+    # An <h1> of punctuation falls back to the next candidate, the page's <title>...
+    article = read(page(h1=nothing, title="Harbour bridge reopens | Example News"))
+    assert article.title == "Harbour bridge reopens"
+
+    # ...and when the page has none that says something, to the feed's headline.
+    article = read(page(h1=nothing, title=nothing))
+    assert article.title == "Bridge reopens after repairs"
+
+
+def test_headline_of_digits_is_a_headline() -> None:
+    article = read(page(h1="2024", title="2024 | Example News"))
+
+    assert article.title == "2024"
+
+
+def test_feed_headline_without_letters_is_no_headline() -> None:
+    article = read(page(title="…"), title="\u202e\u2026")
+
+    assert article.title is None
+
+
+def test_scripts_that_need_joiners_keep_them() -> None:
+    # ZWNJ inside Persian words and ZWJ in an emoji sequence are part of the text.
+    title = "خبرهای بین\u200cالمللی امروز"
+
+    article = read(page(title=title, h1=title))
+
+    assert article.title == title
+
+
+def test_invisible_characters_cost_their_length() -> None:
+    started = time.perf_counter()
+    assert readable(INVISIBLE * 100_000 + "Harbour bridge reopens") == "Harbour bridge reopens"
+    assert readable(INVISIBLE * 100_000 + "…" * 100_000) is None
+    assert time.perf_counter() - started < 1.0
 
 
 # JSON-LD --------------------------------------------------------------------------------------
