@@ -30,7 +30,7 @@ from tasks.models import (
     PageType,
 )
 from tasks.page.authors import find_authors
-from tasks.page.dates import find_published, parse_day
+from tasks.page.dates import find_published, printed_day
 from tasks.page.entities import settle_entities
 from tasks.page.headlines import find_headline, readable, strip_title_segments
 from tasks.page.jsonld import article_headlines
@@ -219,7 +219,8 @@ def read_page(html: str, url: str) -> PageReading:
         description=document.description,
         declared_url=declared,
         published=published,
-        day=parse_day(document.date),
+        # Only read when the page's own readers found no date, the one case it is used in.
+        day=printed_day(document.date, html, tree, url) if published[0] is None else None,
         html_lang=html_lang,
         page_type=classify_page(tree, url, body, headline is not None),
         page_text=(fuller.text or "") if fuller else "",

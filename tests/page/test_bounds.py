@@ -103,6 +103,74 @@ def test_invisible_characters_cost_their_length() -> None:
     assert time.perf_counter() - started < 1.0
 
 
+# Dates ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headline",
+    [
+        "Windows 95 and the Start button: number 1995",
+        "Die Hits des Jahres 1995",
+        "1995 en chiffres",
+    ],
+)
+def test_a_year_in_the_headline_is_no_publication_date(headline: str) -> None:
+    article = read(page(title=f"{headline} | Example News", h1=headline))
+
+    assert article.title == headline
+    assert (article.published_at, article.published_at_precision) == (None, None)
+
+
+def test_a_year_in_the_headline_leaves_the_feed_date() -> None:
+    feed_day = datetime(2024, 5, 3, tzinfo=UTC)
+    headline = "Windows 95 and the Start button: number 1995"
+
+    article = read(
+        page(title=headline, h1=headline), published_at=feed_day, published_at_precision="day"
+    )
+
+    assert (article.published_at, article.published_at_source) == (feed_day, "feed")
+
+
+IMPOSSIBLE = ["February 30, 2024", "30. Februar 2024", "31.04.2024", "2024-02-30", "2023-02-29"]
+
+
+@pytest.mark.parametrize("printed", IMPOSSIBLE)
+def test_an_impossible_printed_date_is_no_date(printed: str) -> None:
+    byline = f'<p class="byline">By Ana Lima · Published <span class="date">{printed}</span></p>'
+
+    article = read(page(h1="Harbour bridge reopens", body=byline))
+
+    assert (article.published_at, article.published_at_precision) == (None, None)
+
+
+@pytest.mark.parametrize("declared", ["2024-02-30", "2024-02-30T10:00:00+01:00", "31.04.2024"])
+def test_an_impossible_declared_date_is_no_date(declared: str) -> None:
+    head = f'<meta property="article:published_time" content="{declared}">'
+    body = f'<time datetime="{declared}" pubdate>{declared}</time>'
+
+    article = read(page(head=head, h1="Harbour bridge reopens", body=body))
+
+    assert (article.published_at, article.published_at_precision) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("printed", "day"),
+    [
+        ("2/24/2026", datetime(2026, 2, 24, tzinfo=UTC)),
+        ("12/03/2026", datetime(2026, 3, 12, tzinfo=UTC)),
+    ],
+)
+def test_a_slashed_date_printed_in_the_byline_is_kept(printed: str, day: datetime) -> None:
+    # Shapes of two corpus pages (cartalk.com, theworlds50best.com) that only htmldate dates:
+    # the day it reads is printed, so it stays.
+    byline = f'<ul class="articleHeader__metaInfo"><li>By Ana Lima</li><li>{printed}</li></ul>'
+
+    article = read(page(h1="Harbour bridge reopens", body=byline))
+
+    assert (article.published_at, article.published_at_precision) == (day, "day")
+
+
 # JSON-LD --------------------------------------------------------------------------------------
 
 
