@@ -135,6 +135,7 @@ _INVISIBLE = re.compile(
     "\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0]+"
 )
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+_TWO_WORDS = re.compile(r"\S\s+\S")
 _PIPE = re.compile(r"\s+[|｜]\s+|\s*[|｜]\s*$")
 _MIN_AGREEMENT = 0.34
 """Share of the <h1>'s content words found in some metadata title (prefix-matched)."""
@@ -244,15 +245,19 @@ def strip_title_segments(title: str) -> str:
     characters): sections, site names and dates, not a second half of the headline. Dashes are
     left alone: "Rheinmetall gehackt - Interne Unterlagen im Netz" is a headline with a subtitle.
     """
-    while True:
-        separators = list(_PIPE.finditer(title))
-        if not separators:
-            return title
-        last = separators[-1]
-        head, tail = title[: last.start()].rstrip(), title[last.end() :].strip()
-        if len(tail) > 30 or len(tail.split()) > 4 or len(head.split()) < 2:
-            return title
-        title = head
+    # One pass from the end over the separators: a title of 50,000 "| x" segments once took
+    # minutes, searched again after each cut.
+    two_words = _TWO_WORDS.search(title)
+    end = len(title)
+    for separator in reversed(list(_PIPE.finditer(title))):
+        head_end = separator.start()
+        while head_end and title[head_end - 1].isspace():
+            head_end -= 1
+        tail = title[separator.end() : end].strip()
+        if len(tail) > 30 or len(tail.split()) > 4 or not two_words or two_words.end() > head_end:
+            break
+        end = head_end
+    return title[:end]
 
 
 def _content_words(text: str) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 
 from tasks.models import Article, FeedEntry, Page
 from tasks.page.extract import extract_article
-from tasks.page.headlines import readable
+from tasks.page.headlines import readable, strip_title_segments
 
 # No date in the path: the page's own markup is all there is to date it by.
 URL = "https://news.example.org/world/harbour-bridge-reopens"
@@ -94,6 +94,14 @@ def test_scripts_that_need_joiners_keep_them() -> None:
     article = read(page(title=title, h1=title))
 
     assert article.title == title
+
+
+def test_title_of_50000_pipe_segments_costs_its_length() -> None:
+    title = "Harbour bridge reopens" + " | x" * 50_000
+    started = time.perf_counter()
+
+    assert strip_title_segments(title) == "Harbour bridge reopens"
+    assert time.perf_counter() - started < 1.0
 
 
 def test_invisible_characters_cost_their_length() -> None:
