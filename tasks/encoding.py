@@ -79,6 +79,8 @@ def decode_html(content_type: str | None, body: bytes) -> str:
     if read_bom(body)[0] is not None:
         return html_to_unicode(None, body)[1]
     declared = http_content_type_encoding(content_type)
+    if _codec_name(declared).startswith("utf-32"):
+        declared = None  # no label in the Encoding Standard: browsers ignore it
     if _is_utf16_name(declared):
         declared = _utf16_order(body)
     if _is_utf8_name(declared) and not _mostly_utf8(body):
@@ -97,8 +99,8 @@ def _prescanned_encoding(body: bytes) -> str | None:
     if meta is None and _X_USER_DEFINED.search(body, 0, _PRESCAN_BYTES):
         # w3lib knows no codec by that name and answers None; browsers read windows-1252.
         return "cp1252"
-    if meta is not None and codecs.lookup(meta).name.startswith("utf-32"):
-        return None  # no label in the Encoding Standard: browsers ignore it
+    if _codec_name(meta).startswith("utf-32"):
+        return None  # as in the header
     return meta
 
 
@@ -183,13 +185,18 @@ def _mostly_utf8(body: bytes) -> bool:
     return True
 
 
-def _is_utf16_name(name: str | None) -> bool:
+def _codec_name(name: str | None) -> str:
+    """Python's canonical name of a codec, or "" for None and unknown names."""
     if not name:
-        return False
+        return ""
     try:
-        return codecs.lookup(name).name.startswith("utf-16")
+        return codecs.lookup(name).name
     except LookupError:
-        return False
+        return ""
+
+
+def _is_utf16_name(name: str | None) -> bool:
+    return _codec_name(name).startswith("utf-16")
 
 
 def _is_utf8_name(name: str | None) -> bool:

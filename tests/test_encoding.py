@@ -262,3 +262,11 @@ def test_header_utf16_over_bytes_that_are_not_utf16_is_ignored() -> None:
     html += f"<body><p>{LATIN_NEWS['de']}</p></body></html>"
 
     assert decode_html("text/html; charset=utf-16", html.encode("utf-8")) == html
+
+
+def test_header_utf32_is_no_charset() -> None:
+    # The Encoding Standard has no UTF-32 label: the header is ignored and the `<meta>` read.
+    html = '<html><head><meta charset="utf-8"><title>x</title></head>'
+    html += f"<body><p>{LATIN_NEWS['fr']}</p></body></html>"
+
+    assert decode_html("text/html; charset=utf-32", html.encode("utf-8")) == html
