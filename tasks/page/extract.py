@@ -169,7 +169,7 @@ def read_page(html: str, url: str) -> PageReading:
         *(t.text_content() for t in tree.iter("title")),
         *article_headlines(tree),
     ]
-    titles = [readable(t) for t in meta_titles]
+    titles = [readable(clean_line(t)) for t in meta_titles]
     headline, h1 = find_headline(tree, url, titles, [og_site_name, site_label(url)])
     published = find_published(tree, url, anchor=h1)
 
