@@ -10,7 +10,12 @@ import codecs
 import re
 
 import charset_normalizer
-from w3lib.encoding import html_body_declared_encoding, html_to_unicode, http_content_type_encoding
+from w3lib.encoding import (
+    html_body_declared_encoding,
+    html_to_unicode,
+    http_content_type_encoding,
+    read_bom,
+)
 
 __all__ = ["decode_html", "detect_legacy_encoding"]
 
@@ -30,6 +35,13 @@ _MAX_CHAOS = 0.3
 """charset-normalizer's "mess" allowed per chunk (its default is 0.2). Japanese pages full of
 English product names and fullwidth signs score 0.2-0.3 in some chunks; the right encoding
 scored 0.00-0.15 on the legacy pages of the tests, the runners-up 0.10-0.75."""
+_PRESCAN_BYTES = 4096
+"""Bytes scanned for `<meta charset>` (w3lib reads as many) and for UTF-16's zero bytes."""
+_MIN_UTF16_ZEROS = 0.2
+"""Share of UTF-16 code units with a zero byte on one side for bytes to be read as UTF-16.
+ASCII markup alone gives well over half on real pages; one zero byte in five is already more
+than any 8-bit or UTF-8 page has."""
+_X_USER_DEFINED = re.compile(rb"charset\s*=\s*[\"']?\s*x-user-defined", re.IGNORECASE)
 _MARKUP = re.compile(
     rb"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<!\[CDATA\[|\]\]>|<[^>]*>", re.IGNORECASE | re.DOTALL
 )
@@ -52,22 +64,62 @@ _NON_LATIN = frozenset(
 def decode_html(content_type: str | None, body: bytes) -> str:
     """Decode an HTML body the way a browser would, without mojibake.
 
-    Order: byte-order mark, charset of the Content-Type header, `<meta charset>`, then a guess:
-    UTF-8 when the bytes are mostly valid UTF-8, else the detected legacy encoding of a
-    non-Latin script (Big5, GBK, Shift_JIS, EUC-KR, KOI8-R, windows-1251...), else
-    windows-1252. Browsers trust a header that says UTF-8 even when the bytes are Latin-1; we
-    do not, because UTF-8 is the one charset whose claim can be checked. A UTF-8 claim, in the
-    header or in `<meta>`, over bytes that mostly are not UTF-8 is ignored.
+    The WHATWG order: byte-order mark, charset of the Content-Type header, `<meta charset>`
+    (the prescan), then a guess: UTF-8 when the bytes are mostly valid UTF-8, else the detected
+    legacy encoding of a non-Latin script (Big5, GBK, Shift_JIS, EUC-KR, KOI8-R,
+    windows-1251...), else windows-1252. As in browsers, a UTF-16 label found by the prescan
+    means UTF-8 (bytes that can be prescanned as ASCII are not UTF-16) and `x-user-defined`
+    there means windows-1252.
+
+    Two claims are checked before they are trusted, where browsers trust them blindly: a
+    UTF-8 claim (header or `<meta>`) over bytes that mostly are not UTF-8 is ignored, and so
+    is a header's UTF-16 claim over bytes without a byte-order mark that do not have UTF-16's
+    zero bytes; a wrong claim of either kind would cost the whole text.
     """
+    if read_bom(body)[0] is not None:
+        return html_to_unicode(None, body)[1]
     declared = http_content_type_encoding(content_type)
+    if _codec_name(declared).startswith("utf-32"):
+        declared = None  # no label in the Encoding Standard: browsers ignore it
+    if _is_utf16_name(declared):
+        declared = _utf16_order(body)
     if _is_utf8_name(declared) and not _mostly_utf8(body):
-        declared = content_type = None
-    meta = None if declared else html_body_declared_encoding(body)
-    if _is_utf8_name(meta) and not _mostly_utf8(body):
-        # Stands in for the false `<meta>`; a byte-order mark still wins over it.
-        content_type = f"text/html; charset={_guess_encoding(body)}"
-    _, text = html_to_unicode(content_type, body, auto_detect_fun=_guess_encoding)
-    return text
+        declared = None
+    encoding = declared or _prescanned_encoding(body)
+    if encoding is None or (_is_utf8_name(encoding) and not _mostly_utf8(body)):
+        encoding = _guess_encoding(body)
+    return html_to_unicode(f"text/html; charset={encoding}", body)[1]
+
+
+def _prescanned_encoding(body: bytes) -> str | None:
+    """The encoding `<meta charset>` declares, with the prescan's own rules for two labels."""
+    meta = html_body_declared_encoding(body)
+    if _is_utf16_name(meta):
+        return "utf-8"
+    if meta is None and _X_USER_DEFINED.search(body, 0, _PRESCAN_BYTES):
+        # w3lib knows no codec by that name and answers None; browsers read windows-1252.
+        return "cp1252"
+    if _codec_name(meta).startswith("utf-32"):
+        return None  # as in the header
+    return meta
+
+
+def _utf16_order(body: bytes) -> str | None:
+    """`utf-16-le` or `utf-16-be` when the bytes look like UTF-16, else None.
+
+    HTML in UTF-16 is mostly ASCII markup, each character with a zero byte (the second of a
+    pair in little endian, the first in big endian); text in any other encoding has next to
+    none. The Encoding Standard reads the bare `utf-16` label as little endian.
+    """
+    sample = body[:_PRESCAN_BYTES]
+    pairs = len(sample) // 2
+    if not pairs:
+        return None
+    high = sample[1::2].count(0)
+    low = sample[0::2].count(0)
+    if max(high, low) < _MIN_UTF16_ZEROS * pairs:
+        return None
+    return "utf-16-le" if high >= low else "utf-16-be"
 
 
 def detect_legacy_encoding(body: bytes) -> str | None:
@@ -131,6 +183,20 @@ def _mostly_utf8(body: bytes) -> bool:
         non_ascii = len(text) - len(text.encode("ascii", "ignore"))
         return non_ascii - invalid > invalid
     return True
+
+
+def _codec_name(name: str | None) -> str:
+    """Python's canonical name of a codec, or "" for None and unknown names."""
+    if not name:
+        return ""
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return ""
+
+
+def _is_utf16_name(name: str | None) -> bool:
+    return _codec_name(name).startswith("utf-16")
 
 
 def _is_utf8_name(name: str | None) -> bool:

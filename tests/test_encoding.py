@@ -195,3 +195,78 @@ def _is_utf8(body: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+# The WHATWG prescan: a `<meta>` that names UTF-16 sits in bytes that were read as ASCII to find
+# it, so they are not UTF-16; browsers read them as UTF-8. Pages transcoded to UTF-8 by a CMS or
+# a proxy keep such a declaration from their UTF-16 origin (Word's "Save as Web Page" writes it).
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        '<meta charset="utf-16">',
+        '<meta charset="UTF-16LE">',
+        '<meta http-equiv="Content-Type" content="text/html; charset=utf-16be">',
+        '<meta http-equiv="Content-Type" content="text/html; charset=unicode">',
+    ],
+)
+def test_meta_that_declares_utf16_over_utf8_bytes_means_utf8(declaration: str) -> None:
+    html = f"<html><head>{declaration}<title>Été</title></head><body><p>{LATIN_NEWS['fr']}</p>"
+
+    assert decode_html("text/html", html.encode("utf-8")) == html
+
+
+def test_page_that_declares_utf16_in_meta_keeps_its_text() -> None:
+    paragraphs = "".join(f"<p>{LATIN_NEWS['fr']} ({n})</p>" for n in range(4))
+    html = (
+        '<html lang="fr"><head><meta charset="utf-16"><title>Sécheresse : des aides</title>'
+        f"</head><body><article><h1>Sécheresse : des aides</h1>{paragraphs}</article></body></html>"
+    )
+    url = "https://news.example/fr/secheresse.html"
+    page = Page(url, url, 200, body=html.encode("utf-8"), content_type="text/html")
+
+    article = extract_article(FeedEntry("fr", url, title="Feed headline"), page)
+
+    assert article.extraction == "page"
+    assert article.title == "Sécheresse : des aides"
+    assert LATIN_NEWS["fr"] in article.text
+
+
+def test_meta_x_user_defined_means_windows_1252() -> None:
+    html = (
+        '<html><head><meta charset="x-user-defined"><title>x</title></head>'
+        f"<body><p>{LATIN_NEWS['de']}</p></body></html>"
+    )
+
+    assert decode_html("text/html", html.encode("cp1252")) == html
+
+
+def test_byte_order_mark_beats_the_header_and_the_meta() -> None:
+    html = f'<html><head><meta charset="iso-8859-1"></head><body><p>{LATIN_NEWS["es"]}</p>'
+    body = "\ufeff".encode("utf-16-le") + html.encode("utf-16-le")
+
+    assert decode_html("text/html; charset=windows-1251", body) == html
+
+
+@pytest.mark.parametrize("label", ["utf-16", "utf-16le", "utf-16be"])
+def test_header_utf16_is_followed_when_the_bytes_are_utf16(label: str) -> None:
+    html = f"<html><head><title>x</title></head><body><p>{LATIN_NEWS['pt']}</p></body></html>"
+    codec = "utf-16-be" if label.endswith("be") else "utf-16-le"
+
+    assert decode_html(f"text/html; charset={label}", html.encode(codec)) == html
+
+
+def test_header_utf16_over_bytes_that_are_not_utf16_is_ignored() -> None:
+    # Browsers would show CJK-looking noise; the bytes have none of UTF-16's zero bytes, so the
+    # claim is as checkable as a false UTF-8 one, and the page is read from its own `<meta>`.
+    html = '<html><head><meta charset="utf-8"><title>x</title></head>'
+    html += f"<body><p>{LATIN_NEWS['de']}</p></body></html>"
+
+    assert decode_html("text/html; charset=utf-16", html.encode("utf-8")) == html
+
+
+def test_header_utf32_is_no_charset() -> None:
+    # The Encoding Standard has no UTF-32 label: the header is ignored and the `<meta>` read.
+    html = '<html><head><meta charset="utf-8"><title>x</title></head>'
+    html += f"<body><p>{LATIN_NEWS['fr']}</p></body></html>"
+
+    assert decode_html("text/html; charset=utf-32", html.encode("utf-8")) == html

@@ -24,7 +24,7 @@ import feedparser
 
 from tasks.feeds.date_names import ENGLISH_MONTHS, ENGLISH_WEEKDAYS, MONTHS, WEEKDAYS
 
-__all__ = ["has_time_of_day", "parse_localized_date"]
+__all__ = ["has_time_of_day", "impossible_day", "parse_localized_date"]
 
 _DATE = re.compile(
     r"""\s*
@@ -50,6 +50,7 @@ _ZONES = {
     "est": -300, "edt": -240, "cst": -360, "cdt": -300, "mst": -420, "mdt": -360,
     "pst": -480, "pdt": -420,
 }  # fmt: skip
+_ISO_DAY = re.compile(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
 _TIME_OF_DAY = re.compile(r"\d[T\s]\d{1,2}:\d{2}|\d{1,2}[:h]\d{2}\b")
 
 
@@ -90,6 +91,23 @@ def parse_localized_date(value: str) -> time.struct_time | None:
 def has_time_of_day(value: str | None) -> bool:
     """Whether a feed's date string gives a time of day, not only a calendar day."""
     return bool(value and _TIME_OF_DAY.search(value))
+
+
+def impossible_day(value: object) -> bool:
+    """Whether a feed's date string is an ISO date of a day no calendar has (`2024-02-30`).
+
+    feedparser's W3C-DTF reader rolls such a day over (`2024-02-30T10:00:00Z` came out as the
+    1st of March); its RFC 822 reader and ours already give None for them.
+    """
+    match = _ISO_DAY.match(value) if isinstance(value, str) else None
+    if match is None:
+        return False
+    try:
+        year, month, day = (int(part) for part in match.groups())
+        datetime(year, month, day)
+    except ValueError:
+        return True
+    return False
 
 
 def _offset(zone: str) -> int | None:

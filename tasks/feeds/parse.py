@@ -28,7 +28,7 @@ import lxml.html
 from lxml import etree
 
 from tasks.encoding import detect_legacy_encoding
-from tasks.feeds.dates import has_time_of_day
+from tasks.feeds.dates import has_time_of_day, impossible_day
 from tasks.feeds.sitemap import parse_sitemap, parse_sitemap_index, sitemap_kind
 from tasks.models import DatePrecision, FeedEntry, ParsedFeed
 from tasks.text import (
@@ -263,10 +263,9 @@ def _xml_entry(
     contents = entry.get("content") or []
     content_texts = (_plain_text(c.get("value"), c.get("type")) for c in contents)
     content = max((t for t in content_texts if t), key=len, default=None)
-    # dict.get: FeedParserDict.get maps updated_parsed to published_parsed, with a warning.
-    published_at, written = _struct_to_utc(dict.get(entry, "published_parsed")), "published"
+    published_at, written = _entry_date(entry, "published"), "published"
     if published_at is None:
-        published_at, written = _struct_to_utc(dict.get(entry, "updated_parsed")), "updated"
+        published_at, written = _entry_date(entry, "updated"), "updated"
     return FeedEntry(
         feed_name=feed_name,
         url=url,
@@ -277,7 +276,7 @@ def _xml_entry(
         published_at=published_at,
         authors=_authors(entry) or inherited,
         language=language,
-        updated_at=_struct_to_utc(dict.get(entry, "updated_parsed")),
+        updated_at=_entry_date(entry, "updated"),
         published_at_precision=_precision(published_at, dict.get(entry, written)),
     )
 
@@ -307,6 +306,14 @@ def _authors(item: Mapping[str, Any]) -> tuple[str, ...]:
     if len(people) <= 1 and item.get("author"):
         raw = [item["author"]]
     return feed_authors(raw)
+
+
+def _entry_date(entry: dict[str, Any], key: str) -> datetime | None:
+    """The entry's `published` or `updated` date, None when it names an impossible day."""
+    if impossible_day(dict.get(entry, key)):
+        return None
+    # dict.get: FeedParserDict.get maps updated_parsed to published_parsed, with a warning.
+    return _struct_to_utc(dict.get(entry, f"{key}_parsed"))
 
 
 def _struct_to_utc(value: Any) -> datetime | None:

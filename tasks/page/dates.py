@@ -261,6 +261,33 @@ def parse_day(value: str | None) -> datetime | None:
     return day if _accept(day) else None
 
 
+def printed_day(
+    value: str | None, html: str, tree: HtmlElement, url: str | None = None
+) -> datetime | None:
+    """trafilatura's day (htmldate's, `YYYY-MM-DD`) when the page prints or declares that day.
+
+    htmldate guesses: it takes a year from a headline ("… number 1995" gave 1995-01-01) and
+    reads an impossible date as the month it names ("2024-02-30" gave 2024-02-01). Its day is
+    kept only when the page writes it somewhere, in its text, markup or URL, as a date with
+    day, month and year: ISO or compact (`2024-05-03`, `20240503`), day first or month first
+    with dots, slashes or dashes (`03.05.2024`, `5/3/2024`), with CJK units (`2024年5月3日`),
+    or with a month name (`May 3, 2024`, `3. Mai 2024`). htmldate reads slashed dates near
+    the headline that our own readers leave alone, as ambiguous; this is what they add.
+    """
+    day = parse_day(value)
+    if day is None:
+        return None
+    if url_day(url) == day or day.date() in shown_dates(tree).days:
+        return day
+    y, m, d = day.year, day.month, day.day
+    pattern = (
+        rf"(?<!\d)(?:{y}(?P<s1>[-/.])0?{m}(?P=s1)0?{d}|{y}{m:02d}{d:02d}"
+        rf"|0?{d}(?P<s2>[-/.])0?{m}(?P=s2){y}|0?{m}/0?{d}/{y}"
+        rf"|{y}\s*[年년]\s*0?{m}\s*[月월]\s*0?{d}\s*[日일]?)(?!\d)"
+    )
+    return day if re.search(pattern, html) else None
+
+
 def find_published(
     page: HtmlElement | str, url: str | None = None, anchor: HtmlElement | None = None
 ) -> PageDate:

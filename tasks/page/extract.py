@@ -30,8 +30,9 @@ from tasks.models import (
     PageType,
 )
 from tasks.page.authors import find_authors
-from tasks.page.dates import find_published, parse_day
-from tasks.page.headlines import find_headline, strip_title_segments
+from tasks.page.dates import find_published, printed_day
+from tasks.page.entities import settle_entities
+from tasks.page.headlines import find_headline, readable, strip_title_segments
 from tasks.page.jsonld import article_headlines
 from tasks.page.language import detect_language
 from tasks.page.pagetype import classify_page
@@ -108,7 +109,7 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
     canonical = canonical_url(final_url, reading.declared_url if reading else None)
     site_name = reading.site_name if reading else None
     title = reading.title if reading else None
-    if not title and (title := clean_headline(entry.title)):
+    if not title and (title := readable(clean_headline(entry.title))):
         title = strip_site_suffix(title, site_name, site_label(final_url))
     authors = (reading.authors if reading else ()) or split_authors(entry.authors)
     published_at, source, precision = _choose_date(entry, reading)
@@ -158,7 +159,7 @@ def read_page(html: str, url: str) -> PageReading:
 
     May raise whatever lxml or trafilatura raise; `extract_article` turns that into a fallback.
     """
-    tree = trafilatura.load_html(html)
+    tree = trafilatura.load_html(settle_entities(html))
     if tree is None:
         return PageReading("", None, (), None, None, None, (None, None), None, None)
     # Our readers run first: bare_extraction copies the tree it is given, but be safe anyway.
@@ -172,9 +173,8 @@ def read_page(html: str, url: str) -> PageReading:
         *(t.text_content() for t in tree.iter("title")),
         *article_headlines(tree),
     ]
-    headline, h1 = find_headline(
-        tree, url, [clean_line(t) for t in meta_titles], [og_site_name, site_label(url)]
-    )
+    titles = [readable(clean_line(t)) for t in meta_titles]
+    headline, h1 = find_headline(tree, url, titles, [og_site_name, site_label(url)])
     published = find_published(tree, url, anchor=h1)
 
     document = _run_trafilatura(tree, url, favor_precision=True)
@@ -202,10 +202,14 @@ def read_page(html: str, url: str) -> PageReading:
     site_name = clean_headline(og_site_name) or clip_line(
         clean_headline(document.sitename), MAX_SITE_NAME
     )
-    title = clean_headline(headline) if headline else None
-    if not title and (title := clean_headline(document.title)):
-        title = strip_site_suffix(title, site_name, document.sitename, site_label(url))
-        title = strip_title_segments(title)
+    title = readable(clean_headline(headline))
+    # trafilatura's title, else the first metadata title that says something: trafilatura
+    # cuts a long <title> to "…", and one of invisible characters before its words is long.
+    for candidate in (document.title, *titles):
+        if title or not (candidate := readable(clean_headline(candidate))):
+            continue
+        candidate = strip_site_suffix(candidate, site_name, document.sitename, site_label(url))
+        title = readable(strip_title_segments(candidate))
     return PageReading(
         text=unicodedata.normalize("NFC", body).strip(),
         title=title,
@@ -219,7 +223,8 @@ def read_page(html: str, url: str) -> PageReading:
         description=document.description,
         declared_url=declared,
         published=published,
-        day=parse_day(document.date),
+        # Only read when the page's own readers found no date, the one case it is used in.
+        day=printed_day(document.date, html, tree, url) if published[0] is None else None,
         html_lang=html_lang,
         page_type=classify_page(tree, url, body, headline is not None),
         page_text=(fuller.text or "") if fuller else "",

@@ -45,12 +45,15 @@ def blocks(tree: HtmlElement) -> Iterator[tuple[str, object | None]]:
 
 
 def load(text: str) -> object | None:
+    """The parsed JSON, or None when it does not parse or nests too deep for `json` to read."""
     cleaned = text.strip()
     for wrapper in ("<!--", "-->", "//<![CDATA[", "//]]>", "<![CDATA[", "]]>"):
         cleaned = cleaned.replace(wrapper, "")
     try:
         return json.loads(cleaned, strict=False)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # `json` recurses once per level: a block nested 100,000 deep raises RecursionError.
+        # It is one unreadable block, not an unreadable page.
         return None
 
 

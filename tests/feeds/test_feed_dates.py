@@ -119,6 +119,20 @@ def test_feed_date_that_is_not_a_date_is_not_parsed(written: str) -> None:
     assert _published(written).published_at is None
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        "2024-02-30T10:00:00Z",
+        "2023-02-29T08:15:00+01:00",
+        "2024-04-31",
+        "Fri, 30 Feb 2024 10:00:00 GMT",
+    ],
+)
+def test_feed_date_of_an_impossible_day_is_no_date(written: str) -> None:
+    # feedparser's W3C-DTF reader rolled 2024-02-30 over to the 1st of March.
+    assert _published(written).published_at is None
+
+
 def test_english_dates_are_left_to_feedparser() -> None:
     assert parse_localized_date("Wed, 05 Mar 2025 10:00:00 -0300") is None
     assert _published("Wed, 05 Mar 2025 10:00:00 -0300").published_at == datetime(
