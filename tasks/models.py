@@ -188,6 +188,10 @@ class Article:
     """The UTC offset written with the page's time, when `published_at` came from the page."""
     story_id: str | None = None
     """Assigned after extraction, by comparing the text with recent articles."""
+    text_partial: bool = False
+    """`text` is the teaser of a paywalled article, not all of it: the page declares its
+    content not free (`isAccessibleForFree`) and serves only part of it, or the text ends in a
+    subscribe prompt."""
     sketch: bytes | None = None
     """The text's MinHash (`tasks.run.stories`), computed in the extraction worker so that
     clustering in the flow only compares; None when the text is too short. Not a column."""
