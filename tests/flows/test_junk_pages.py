@@ -7,6 +7,7 @@ by then those pages serve the article.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import duckdb
 import pytest
 from httpserver import LocalServer, Reply, Seen
 from sites import conditional, write_feeds_file
+from test_cli import newsdesk
 
 from flows.ingest import ingest
 from tasks.models import RunReport
@@ -215,3 +217,13 @@ def test_a_paywalled_teaser_is_stored_from_its_page_marked_partial(runs, path):
         "SELECT text_partial FROM latest_articles WHERE url = ?", [runs.server.url(path)]
     )
     assert shown is True
+
+
+def test_newsdesk_search_says_which_hits_are_teasers(runs):
+    found = newsdesk("search", "--db", str(runs.db), "--format", "json", "harbour bridge")
+    assert found.returncode == 0, found.stderr
+    hits = {hit["url"]: hit for hit in map(json.loads, found.stdout.splitlines())}
+    assert hits[runs.server.url("/teaser-en")]["text_partial"] is True
+    assert hits[runs.server.url("/challenge-en")]["text_partial"] is False
+    table = newsdesk("search", "--db", str(runs.db), "harbour bridge", env={"COLUMNS": "200"})
+    assert "(teaser) Harbour bridge reopens" in table.stdout
