@@ -51,6 +51,8 @@ _PIECE_WORDS = 6
 """Lines shorter than this (buttons, links, labels) are not running text."""
 _SHORT_PAGE_WORDS = 120
 """A wall's page has less running text than this in all it shows (navigation included)."""
+_NOTICE_WORDS = 20
+"""Words of consent text that make an element a consent notice."""
 _TEASER_WORDS = 25
 """Running words before a subscribe prompt that make a teaser rather than a sign-in wall."""
 
@@ -156,29 +158,30 @@ _CONSENT_ACTION = _phrases(
     r"\bgestionar (?:las )?(?:opciones|preferencias|cookies)\b",
 )
 _CONSENT_TEXT = _phrases(
+    # Specific to consent notices: an article about a partnership or privacy keeps its lines.
     r"cookie",
     r"consent",
-    r"\bprivacy\b",
-    r"\bpartners?\b",
-    r"\bvendors?\b",
+    r"\b(?:our|\d+) partners\b",
+    r"\bvendors\b",
     r"personal (?:data|information)",
     r"legitimate interest",
+    r"privacy (?:settings|policy|choices)",
     r"einwillig",
     r"zustimm",
-    r"datenschutz",
-    r"\bpartner(?:n)?\b",
+    r"\bunsere[n]? (?:\d+ )?partner",
     r"personenbezogen",
     r"berechtigte[ns]? interesse",
+    r"datenschutzeinstellungen",
     r"consentement",
-    r"confidentialité",
-    r"partenaires",
+    r"\bnos (?:\d+ )?partenaires",
     r"données personnelles",
     r"intérêt légitime",
+    r"paramètres de confidentialité",
     r"consentimiento",
-    r"privacidad",
-    r"\bsocios\b",
+    r"\bnuestros (?:\d+ )?socios",
     r"datos personales",
     r"interés legítimo",
+    r"(?:configuración|política) de privacidad",
 )
 _CONSENT_MARKUP = _phrases(
     r"onetrust-consent-sdk|onetrust-banner-sdk|otSDKStub|cdn\.cookielaw\.org",
@@ -339,7 +342,7 @@ def classify_junk(tree: HtmlElement, body: str, http_status: int | None = 200) -
         return None
     if short and (
         _any(_CONSENT_TITLE, titles)
-        or (_CONSENT_ACTION.search(shown) and _consent_words(visible) > page_words)
+        or (_CONSENT_ACTION.search(shown) and _only_a_consent_notice(tree))
     ):
         return "consent"
     # A headline and a lead before the prompt are a teaser (`is_partial`), not a wall.
@@ -486,9 +489,9 @@ def _h1s(tree: HtmlElement) -> list[str]:
 _HIDDEN = frozenset({"script", "style", "noscript", "template", "svg", "head", "title"})
 
 
-def visible_lines(tree: HtmlElement) -> list[str]:
+def visible_lines(tree: HtmlElement, leave_out: HtmlElement | None = None) -> list[str]:
     """The text a reader sees, one piece per run of text between tags: the head, scripts,
-    styles and `noscript` left out."""
+    styles and `noscript` left out (and `leave_out`, but the text after it)."""
     lines: list[str] = []
     stack: list[HtmlElement | str] = [tree]
     while stack:
@@ -496,7 +499,7 @@ def visible_lines(tree: HtmlElement) -> list[str]:
         if isinstance(item, str):
             lines.append(item)
             continue
-        if not isinstance(item.tag, str) or item.tag in _HIDDEN:
+        if not isinstance(item.tag, str) or item.tag in _HIDDEN or item is leave_out:
             continue
         if item.text and item.text.strip():
             lines.append(" ".join(item.text.split()))
@@ -508,8 +511,34 @@ def visible_lines(tree: HtmlElement) -> list[str]:
     return lines
 
 
-def _consent_words(lines: list[str]) -> int:
-    return sum(len(line.split()) for line in lines if _CONSENT_TEXT.search(line.lower()))
+def _only_a_consent_notice(tree: HtmlElement) -> bool:
+    """Whether the page shows a consent notice and next to nothing else: the notice is the
+    smallest element around an "Accept all" button that holds its consent text, and outside
+    it the page has less running text than `_TEASER_WORDS` (an article under a banner has its
+    article there, even one about privacy)."""
+    for button in tree.iter("button", "a", "input"):
+        label = button.get("value") if button.tag == "input" else button.text_content()
+        if not label or len(label) > 60 or not _CONSENT_ACTION.search(label.lower()):
+            continue
+        notice = button.getparent()
+        while notice is not None and notice.tag not in ("body", "html"):
+            if _consent_words(notice) >= _NOTICE_WORDS:
+                break
+            notice = notice.getparent()
+        # A notice is an element of its own: text that reaches `<body>` is the page's.
+        if notice is None or notice.tag in ("body", "html"):
+            continue
+        outside = visible_lines(tree, leave_out=notice)
+        return sum(len(x.split()) for x in outside if len(x.split()) >= _PIECE_WORDS) < (
+            _TEASER_WORDS
+        )
+    return False
+
+
+def _consent_words(element: HtmlElement) -> int:
+    return sum(
+        len(line.split()) for line in visible_lines(element) if _CONSENT_TEXT.search(line.lower())
+    )
 
 
 def _markup(tree: HtmlElement) -> str:

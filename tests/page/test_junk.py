@@ -170,6 +170,19 @@ def test_an_article_under_a_consent_banner_is_an_article():
     assert reading_of(article_page(8, CONSENT_BANNER)).junk is None
 
 
+def test_a_short_article_about_privacy_under_a_consent_banner_is_an_article():
+    story = (
+        "<p>The data protection regulator fined the retailer on Tuesday for sharing the "
+        "personal data of its customers with advertising partners without asking them.</p>"
+        "<p>Our partners in the investigation said the retailer had ignored privacy settings "
+        "chosen by more than two million people over three years of online shopping.</p>"
+        "<p>The company said it would appeal and had already changed how it works with "
+        "the vendors that handle its loyalty programme and its mailing lists.</p>"
+    )
+    html = article_page(0, CONSENT_BANNER).replace(b"</h1>", b"</h1>" + story.encode())
+    assert reading_of(html).junk is None
+
+
 def test_an_article_with_a_subscribe_footer_is_whole():
     footer = "<footer><p>Subscribe to our newsletter for the day's news.</p></footer>"
     reading = reading_of(article_page(8, footer))
