@@ -183,6 +183,19 @@ def test_a_short_article_about_privacy_under_a_consent_banner_is_an_article():
     assert reading_of(html).junk is None
 
 
+def test_a_short_brief_on_a_site_behind_cloudflare_is_an_article():
+    # Cloudflare adds its bot-detection script to every page it serves, not only challenges.
+    script = (
+        "<script>(function(){var js = document.createElement('script');"
+        "js.src = '/cdn-cgi/challenge-platform/scripts/jsd/main.js';"
+        "document.getElementsByTagName('head')[0].appendChild(js);})();</script>"
+    )
+    brief = article_page(2, script).replace(
+        b"</h1>", b"</h1><p>Press and hold the reset button for ten seconds, the utility said.</p>"
+    )
+    assert reading_of(brief).junk is None
+
+
 def test_an_article_with_a_subscribe_footer_is_whole():
     footer = "<footer><p>Subscribe to our newsletter for the day's news.</p></footer>"
     reading = reading_of(article_page(8, footer))
