@@ -842,7 +842,7 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
         print_search_hits(hits, args.query, wide=args.wide, max_width=args.max_width)
         return EXIT_OK
     columns = ["rank", "published_at", "feed", "language", "title", "snippet", "url"]
-    columns += ["article_id", "score"]
+    columns += ["article_id", "score", "text_partial"]
     rows = [
         (
             h.rank,
@@ -854,6 +854,7 @@ def _search(args: argparse.Namespace, settings: Settings) -> int:
             h.url,
             h.article_id,
             round(h.score, 4),
+            h.text_partial,
         )
         for h in hits
     ]
@@ -888,6 +889,9 @@ def print_search_hits(hits: Sequence[Any], query: str, *, wide: bool, max_width:
         headline = Text(h.title or "")
         for start, end in snippet_spans(h.title or "", words):
             headline.stylize("bold", start, end)
+        if h.text_partial:
+            # The snippet is from a paywalled article's teaser: the rest was not served.
+            headline = Text.assemble(("(teaser) ", "dim"), headline)
         date = f"{h.published_at:%Y-%m-%d}" if h.published_at else ""
         cells: list[Any] = [str(h.rank), date]
         if not narrow:

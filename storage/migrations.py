@@ -397,4 +397,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         GROUP BY ALL;
         """,
     ),
+    # NULL on the rows stored before: their pages were not checked for a paywall.
+    Migration(
+        11,
+        "articles.text_partial",
+        """
+        ALTER TABLE articles ADD COLUMN text_partial BOOLEAN;
+
+        CREATE OR REPLACE VIEW latest_articles AS
+        SELECT coalesce(published_at, first_seen_at) AS published, feed_name, site_name,
+               language, title, wire_agency, story_id, url, word_count, text_partial,
+               article_id, first_seen_at
+        FROM articles
+        WHERE first_seen_at >= now() - INTERVAL 7 DAY
+          AND coalesce(page_type, 'article') = 'article'
+        ORDER BY published DESC, article_id;
+        """,
+    ),
 )

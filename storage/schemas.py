@@ -103,7 +103,7 @@ SIGHTING_KEY_COLUMNS = "entry_url_key, guid_key"
 # Columns an edit replaces; the key, the URLs and the first sighting stay as they were.
 CONTENT_COLUMNS = (
     "site_name, title, text, summary, authors, language, word_count, content_hash, "
-    "extraction, extraction_error, http_status, page_type, wire_agency, dateline"
+    "extraction, extraction_error, http_status, page_type, wire_agency, dateline, text_partial"
 )
 # Columns `article_versions` keeps of a replaced version.
 VERSIONED_COLUMNS = (
@@ -118,6 +118,15 @@ def article_row(article: Article, run_id: str, seen_at: datetime) -> dict[str, o
     row: dict[str, object] = {name: getattr(article, name) for name in _ARTICLE_FIELDS}
     row.update(first_seen_at=seen_at, run_id=run_id, version=1, updated_at=None)
     return row
+
+
+def conform_articles(table: pa.Table) -> pa.Table:
+    """Staged articles with every column of `ARTICLE_SCHEMA`: a batch spooled by an earlier
+    version lacks the columns added since, which stay NULL."""
+    for field in ARTICLE_SCHEMA:
+        if field.name not in table.column_names:
+            table = table.append_column(field, pa.nulls(len(table), field.type))
+    return table
 
 
 def stage_batch(

@@ -54,6 +54,8 @@ class SearchHit:
     snippet: str
     url: str
     score: float
+    text_partial: bool | None = None
+    """The stored text is a paywalled article's teaser (`articles.text_partial`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,10 +294,20 @@ def search(
             snippet=snippet(text or summary or "", words, snippet_width),
             url=url,
             score=float(score),
+            text_partial=partial,
         )
-        for rank, (article_id, published_at, feed_name, lang, title, text, summary, url, score) in (
-            enumerate(rows, start=1)
-        )
+        for rank, (
+            article_id,
+            published_at,
+            feed_name,
+            lang,
+            title,
+            text,
+            summary,
+            url,
+            score,
+            partial,
+        ) in enumerate(rows, start=1)
     ]
 
 
@@ -333,7 +345,8 @@ def _search_substrings(
             FROM found GROUP BY article_id
         )
         SELECT a.article_id, a.published_at, a.feed_name, a.language, a.title, a.text,
-               a.summary, a.url, sc.occurrences / sqrt(1 + length(a.text)) AS score
+               a.summary, a.url, sc.occurrences / sqrt(1 + length(a.text)) AS score,
+               a.text_partial
         FROM scored sc JOIN articles a USING (article_id)
         ORDER BY sc.words DESC, sc.title_words DESC, score DESC, a.article_id
         LIMIT $limit
@@ -370,7 +383,7 @@ def _search_index(
             GROUP BY tf.docid
         )
         SELECT a.article_id, a.published_at, a.feed_name, a.language, a.title, a.text,
-               a.summary, a.url, sc.score
+               a.summary, a.url, sc.score, a.text_partial
         FROM scored sc
         JOIN {s}.docs d USING (docid)
         JOIN articles a

@@ -204,7 +204,8 @@ def _update_search(con: duckdb.DuckDBPyConnection, result: BatchResult) -> str |
     """Add the batch's articles to the search index once it committed; a failure here costs
     search freshness only, never the batch."""
     try:
-        search.index_articles(con, result.new_ids | result.updated_ids)
+        # A healed article's page text replaced its feed text: the index must read it again.
+        search.index_articles(con, result.new_ids | result.updated_ids | result.healed_ids)
     except (duckdb.Error, ExtensionMissing) as exc:
         return str(exc)
     return None

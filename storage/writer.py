@@ -33,6 +33,7 @@ from storage.schemas import (
     SIGHTING_KEYS,
     SKETCH_SCHEMA,
     VERSIONED_COLUMNS,
+    conform_articles,
     feed_state_table,
     retry_table,
     run_table,
@@ -494,7 +495,7 @@ def merge_spool(con: duckdb.DuckDBPyConnection, db: Path) -> list[RunRecord]:
             continue
         result = write_staged(
             con,
-            tables["articles"],
+            conform_articles(tables["articles"]),
             tables["sightings"],
             feed_states,
             run,

@@ -188,7 +188,8 @@ class Page:
     error: str | None = None
     body: bytes | None = None
     """The undecoded HTML: bytes cross to a worker process for the price of a copy, and the
-    decode runs there."""
+    decode runs there. For a 403, 429 or 503, the error page's first bytes, for extraction to
+    tell a bot challenge (which can heal) from a refusal."""
     content_type: str | None = None
     """The response's Content-Type, for decoding `body`."""
     retryable: bool = False
@@ -227,12 +228,17 @@ class Article:
     """The UTC offset written with the page's time, when `published_at` came from the page."""
     story_id: str | None = None
     """Assigned after extraction, by comparing the text with recent articles."""
+    text_partial: bool = False
+    """`text` is the teaser of a paywalled article, not all of it: the page declares its
+    content not free (`isAccessibleForFree`) and serves only part of it, or the text ends in a
+    subscribe prompt."""
     sketch: bytes | None = None
     """The text's MinHash (`tasks.run.stories`), computed in the extraction worker so that
     clustering in the flow only compares; None when the text is too short. Not a column."""
     retryable: bool = False
-    """The page failed in a way that can heal (`Page.retryable`): the row holds the feed's text
-    for now, and the retry queue (`page_retries`) fetches the page again later. Not a column."""
+    """The page failed in a way that can heal (`Page.retryable`, or a bot challenge or consent
+    wall in place of the article, see `tasks.page.junk`): the row holds the feed's text for
+    now, and the retry queue (`page_retries`) fetches the page again later. Not a column."""
 
     def __post_init__(self) -> None:
         for name in ("url", "canonical_url", "feed_name", "language"):

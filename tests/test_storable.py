@@ -80,3 +80,14 @@ def test_an_article_and_an_entry_with_hostile_strings_stage_into_arrow(value) ->
     assert isinstance(articles, pa.Table) and articles.num_rows == 1
     assert article.authors == ("Jane Doe",)
     assert all(len(a) <= 100 for a in article.authors)
+
+
+def test_a_body_past_the_bound_is_cut_and_marked_partial() -> None:
+    from tasks.models import Page
+    from tasks.page.extract import extract_article
+
+    entry = FeedEntry("f", "https://news.example/1", title="Long", content="word " * 100_000)
+    article = extract_article(entry, Page(entry.url, http_status=500, retryable=True))
+    assert article.extraction == "feed" and article.text_partial
+    assert len(article.text) <= MAX_TEXT and article.text.endswith("word…")
+    assert article.word_count == len(article.text.split())

@@ -25,7 +25,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
@@ -47,6 +47,10 @@ FEED_ACCEPT = (
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.8"
 RETRY_STATUSES = frozenset({429, 503})
+CHALLENGE_STATUSES = frozenset({403, 429, 503})
+"""Statuses CDNs and bot managers serve their challenges with: a page's error body is kept
+(up to `ERROR_BODY_BYTES`) so that extraction can tell a challenge from a refusal."""
+ERROR_BODY_BYTES = 256 * 1024
 PASSING_STATUSES = frozenset({408, 425, 429})
 """Client errors that say "not now" rather than "not here": worth another request later, like
 any 5xx (see `can_heal`)."""
@@ -183,6 +187,9 @@ class _Response:
     """Read only for 2xx answers; error pages and 304s are not downloaded."""
     retry_after: float | None = None
     """Seconds the server asked us to wait (429/503 with Retry-After)."""
+    error_body: bytes | None = None
+    """The first bytes of an HTML error page whose status may hide a bot challenge
+    (`CHALLENGE_STATUSES`), when the caller asked for them."""
 
 
 def make_client(
@@ -438,6 +445,7 @@ async def fetch_page(
             headers={"Accept": PAGE_ACCEPT},
             check_url=robots.check if robots is not None else None,
             check_response=_require_html,
+            error_body_bytes=ERROR_BODY_BYTES,
         )
     except FetchError as exc:
         return Page(
@@ -449,12 +457,15 @@ async def fetch_page(
         )
 
     if response.body is None:
+        # A challenge's body goes to extraction, which decides whether the page can heal.
         return Page(
             url=url,
             final_url=response.url,
             http_status=response.status,
             error=_status_error(response),
             retryable=can_heal(response.status),
+            body=response.error_body,
+            content_type=response.headers.get("content-type") if response.error_body else None,
         )
     return Page(
         url=url,
@@ -514,6 +525,7 @@ async def _polite_get(
     headers: Mapping[str, str],
     check_url: Callable[[str], Awaitable[None]] | None = None,
     check_response: Callable[[httpx.Response], None] | None = None,
+    error_body_bytes: int = 0,
 ) -> _Response:
     """`get_bounded` inside a host slot, honouring 429/503 `Retry-After`.
 
@@ -530,6 +542,7 @@ async def _polite_get(
                 headers=headers,
                 check_url=check_url,
                 check_response=check_response,
+                error_body_bytes=error_body_bytes,
             )
         if response.status not in RETRY_STATUSES:
             return response
@@ -538,7 +551,7 @@ async def _polite_get(
             return response
         limiter.pause(response.url, min(wait, config.retry_after_max))
         if attempt == 2 or wait > config.retry_after_max:
-            return _Response(response.status, response.headers, response.url, None, wait)
+            return replace(response, retry_after=wait)
     raise AssertionError("unreachable")
 
 
@@ -551,17 +564,21 @@ async def get_bounded(
     check_url: Callable[[str], Awaitable[None]] | None = None,
     check_response: Callable[[httpx.Response], None] | None = None,
     max_bytes: int | None = None,
+    error_body_bytes: int = 0,
 ) -> _Response:
     """GET `url`, following redirects by hand, within `total_timeout` and `max_response_bytes`
     (or `max_bytes`).
 
     `check_url` runs before each hop is requested and `check_response` before a 2xx body is
     read; either refuses by raising FetchError. Raises FetchError for every network problem.
+    The first `error_body_bytes` of an HTML answer with one of `CHALLENGE_STATUSES` are kept.
     """
     limit = max_bytes if max_bytes is not None else config.max_response_bytes
     try:
         async with asyncio.timeout(config.total_timeout):
-            return await _follow(client, url, config, headers, check_url, check_response, limit)
+            return await _follow(
+                client, url, config, headers, check_url, check_response, limit, error_body_bytes
+            )
     except TimeoutError:
         raise FetchError(f"timed out after {config.total_timeout:g} s", retryable=True) from None
 
@@ -574,6 +591,7 @@ async def _follow(
     check_url: Callable[[str], Awaitable[None]] | None,
     check_response: Callable[[httpx.Response], None] | None,
     limit: int,
+    error_body_bytes: int = 0,
 ) -> _Response:
     current = url
     seen = {current}
@@ -595,7 +613,12 @@ async def _follow(
                     # Leaving the block closes the stream; a redirect's body is never read.
                     target = str(response.url.join(location).copy_with(fragment=None))
                 elif not 200 <= status < 300:
-                    return _Response(status, response.headers, str(response.url), None)
+                    error_body = None
+                    if error_body_bytes and status in CHALLENGE_STATUSES and _is_html(response):
+                        error_body = await _read_prefix(response, error_body_bytes)
+                    return _Response(
+                        status, response.headers, str(response.url), None, None, error_body
+                    )
                 else:
                     if check_response is not None:
                         check_response(response)
@@ -640,6 +663,23 @@ async def _read_capped(response: httpx.Response, limit: int) -> bytes:
             raise too_large
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _read_prefix(response: httpx.Response, limit: int) -> bytes:
+    """At most the first `limit` bytes of the decoded body: enough to recognise an error page."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk[: limit - size])
+        size += len(chunks[-1])
+        if size >= limit:
+            break
+    return b"".join(chunks)
+
+
+def _is_html(response: httpx.Response) -> bool:
+    media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    return not media_type or media_type in HTML_MEDIA_TYPES
 
 
 def _status_error(response: _Response) -> str:

@@ -34,6 +34,15 @@ from tasks.page.dates import find_published, printed_day
 from tasks.page.entities import settle_entities
 from tasks.page.headlines import find_headline, readable, strip_title_segments
 from tasks.page.jsonld import article_headlines
+from tasks.page.junk import (
+    HEALABLE,
+    REASONS,
+    JunkKind,
+    challenge_in,
+    classify_junk,
+    is_partial,
+    strip_prompt,
+)
 from tasks.page.language import detect_language
 from tasks.page.pagetype import classify_page
 from tasks.page.wire import find_wire
@@ -78,6 +87,11 @@ class PageReading:
     page_type: PageType = "article"
     page_text: str = ""
     """The default settings' reading of the page, a superset of `text` on most pages."""
+    junk: JunkKind | None = None
+    """What the page is when it is not the article (`tasks.page.junk`): its reading is then
+    worth nothing."""
+    partial: bool = False
+    """`text` is a paywalled article's teaser."""
 
 
 def extract_article(entry: FeedEntry, page: Page) -> Article:
@@ -85,13 +99,22 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
     final_url = page.final_url or page.url or entry.url
     reading: PageReading | None = None
     error: str | None = page.error
-    if error is None and page.http_status is not None and page.http_status >= 400:
+    retryable = page.retryable
+    failed = page.http_status is not None and page.http_status >= 400
+    if error is None and failed:
         error = f"HTTP {page.http_status}"
-    if error is None and page.body:
+    if failed and page.body and _is_challenge(page):
+        # A 403 is refused for good, unless it is a challenge: those pass.
+        error, retryable = f"{REASONS['challenge']} (HTTP {page.http_status})", True
+    elif error is None and page.body:
         try:
             reading = read_page(decode_html(page.content_type, page.body), final_url)
         except Exception as exc:  # one odd page must never sink the batch
             error = f"extraction failed: {type(exc).__name__}"
+    if reading is not None and reading.junk is not None:
+        # Nothing of a wall's page is the article's, not even its address (a consent host's).
+        error, retryable = REASONS[reading.junk], reading.junk in HEALABLE
+        reading, final_url = None, page.url or entry.url
     page_type = reading.page_type if reading else None
     if error is None and page_type == "article" and (reading is None or not reading.text):
         error = NO_PAGE_TEXT
@@ -103,7 +126,9 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         text, extraction = reading.text if page_type == "article" else "", "page"
     else:
         text, extraction = clean_text(entry.content or entry.summary or ""), "feed"
-    # Made storable before it is counted, hashed and sketched, so that they describe the row.
+    # Made storable before it is counted, hashed and sketched, so that they describe the row;
+    # a body cut at the bound is partial too.
+    cut = len(text) > MAX_TEXT
     text = storable(text, MAX_TEXT, line=False) or ""
 
     canonical = canonical_url(final_url, reading.declared_url if reading else None)
@@ -150,8 +175,18 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         wire_agency=wire.agency,
         dateline=clip_line(wire.dateline, MAX_DATELINE),
         sketch=story_sketch,
-        retryable=page.retryable and extraction == "feed",
+        text_partial=cut or (bool(reading and reading.partial) and extraction == "page"),
+        retryable=retryable and extraction == "feed",
     )
+
+
+def _is_challenge(page: Page) -> bool:
+    """Whether an error response's page is a bot challenge (`tasks.page.junk`)."""
+    try:
+        tree = trafilatura.load_html(decode_html(page.content_type, page.body or b""))
+        return tree is not None and challenge_in(tree)
+    except Exception:  # an unreadable error page is no challenge
+        return False
 
 
 def read_page(html: str, url: str) -> PageReading:
@@ -196,12 +231,17 @@ def read_page(html: str, url: str) -> PageReading:
             None,
             html_lang,
             page_type=classify_page(tree, url, "", headline is not None),
+            junk=classify_junk(tree, ""),
         )
     # Markup in a page's metadata (`<i>` in og:site_name, `<b>` in <title>) is removed like
     # markup in feed titles: these columns are plain text.
     site_name = clean_headline(og_site_name) or clip_line(
         clean_headline(document.sitename), MAX_SITE_NAME
     )
+    junk = classify_junk(tree, body)
+    partial = junk is None and is_partial(tree, body)
+    if partial:
+        body = strip_prompt(body)
     title = readable(clean_headline(headline))
     # trafilatura's title, else the first metadata title that says something: trafilatura
     # cuts a long <title> to "…", and one of invisible characters before its words is long.
@@ -228,6 +268,8 @@ def read_page(html: str, url: str) -> PageReading:
         html_lang=html_lang,
         page_type=classify_page(tree, url, body, headline is not None),
         page_text=(fuller.text or "") if fuller else "",
+        junk=junk,
+        partial=partial,
     )
 
 

@@ -2,12 +2,13 @@
 article of the retry queue (`page_retries`) stands after this run's attempt.
 
 An article whose page failed in a way that can heal (`Article.retryable`: a 5xx, a 429, a
-timeout, a lost connection, an unreachable robots.txt) is stored from its feed's text and
-queued. Later runs fetch its page again when it is due, after growing intervals (the
-schedule, e.g. 15 min, 1 h, 6 h, 24 h); a page that fails once more than the schedule has
-intervals, or fails for good (a 404 now), is given up. A page that works heals the article in
-place (`storage.writer`). Each run takes at most `per_run` due pages, after its new articles,
-so a backlog never starves them. Pure: the times come in as arguments.
+timeout, a lost connection, an unreachable robots.txt, a bot challenge or a consent wall served
+in place of the article) is stored from its feed's text and queued. Later runs fetch its page
+again when it is due, after growing intervals (the schedule, e.g. 15 min, 1 h, 6 h, 24 h); a
+page that fails once more than the schedule has intervals, or fails for good (a 404 now), is
+given up. A page that works heals the article in place (`storage.writer`). Each run takes at
+most `per_run` due pages, after its new articles, so a backlog never starves them. Pure: the
+times come in as arguments.
 """
 
 from __future__ import annotations

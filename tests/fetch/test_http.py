@@ -18,6 +18,7 @@ from httpserver import LocalServer, Reply, Seen, free_port, redirect
 from tasks.encoding import decode_html
 from tasks.fetch.config import FetchConfig
 from tasks.fetch.http import (
+    ERROR_BODY_BYTES,
     FetchError,
     HostLimiter,
     fetch_feed,
@@ -543,3 +544,27 @@ def test_robots_txt_refusals_heal_only_when_it_was_unreachable(
 
     assert page.error is not None and "robots.txt" in page.error
     assert page.retryable is retryable
+
+
+def test_a_403_page_s_first_bytes_are_kept_for_extraction_to_tell_a_challenge(
+    server: LocalServer,
+) -> None:
+    challenge = b"<html><head><title>Just a moment...</title></head><body>" + b"x" * 400_000
+    server.routes["/story"] = Reply(status=403, headers=HTML_HEADERS, body=challenge)
+    page = download(settings(), server.url("/story"))
+
+    assert (page.http_status, page.error, page.retryable) == (403, "HTTP 403", False)
+    assert page.body == challenge[:ERROR_BODY_BYTES]
+    assert page.content_type == HTML_HEADERS["Content-Type"]
+
+
+@pytest.mark.parametrize(
+    ("status", "headers"), [(404, HTML_HEADERS), (403, {"Content-Type": "application/json"})]
+)
+def test_other_error_bodies_are_not_downloaded(
+    server: LocalServer, status: int, headers: dict[str, str]
+) -> None:
+    server.routes["/story"] = Reply(status=status, headers=headers, body=b"{}")
+    page = download(settings(), server.url("/story"))
+
+    assert (page.http_status, page.body) == (status, None)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 from storage import Warehouse, connect, spool
 from storage.export import snapshot
@@ -465,3 +466,23 @@ def test_a_heal_replaces_the_feed_text_sketch_and_marks_the_queue_row(tmp_path: 
     assert rows(db, "SELECT story_id, minhash[1:1] FROM story_sketches") == [("story-x", b"\x02")]
     assert rows(db, "SELECT story_id, version FROM articles") == [("story-x", 1)]
     assert rows(db, "SELECT status, healed_at FROM page_retries") == [("healed", later)]
+
+
+def test_a_batch_spooled_before_text_partial_existed_is_merged_with_it_unknown(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "news.duckdb"
+    write(db, T0, "r0")
+    with lock_held(db):
+        outcome = Warehouse(db, lock_wait=0.2).write(
+            Batch((article(1),), (sighting(1),), (), run("r1", T0 + timedelta(hours=1)))
+        )
+    assert outcome.spooled_to is not None
+    # What an earlier release spooled: the same rows without the column migration 11 added.
+    spooled = outcome.spooled_to / "articles.parquet"
+    pq.write_table(pq.read_table(spooled).drop_columns(["text_partial"]), spooled)
+
+    merged = Warehouse(db, lock_wait=5).prepare()
+
+    assert [r.articles_new for r in merged] == [1]
+    assert rows(db, "SELECT article_id, text_partial FROM articles") == [("id1", None)]
