@@ -86,8 +86,15 @@ def test_a_body_past_the_bound_is_cut_and_marked_partial() -> None:
     from tasks.models import Page
     from tasks.page.extract import extract_article
 
-    entry = FeedEntry("f", "https://news.example/1", title="Long", content="word " * 100_000)
-    article = extract_article(entry, Page(entry.url, http_status=500, retryable=True))
-    assert article.extraction == "feed" and article.text_partial
-    assert len(article.text) <= MAX_TEXT and article.text.endswith("word…")
+    # Paragraphs that differ: trafilatura drops repeated ones.
+    paragraphs = "".join(
+        f"<p>Meeting {n}: " + "the council met the harbour board about the budget. " * 20 + "</p>"
+        for n in range(400)
+    )
+    html = f"<html><head><title>Long</title></head><body><article><h1>Long</h1>{paragraphs}"
+    entry = FeedEntry("f", "https://news.example/1", title="Long")
+    page = Page(entry.url, http_status=200, body=html.encode(), content_type="text/html")
+    article = extract_article(entry, page)
+    assert article.extraction == "page" and article.text_partial
+    assert len(article.text) <= MAX_TEXT and article.text.endswith("…")
     assert article.word_count == len(article.text.split())
