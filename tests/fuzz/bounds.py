@@ -29,9 +29,8 @@ CONTROL_IN_LINE = re.compile(r"[\x00-\x1f\x7f]")
 # needed (ZWJ and ZWNJ are: scripts such as Bengali use them, one at a time).
 INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff\u180e]|[\u200c\u200d]{2,}")
 # HTML's named references (with their semicolon), as literal text.
-HTML_ENTITY = re.compile(
-    "&(?:" + "|".join(sorted((n[:-1] for n in html.entities.html5 if n.endswith(";")), key=len, reverse=True)) + ");"
-)
+_NAMES = sorted((n[:-1] for n in html.entities.html5 if n.endswith(";")), key=len, reverse=True)
+HTML_ENTITY = re.compile("&(?:" + "|".join(_NAMES) + ");")
 
 
 def latest_date() -> datetime:

@@ -212,7 +212,9 @@ def inject_page_field(field: str, value: str) -> Mutation:
 
     def title(body: bytes) -> bytes:
         new = b"<title>" + as_html(value) + b"</title>"
-        replaced, count = re.subn(rb"<title\b[^>]*>.*?</title>", new, body, 1, re.I | re.S)
+        replaced, count = re.subn(
+            rb"<title\b[^>]*>.*?</title>", new, body, count=1, flags=re.I | re.S
+        )
         return replaced if count else _after(HEAD, body, new)
 
     def byline(body: bytes) -> bytes:
@@ -283,7 +285,9 @@ def structural(kind: str, size: int) -> Mutation:
             return _after(HEAD, body, b"<script>" + b"var a=1;" * (size // 8) + b"</script>")
         if kind == "dtd entity":
             doctype = f'<!DOCTYPE html [<!ENTITY {ENTITY} "an entity of this page">]>'.encode()
-            body = re.sub(rb"^\s*(<\?xml[^>]*>\s*)?(<!DOCTYPE[^>]*>)?", b"", body, 1, re.I)
+            body = re.sub(
+                rb"^\s*(<\?xml[^>]*>\s*)?(<!DOCTYPE[^>]*>)?", b"", body, count=1, flags=re.I
+            )
             refs = f"&{ENTITY}; ".encode() * size
             return doctype + _before(PARAGRAPH, body, b"<p>" + refs + b"</p>")
         raise ValueError(kind)

@@ -8,6 +8,7 @@ import asyncio
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from bounds import check_entry, check_storable
@@ -57,6 +58,7 @@ LINKS = [
 
 # Where an entry's fields sit, per format: the element names that may hold each.
 XML_FIELDS = {
+    "id": ("guid", "id"),
     "title": ("title", "news:title"),
     "link": ("link", "loc", "guid", "id"),
     "summary": ("description", "summary", "content", "content:encoded"),
@@ -64,6 +66,7 @@ XML_FIELDS = {
     "date": ("pubDate", "published", "updated", "dc:date", "news:publication_date"),
 }
 JSON_FIELDS = {
+    "id": "id",
     "title": "title",
     "link": "url",
     "summary": "content_html",
@@ -112,9 +115,23 @@ def structure_feed(body: bytes, shape: str, size: int) -> bytes:
     raise ValueError(shape)
 
 
+def _format(seed: Path) -> str:
+    if seed.suffix == ".json":
+        return "json"
+    head = seed.read_bytes()[:2_000]
+    return "sitemap" if b"<urlset" in head or b"<sitemapindex" in head else "xml"
+
+
+SEEDS_BY_FORMAT: dict[str, list[Path]] = {}
+for _seed in FEED_SEEDS:
+    SEEDS_BY_FORMAT.setdefault(_format(_seed), []).append(_seed)
+
+
 @st.composite
 def mutated_feeds(draw: st.DrawFn, kinds: tuple[str, ...]) -> Mutated:
-    seed = draw(st.sampled_from(FEED_SEEDS))
+    # The format first: JSON feeds are few among the seeds, and their strings arrive unescaped.
+    form = draw(st.sampled_from(sorted(SEEDS_BY_FORMAT)))
+    seed = draw(st.sampled_from(SEEDS_BY_FORMAT[form]))
     body, steps = read_seed(seed), []
     for _ in range(draw(st.integers(1, 3))):
         kind = draw(st.sampled_from(kinds))
@@ -146,9 +163,7 @@ def mutated_feeds(draw: st.DrawFn, kinds: tuple[str, ...]) -> Mutated:
 @pytest.fixture(scope="module")
 def parsers() -> Iterator[WorkerPool]:
     """Two parsing workers as a run starts them (`flows.steps.parse_feeds`)."""
-    with WorkerPool(
-        2, timeout=PARSE_TIMEOUT, preload=WORKER_PRELOAD, doing="feed parsing"
-    ) as pool:
+    with WorkerPool(2, timeout=PARSE_TIMEOUT, preload=WORKER_PRELOAD, doing="feed parsing") as pool:
         yield pool
 
 
@@ -180,14 +195,14 @@ def check_parsed(parsers: WorkerPool, feed: Mutated) -> None:
 
 
 @given(feed=mutated_feeds(kinds=("bytes",)))
-@examples(100)
+@examples(60)
 def test_feeds_with_flipped_or_truncated_bytes_give_well_formed_entries(parsers, feed):
     check_parsed(parsers, feed)
 
 
 @XFAIL_SANITIZER
 @given(feed=mutated_feeds(kinds=("field", "bytes")))
-@examples(150)
+@examples(100)
 def test_hostile_strings_in_any_entry_field_give_storable_entries(parsers, feed):
     check_parsed(parsers, feed)
 

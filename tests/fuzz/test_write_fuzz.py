@@ -64,7 +64,9 @@ def hostile_entries(draw: st.DrawFn) -> FeedEntry:
 def hostile_articles(draw: st.DrawFn) -> Article:
     """An article as a page reader could hand it over, every free-text field hostile."""
     n = next(SERIAL)
-    url = normalize_url(f"https://news.example/a{n}/" + draw(any_strings)) or "https://news.example/"
+    url = (
+        normalize_url(f"https://news.example/a{n}/" + draw(any_strings)) or "https://news.example/"
+    )
     text = draw(any_strings)
     return Article(
         article_id=hashlib.sha256(f"fuzz-article-{n}".encode()).hexdigest()[:16],
@@ -100,7 +102,9 @@ def hostile_batches(draw: st.DrawFn) -> Batch:
     run = RunRecord(f"fuzz-{next(SERIAL)}", NOW, NOW, 1, 1, 0, 0, len(entries), 0, 0, 0, 1.0)
     return Batch(
         articles=(*from_feed, *from_pages),
-        sightings=tuple(sighting_of(e, a.article_id) for e, a in zip(entries, from_feed)),
+        sightings=tuple(
+            sighting_of(e, a.article_id) for e, a in zip(entries, from_feed, strict=True)
+        ),
         feed_states=(),
         run=run,
     )
@@ -165,9 +169,7 @@ def on_lake(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Batch], None]
 @XFAIL_SANITIZER
 @given(batch=hostile_batches())
 @examples(25)
-def test_hostile_strings_in_every_field_are_written_to_a_duckdb_file_within_bounds(
-    on_file, batch
-):
+def test_hostile_strings_in_every_field_are_written_to_a_duckdb_file_within_bounds(on_file, batch):
     on_file(batch)
 
 
