@@ -195,21 +195,21 @@ def check_parsed(parsers: WorkerPool, feed: Mutated) -> None:
 
 
 @given(feed=mutated_feeds(kinds=("bytes",)))
-@examples(60)
+@examples(40)
 def test_feeds_with_flipped_or_truncated_bytes_give_well_formed_entries(parsers, feed):
     check_parsed(parsers, feed)
 
 
 @XFAIL_SANITIZER
 @given(feed=mutated_feeds(kinds=("field", "bytes")))
-@examples(100)
+@examples(60)
 def test_hostile_strings_in_any_entry_field_give_storable_entries(parsers, feed):
     check_parsed(parsers, feed)
 
 
 @XFAIL_SANITIZER
 @given(feed=mutated_feeds(kinds=("structure",)))
-@examples(15)
+@examples(10)
 def test_feeds_nested_deep_or_grown_giant_give_well_formed_entries(parsers, feed):
     check_parsed(parsers, feed)
 
