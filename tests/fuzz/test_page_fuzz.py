@@ -153,6 +153,23 @@ def test_a_page_with_a_pathological_shape_still_gives_its_article(workers, shape
     assert "hunter" in article.text
 
 
+def test_a_page_past_the_time_limit_is_stored_from_its_feed_with_the_reason():
+    """250,000 attributes on one element cost libxml2 minutes; a short limit shows the report
+    without waiting for the run's own."""
+    page = on_seed(("many attributes", structural("many attributes", 2_000_000)))
+    with WorkerPool(1, timeout=1, preload=WORKER_PRELOAD) as short:
+        fetched = Page(URL, URL, 200, body=page.body, content_type=page.content_type)
+        with pytest.raises(WorkerLost, match="took longer than 1 s"):
+            asyncio.run(short.run(extract_article, ENTRY, fetched))
+        lost = "extraction took longer than 1 s"
+        article = asyncio.run(
+            short.run(extract_article, ENTRY, replace(fetched, body=None, error=lost))
+        )
+    check_article(article)
+    assert (article.extraction, article.extraction_error) == ("feed", lost)
+    assert article.title == ENTRY.title
+
+
 @XFAIL_BOUNDS
 def test_json_ld_nested_100000_deep_is_skipped_not_the_page(workers):
     article = check_stored(workers, on_seed(("deep jsonld", structural("deep jsonld", 100_000))))
