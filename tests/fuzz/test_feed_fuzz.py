@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from bounds import check_entry, check_storable
+from corpus import CORPUS, needs_corpus
 from hypothesis import given
 from hypothesis import strategies as st
 from mutations import (
@@ -200,7 +201,6 @@ def test_feeds_with_flipped_or_truncated_bytes_give_well_formed_entries(parsers,
     check_parsed(parsers, feed)
 
 
-@XFAIL_SANITIZER
 @given(feed=mutated_feeds(kinds=("field", "bytes")))
 @examples(60)
 def test_hostile_strings_in_any_entry_field_give_storable_entries(parsers, feed):
@@ -212,6 +212,13 @@ def test_hostile_strings_in_any_entry_field_give_storable_entries(parsers, feed)
 @examples(10)
 def test_feeds_nested_deep_or_grown_giant_give_well_formed_entries(parsers, feed):
     check_parsed(parsers, feed)
+
+
+@needs_corpus
+def test_the_corpus_feeds_are_seeds_too():
+    """Without the corpus the fuzzing runs on the in-repo feeds alone; this says so."""
+    assert sum(CORPUS in seed.parents for seed in FEED_SEEDS) >= 100
+    assert len(SEEDS_BY_FORMAT["json"]) >= 5
 
 
 def test_the_in_repo_feed_seeds_are_here():
