@@ -33,6 +33,7 @@ from tasks.feeds.sitemap import parse_sitemap, parse_sitemap_index, sitemap_kind
 from tasks.models import DatePrecision, FeedEntry, ParsedFeed
 from tasks.text import (
     CONTROL,
+    clean_line,
     join_lines,
     language_code,
     plain_text,
@@ -169,9 +170,9 @@ def _plain_text(value: str | None, content_type: str | None = None) -> str | Non
 
 
 def _one_line(text: str | None) -> str | None:
-    if not text:
-        return None
-    return " ".join(text.split()) or None
+    # clean_line, as headlines from pages get: a zero-width no-break space inside a real
+    # feed's title (nnw-phpxml_rss.xml) went into `feed_entries.entry_title`.
+    return clean_line(text)
 
 
 # ---------------------------------------------------------------- XML feeds (feedparser)

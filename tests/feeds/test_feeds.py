@@ -277,6 +277,12 @@ def test_an_entry_id_keeps_no_control_characters():
     assert parse_feed("json", body, "https://j.example/feed.json").entries[0].guid == "id-8"
 
 
+def test_invisible_characters_in_entry_titles_are_removed():
+    # As in nnw-phpxml_rss.xml: "Column: \ufeffWat een wedstrijd, wat heb ik genoten!"
+    rss = RSS.replace(b"<title>Markets ", "<title>Column: \ufeff\u200bMarkets ".encode(), 1)
+    assert parse_feed("rss", rss, FEED_URL).entries[0].title.startswith("Column: Markets")
+
+
 def test_truncated_json_feed_is_not_usable():
     feed = parse_feed("json", json.dumps(JSON_FEED).encode()[:80], FEED_URL)
     assert not feed.usable
