@@ -115,7 +115,11 @@ def normalize_url(url: str, base: str | None = None) -> str | None:
         port = parts.port
     except (ValueError, UnicodeError):
         return None
-    if not host or any(c in host for c in ' %<>\\^`{|}"'):
+    # A host left non-ASCII failed IDNA (a bidi override, say): not a name DNS can hold. C0
+    # controls and DEL are forbidden in hosts (WHATWG); a flipped byte put a NUL in one.
+    if not host or not host.isascii() or any(c in host for c in ' %<>\\^`{|}"'):
+        return None
+    if any(c < "!" or c == "\x7f" for c in host):
         return None
     netloc = f"[{host}]" if ":" in host else host
     if port is not None and port != _DEFAULT_PORTS[scheme]:

@@ -79,6 +79,12 @@ def test_non_ascii_is_percent_encoded_and_hosts_become_punycode():
         "   ",
         "http://",
         "https://example.com:99999/",
+        # Found by fuzzing: a NUL (one flipped byte of a feed) and other controls in a host.
+        "https://le-c\x00rcle.example.com/x",
+        "https://a\x01b.example/",
+        "https://example.com\x1b/",
+        "https://a\x7fb.example/",
+        "https://a\u202eb.example/",  # a bidi override: IDNA refuses it
     ],
 )
 def test_non_http_and_broken_urls_are_rejected(url):

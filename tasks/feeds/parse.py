@@ -33,6 +33,7 @@ from tasks.feeds.sitemap import parse_sitemap, parse_sitemap_index, sitemap_kind
 from tasks.models import DatePrecision, FeedEntry, ParsedFeed
 from tasks.text import (
     CONTROL,
+    clean_line,
     join_lines,
     language_code,
     plain_text,
@@ -71,6 +72,7 @@ _BLOCK_TAGS = frozenset(
 )  # fmt: skip
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "iframe", "object"})
 _TAG = re.compile(r"<[^>]*>")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def parse_feed(
@@ -168,9 +170,9 @@ def _plain_text(value: str | None, content_type: str | None = None) -> str | Non
 
 
 def _one_line(text: str | None) -> str | None:
-    if not text:
-        return None
-    return " ".join(text.split()) or None
+    # clean_line, as headlines from pages get: a zero-width no-break space inside a real
+    # feed's title (nnw-phpxml_rss.xml) went into `feed_entries.entry_title`.
+    return clean_line(text)
 
 
 # ---------------------------------------------------------------- XML feeds (feedparser)
@@ -269,7 +271,7 @@ def _xml_entry(
     return FeedEntry(
         feed_name=feed_name,
         url=url,
-        guid=(entry.get("id") or "").strip() or None,
+        guid=_guid(entry.get("id")),
         title=_one_line(_plain_text(entry.get("title"), _detail_type(entry, "title"))),
         summary=_plain_text(entry.get("summary"), _detail_type(entry, "summary")),
         content=content,
@@ -426,6 +428,7 @@ def _parse_json_feed(
         return ParsedFeed(feed_name, usable=False, problem=f"not a feed: invalid JSON: {message}")
     if not isinstance(document, dict):
         return ParsedFeed(feed_name, usable=False, problem="not a feed: JSON is not an object")
+    document = _without_lone_surrogates(document)
     if isinstance(document.get("rss"), dict):
         return _parse_rss_in_json(feed_name, document["rss"], base_url, default_language)
     items = document.get("items")
@@ -473,7 +476,7 @@ def _json_entry(
     return FeedEntry(
         feed_name=feed_name,
         url=url,
-        guid=_json_str(str(guid)) if guid is not None else None,
+        guid=_guid(guid),
         # JSON Feed titles are plain text, but publishers paste HTML into them anyway.
         title=_one_line(html_to_text(_json_str(item.get("title")))),
         summary=html_to_text(_json_str(item.get("summary"))),
@@ -515,7 +518,7 @@ def _parse_rss_in_json(
             FeedEntry(
                 feed_name=feed_name,
                 url=link,
-                guid=_json_str(guid),
+                guid=_guid(_json_str(guid)),
                 title=_one_line(html_to_text(_json_str(item.get("title")))),
                 summary=html_to_text(_json_str(item.get("description"))),
                 published_at=published,
@@ -530,6 +533,32 @@ def _parse_rss_in_json(
         title=_one_line(html_to_text(_json_str(channel.get("title")))),
         language=language,
     )
+
+
+def _without_lone_surrogates(document: dict[str, Any]) -> dict[str, Any]:
+    """`document` with every lone surrogate in its values replaced by U+FFFD (keys are only
+    looked up), as the XML path
+    does with `&#xD800;`: JSON escapes them validly (`"\\udc00"`), and one in a title or an id
+    made the run fail where it met UTF-8 (the warehouse lookup, the Arrow table)."""
+    stack: list[Any] = [document]
+    while stack:  # a loop, not recursion: the document may nest as deep as json allows
+        node = stack.pop()
+        pairs = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in list(pairs):
+            if isinstance(value, str):
+                if _SURROGATE.search(value):
+                    node[key] = _SURROGATE.sub("\ufffd", value)
+            elif isinstance(value, dict | list):
+                stack.append(value)
+    return document
+
+
+def _guid(value: Any) -> str | None:
+    """An entry's id as stored: without control characters (a flipped byte or a `&#x1;` kept
+    them), otherwise as written, since it identifies the entry across polls."""
+    if value is None:
+        return None
+    return CONTROL.sub("", str(value)).strip() or None
 
 
 def _json_str(value: Any) -> str | None:

@@ -21,7 +21,7 @@ from typing import Literal
 from lxml import etree
 
 from tasks.models import FeedEntry, ParsedFeed
-from tasks.text import language_code, plain_text
+from tasks.text import clean_line, language_code, plain_text
 from tasks.urls import normalize_url
 
 SitemapKind = Literal["urlset", "sitemapindex"]
@@ -158,7 +158,7 @@ def _entry(
     return FeedEntry(
         feed_name=feed_name,
         url=url,
-        title=" ".join(title.split()) if title else None,
+        title=clean_line(title),
         published_at=published or updated,
         language=language,
         updated_at=updated,

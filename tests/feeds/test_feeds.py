@@ -237,6 +237,52 @@ def test_json_feed_1_0_single_author_and_content_type_detection():
     assert parse_feed("json", body, "https://j.example/f", "application/feed+json").entries
 
 
+def test_escaped_lone_surrogates_in_a_json_feed_become_replacement_characters():
+    # Valid JSON: `json.dumps` writes a lone surrogate as the escape `\udc00`. Kept, one in a
+    # title or an id failed the run at the warehouse lookup, before any page was fetched.
+    body = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "Desk \ud800",
+            "items": [
+                {
+                    "id": "urn:x:\udc00",
+                    "url": "https://j.example/a",
+                    "title": "Jane \udc00 Doe resigns",
+                    "summary": "\ud800",
+                    "content_html": "<p>Body \udfff</p>",
+                    "authors": [{"name": "Jane \udc00 Doe"}],
+                    "tags": [["\udc00"]],
+                }
+            ],
+        }
+    ).encode()
+    feed = parse_feed("json", body, "https://j.example/feed.json")
+    (entry,) = feed.entries
+    assert (entry.guid, entry.title) == ("urn:x:\ufffd", "Jane \ufffd Doe resigns")
+    assert feed.title == "Desk \ufffd"
+    assert entry.authors == ("Jane \ufffd Doe",)
+    for value in (entry.guid, entry.title, entry.summary, entry.content, *entry.authors):
+        value.encode("utf-8")  # raises on a surrogate
+
+
+def test_an_entry_id_keeps_no_control_characters():
+    rss = RSS.replace(b">markets-1<", b">id&#x1;-7\x08<", 1)
+    assert parse_feed("rss", rss, FEED_URL).entries[0].guid == "id-7"
+    body = json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "items": [
+            {"id": "\u0000id-8\u001b", "url": "https://j.example/a"}
+        ]}
+    ).encode()  # fmt: skip
+    assert parse_feed("json", body, "https://j.example/feed.json").entries[0].guid == "id-8"
+
+
+def test_invisible_characters_in_entry_titles_are_removed():
+    # As in nnw-phpxml_rss.xml: "Column: \ufeffWat een wedstrijd, wat heb ik genoten!"
+    rss = RSS.replace(b"<title>Markets ", "<title>Column: \ufeff\u200bMarkets ".encode(), 1)
+    assert parse_feed("rss", rss, FEED_URL).entries[0].title.startswith("Column: Markets")
+
+
 def test_truncated_json_feed_is_not_usable():
     feed = parse_feed("json", json.dumps(JSON_FEED).encode()[:80], FEED_URL)
     assert not feed.usable
