@@ -18,6 +18,7 @@ from tasks.text import (
     MAX_DATELINE,
     MAX_ERROR,
     MAX_HEADLINE,
+    MAX_LANGUAGE,
     MAX_SITE_NAME,
     MAX_SUMMARY,
     MAX_TEXT,
@@ -144,6 +145,7 @@ class FeedEntry:
     def __post_init__(self) -> None:
         _store(self, "url")
         _store(self, "guid")
+        _store(self, "language", MAX_LANGUAGE)
         _store(self, "title", MAX_HEADLINE)
         _store(self, "summary", MAX_TEXT, line=False)
         _store(self, "content", MAX_TEXT, line=False)
@@ -241,9 +243,12 @@ class Article:
     now, and the retry queue (`page_retries`) fetches the page again later. Not a column."""
 
     def __post_init__(self) -> None:
-        for name in ("url", "canonical_url", "feed_name", "language"):
+        for name in ("url", "canonical_url", "feed_name"):
             _store(self, name)
+        _store(self, "language", MAX_LANGUAGE)
         _store(self, "title", MAX_HEADLINE)
+        if self.title is not None and not any(c.isalnum() for c in self.title):
+            object.__setattr__(self, "title", None)  # "…" or "– | –" says nothing
         _store(self, "summary", MAX_SUMMARY)
         _store(self, "site_name", MAX_SITE_NAME)
         _store(self, "wire_agency", MAX_AGENCY)

@@ -181,6 +181,8 @@ MAX_DATELINE = 100
 MAX_AGENCY = 100
 MAX_SUMMARY = 2000
 MAX_ERROR = 500
+MAX_LANGUAGE = 35
+"""A BCP 47 tag's practical longest (RFC 5646, 4.4.1); stored codes are two or three letters."""
 MAX_TEXT = 300_000
 
 # What no stored string holds: lone surrogates (which cannot be encoded, so neither Arrow nor
@@ -191,7 +193,7 @@ _SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 # characters that reorder or hide its text: bidi marks, embeddings, overrides and isolates,
 # zero-width spaces, word joiners, byte-order marks, soft hyphens.
 _UNSEEN = re.compile(
-    "[\\t\\n\\u00ad\\u061c\\u200b\\u200e\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff]"
+    "[\\t\\n\\u00ad\\u061c\\u200b\\u200e\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\u180e\\ufeff]"
 )
 # ZWNJ and ZWJ shape scripts such as Bengali and Persian between two letters: one is kept there,
 # a run of them or one beside a space never is.

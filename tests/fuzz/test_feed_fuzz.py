@@ -39,10 +39,6 @@ PARSE_TIMEOUT = Settings.model_fields["parse_timeout"].default
 MAX_LATE = 1
 LATE: list[str] = []
 
-XFAIL_SANITIZER = pytest.mark.xfail(
-    strict=False,
-    reason="issue 18 part 1: feed entries' strings are not all made storable and capped yet",
-)
 
 LINKS = [
     "javascript:alert(1)",
@@ -207,7 +203,6 @@ def test_hostile_strings_in_any_entry_field_give_storable_entries(parsers, feed)
     check_parsed(parsers, feed)
 
 
-@XFAIL_SANITIZER
 @given(feed=mutated_feeds(kinds=("structure",)))
 @examples(10)
 def test_feeds_nested_deep_or_grown_giant_give_well_formed_entries(parsers, feed):

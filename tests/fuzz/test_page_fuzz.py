@@ -48,19 +48,10 @@ MAX_LATE = 2
 """Mutated pages allowed past the time limit in the whole module; none took it so far."""
 LATE: list[str] = []
 
-XFAIL_SANITIZER = pytest.mark.xfail(
-    strict=False,
-    reason="issue 18 part 1: pages' strings are not made storable yet (lone surrogates, "
-    "controls, bidi and zero-width runs, lengths)",
-)
 XFAIL_LIBXML2_DEPTH = pytest.mark.xfail(
     strict=False,
     reason="found by this suite, outside issue 18's parts: lxml's HTML parser (libxml2) drops "
     "what is nested deeper than 255 elements, so 300 unclosed <div>s before the text lose it",
-)
-XFAIL_BOUNDS = pytest.mark.xfail(
-    strict=False,
-    reason="issue 18 part 3: DTD entities stored as literals, deep JSON-LD loses the page",
 )
 
 
@@ -105,14 +96,12 @@ def test_pages_with_flipped_or_truncated_bytes_are_read_within_bounds(workers, p
     check_stored(workers, page)
 
 
-@XFAIL_SANITIZER
 @given(page=mutated_pages(kinds=("field",)))
 @examples(60)
 def test_hostile_strings_in_any_page_field_are_stored_within_bounds(workers, page):
     check_stored(workers, page)
 
 
-@XFAIL_BOUNDS
 @given(page=mutated_pages(kinds=("structure",)))
 @examples(12)
 def test_pages_nested_deep_or_grown_giant_are_read_within_bounds(workers, page):
@@ -177,11 +166,6 @@ def test_a_page_past_the_time_limit_is_stored_from_its_feed_with_the_reason():
     assert article.title == ENTRY.title
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="found by this suite: split_authors' e-mail pattern (tasks/text.py _EMAIL) backtracks "
-    "quadratically over a name without spaces; 100,000 characters cost about a minute",
-)
 def test_an_author_of_100000_characters_without_a_space_is_read_in_seconds():
     name = "A" * 100_000
     page = on_seed(
@@ -194,14 +178,12 @@ def test_an_author_of_100000_characters_without_a_space_is_read_in_seconds():
     check_article(article)
 
 
-@XFAIL_BOUNDS
 def test_json_ld_nested_100000_deep_is_skipped_not_the_page(workers):
     article = check_stored(workers, on_seed(("deep jsonld", structural("deep jsonld", 100_000))))
     assert article.extraction == "page"
     assert article.extraction_error is None
 
 
-@XFAIL_BOUNDS
 def test_an_entity_of_the_pages_dtd_repeated_50000_times_is_never_stored_literally(workers):
     check_stored(workers, on_seed(("dtd entity", structural("dtd entity", 50_000))))
 
@@ -209,7 +191,7 @@ def test_an_entity_of_the_pages_dtd_repeated_50000_times_is_never_stored_literal
 @pytest.mark.parametrize(
     "field",
     [
-        pytest.param("jsonld author.name", marks=XFAIL_SANITIZER),
+        pytest.param("jsonld author.name"),
         "jsonld headline",
         "og:title",
         "author",
