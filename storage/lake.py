@@ -139,10 +139,28 @@ QUALIFY row_number() OVER (PARTITION BY name ORDER BY last_polled_at DESC NULLS 
 """
 
 
+class Migrating(Exception):
+    """A read that found the lake part-way through its migrations: a run creating or
+    migrating it commits one migration at a time, so a reader can see `articles` before the
+    views later migrations add. Redone, like a lost race, until the lake is migrated."""
+
+
 def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, duckdb.Error | claiming.sqlite3.OperationalError) and any(
-        marker in str(exc) for marker in RETRYABLE
+    return isinstance(exc, Migrating) or (
+        isinstance(exc, duckdb.Error | claiming.sqlite3.OperationalError)
+        and any(marker in str(exc) for marker in RETRYABLE)
     )
+
+
+def _migrations_pending(con: duckdb.DuckDBPyConnection) -> str | None:
+    """How far a lake's schema is behind the migrations this version knows, or None."""
+    latest = max(m.version for m in MIGRATIONS)
+    try:
+        row = con.execute("SELECT max(version) FROM schema_migrations").fetchone()
+    except duckdb.CatalogException:
+        row = None
+    applied = int(row[0]) if row and row[0] is not None else 0
+    return None if applied >= latest else f"its schema is at migration {applied} of {latest}"
 
 
 @contextmanager
@@ -321,11 +339,25 @@ class LakeWarehouse(Warehouse):
 
     def _read(self, read: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """`read` on a read-only attach; a SQLite catalog that a commit holds for a moment
-        answers `database is locked`, and the read is tried again."""
+        answers `database is locked`, and the read is tried again. So is a read that misses a
+        table, view or column of a lake that a run is still creating or migrating (see
+        `Migrating`), and once more on a fresh attach when the lake is migrated by the time
+        it looks (the migration may have landed just after the read); a second miss on a
+        migrated lake is the query's own error."""
+        missed = 0
 
         def attempt() -> T:
+            nonlocal missed
             with self.connect(read_only=True) as con:
-                return read(con)
+                try:
+                    return read(con)
+                except (duckdb.CatalogException, duckdb.BinderException) as exc:
+                    behind = _migrations_pending(con)
+                    if behind is None:
+                        missed += 1
+                        if missed > 1:
+                            raise
+                    raise Migrating(f"{behind or 'it was being migrated'}: {exc}") from exc
 
         return self._retrying(attempt)
 
@@ -382,7 +414,7 @@ class LakeWarehouse(Warehouse):
             attempt += 1
             try:
                 return action()
-            except (duckdb.Error, claiming.sqlite3.OperationalError) as exc:
+            except (duckdb.Error, claiming.sqlite3.OperationalError, Migrating) as exc:
                 if not _retryable(exc):
                     raise
                 if attempt >= 5 and time.monotonic() > deadline:
