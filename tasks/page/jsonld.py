@@ -57,6 +57,19 @@ def load(text: str) -> object | None:
         return None
 
 
+def top_nodes(tree: HtmlElement) -> Iterator[dict[str, object]]:
+    """The top-level objects of the page's JSON-LD: each block's object, each object of a
+    block that is a list, and each object of an `@graph`."""
+    for _, data in blocks(tree):
+        for top in data if isinstance(data, list) else [data]:
+            if not isinstance(top, dict):
+                continue
+            graph = top.get("@graph")
+            for node in graph if isinstance(graph, list) else [top]:
+                if isinstance(node, dict):
+                    yield node
+
+
 def objects(data: object) -> Iterator[dict[str, object]]:
     """Every JSON object in a JSON-LD document, depth first, parents before children."""
     stack = [data]

@@ -408,25 +408,19 @@ def _declared_not_free(tree: HtmlElement, body: str) -> bool:
     declared = False
     selectors: list[str] = []
     word_counts: list[int] = []
-    for _, data in jsonld.blocks(tree):
-        tops = data if isinstance(data, list) else [data]
-        for top in tops:
-            if not isinstance(top, dict):
-                continue
-            graph = top.get("@graph")
-            for node in graph if isinstance(graph, list) else [top]:
-                if not isinstance(node, dict) or not _is_page_or_article(node):
-                    continue
-                count = node.get("wordCount")
-                if isinstance(count, int | str) and str(count).strip().isdigit():
-                    word_counts.append(int(str(count).strip()))
-                parts = node.get("hasPart")
-                for part in [node, *(parts if isinstance(parts, list) else [parts])]:
-                    if isinstance(part, dict) and _not_free(part.get("isAccessibleForFree")):
-                        declared = True
-                        selector = part.get("cssSelector")
-                        if isinstance(selector, str):
-                            selectors.append(selector)
+    for node in jsonld.top_nodes(tree):
+        if not _is_page_or_article(node):
+            continue
+        count = node.get("wordCount")
+        if isinstance(count, int | str) and str(count).strip().isdigit():
+            word_counts.append(int(str(count).strip()))
+        parts = node.get("hasPart")
+        for part in [node, *(parts if isinstance(parts, list) else [parts])]:
+            if isinstance(part, dict) and _not_free(part.get("isAccessibleForFree")):
+                declared = True
+                selector = part.get("cssSelector")
+                if isinstance(selector, str):
+                    selectors.append(selector)
     if not declared:
         return False
     words = len(body.split())

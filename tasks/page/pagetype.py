@@ -88,18 +88,11 @@ def classify_page(tree: HtmlElement, url: str, text: str, has_headline: bool) ->
 def _declared_types(tree: HtmlElement) -> frozenset[str]:
     """JSON-LD types of the page's top-level objects (and their `mainEntity`)."""
     found: set[str] = set()
-    for _, data in jsonld.blocks(tree):
-        tops = data if isinstance(data, list) else [data]
-        for top in tops:
-            if not isinstance(top, dict):
-                continue
-            graph = top.get("@graph")
-            for node in graph if isinstance(graph, list) else [top]:
-                if isinstance(node, dict):
-                    found |= jsonld.type_names(node)
-                    main = node.get("mainEntity")
-                    if isinstance(main, dict):
-                        found |= jsonld.type_names(main)
+    for node in jsonld.top_nodes(tree):
+        found |= jsonld.type_names(node)
+        main = node.get("mainEntity")
+        if isinstance(main, dict):
+            found |= jsonld.type_names(main)
     return frozenset(found)
 
 
