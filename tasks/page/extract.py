@@ -47,12 +47,7 @@ from tasks.page.language import detect_language
 from tasks.page.pagetype import classify_page
 from tasks.page.wire import find_wire
 from tasks.text import (
-    MAX_AUTHOR,
-    MAX_AUTHORS,
-    MAX_DATELINE,
-    MAX_HEADLINE,
     MAX_SITE_NAME,
-    MAX_SUMMARY,
     MAX_TEXT,
     clean_headline,
     clean_line,
@@ -151,15 +146,16 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
 
     story_sketch = sketch_bytes(text) if text and page_type in ("article", None) else None
 
+    # Every string is bounded to its column by `Article` itself (`tasks.text.storable`).
     return Article(
         article_id=article_id(canonical),
         url=normalize_url(final_url) or final_url,
         canonical_url=canonical,
         feed_name=entry.feed_name,
-        title=clip_line(title, MAX_HEADLINE),
+        title=title,
         text=text,
-        summary=clip_line(summary, MAX_SUMMARY),
-        authors=tuple(a for a in (clip_line(n, MAX_AUTHOR) for n in authors[:MAX_AUTHORS]) if a),
+        summary=summary,
+        authors=authors,
         published_at=published_at,
         published_at_source=source,
         published_at_precision=precision,
@@ -168,12 +164,12 @@ def extract_article(entry: FeedEntry, page: Page) -> Article:
         content_hash=content_hash(text),
         extraction=extraction,
         extraction_error=error,
-        site_name=clip_line(site_name, MAX_SITE_NAME),
+        site_name=site_name,
         http_status=page.http_status,
         published_at_offset_minutes=offset,
         page_type=page_type,
         wire_agency=wire.agency,
-        dateline=clip_line(wire.dateline, MAX_DATELINE),
+        dateline=wire.dateline,
         sketch=story_sketch,
         text_partial=cut or (bool(reading and reading.partial) and extraction == "page"),
         retryable=retryable and extraction == "feed",
