@@ -18,16 +18,19 @@ spool.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
+import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import ClassVar, Literal, TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -167,25 +170,230 @@ def _migrations_pending(con: duckdb.DuckDBPyConnection) -> str | None:
 def connect_lake(
     spec: LakeSpec, *, read_only: bool = False, inline_rows: int | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """An in-memory DuckDB with the lake attached as its default database (migrated first
-    when writable), closed on leaving."""
+    """A connection with the lake attached as its default database (migrated first when
+    writable), closed on leaving.
+
+    It is a cursor of the DuckDB instance this process keeps for the lake in this mode
+    (`_Instance`): the extensions are loaded, and the lake attached and migrated, once per
+    process rather than on every open. A cursor has its own transactions, temp tables,
+    registered objects and settings; databases attached on it are detached on leaving, so each
+    use finds the instance as the first one did.
+    """
     path = spec.catalog_path
     if path is not None:
         if read_only and not path.exists():
             raise WarehouseError(f"{spec.url}: no lake here yet (run `newsdesk ingest` first)")
         path.parent.mkdir(parents=True, exist_ok=True)
-    with _opening(path if not read_only else None):
-        con = _attach(spec, read_only=read_only, inline_rows=inline_rows)
-        try:
-            if not read_only:
-                _migrate(con, spec)
-        except BaseException:
-            con.close()
-            raise
+    instance, con = _Instance.open(spec, read_only=read_only, inline_rows=inline_rows)
     try:
         yield con
+    except BaseException as exc:
+        if _breaks_instance(exc):
+            instance.retire()
+        raise
     finally:
-        con.close()
+        instance.release(con)
+
+
+def _breaks_instance(exc: BaseException) -> bool:
+    """Whether `exc` says an instance's attach is of no more use: it read inlined rows that
+    another process's maintenance has flushed away since (duckdb/ducklake#1305), or its link
+    to the catalog broke. The next open attaches afresh."""
+    if not isinstance(exc, duckdb.Error):
+        return False
+    return "ducklake_inlined_data" in str(exc) or isinstance(
+        exc,
+        duckdb.ConnectionException
+        | duckdb.FatalException
+        | duckdb.InternalException
+        | duckdb.IOException,
+    )
+
+
+def _file_identity(path: Path | None) -> tuple[int, int] | None:
+    """Which file a SQLite catalog is (device and inode), or None (no file, or PostgreSQL)."""
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+_InstanceKey = tuple[int, LakeSpec, bool, int | None]
+
+
+class _Instance:
+    """One DuckDB instance with the extensions loaded and the lake attached, which a process
+    makes once per lake and mode (read-only, or writable with its inlining limit) and hands out
+    as cursors, one per use.
+
+    Loading the two extensions is most of what opening a lake costs (about 150 ms: DuckDB
+    checks the signature of each 35 MB extension file in every new instance); attaching is a
+    few milliseconds, a cursor next to nothing. Each cursor has its own transaction and each
+    use its own cursor, so threads share the instance. The key holds the process id: a forked
+    child makes its own instance and never touches its parent's (nor closes it: the SQLite and
+    PostgreSQL handles in it are the parent's). An instance leaves nothing in the catalog or
+    on disk, so a process killed while holding one leaves nothing a later open trips on.
+
+    An instance is retired, and the next open makes a new one, when its SQLite catalog file
+    was replaced, when a table of inlined rows it may have read is gone (another process's
+    maintenance flushed it: an attach made before fails every query on it,
+    duckdb/ducklake#1305), or when a use failed in a way that says the attach is broken
+    (`_breaks_instance`). A retired instance is closed with its last cursor.
+    """
+
+    _all: ClassVar[dict[_InstanceKey, _Instance]] = {}
+    _guard: ClassVar[threading.Lock] = threading.Lock()
+    """Held to look up, count and retire instances and to make or close their cursors (the
+    root connection is not for threads to share); never while attaching."""
+    _making: ClassVar[dict[_InstanceKey, threading.Lock]] = {}
+    """One lock per key, held while its instance is made: one attach per process."""
+
+    def __init__(
+        self, root: duckdb.DuckDBPyConnection, catalog_file: tuple[int, int] | None
+    ) -> None:
+        self.root = root
+        self.catalog_file = catalog_file
+        self.databases = {name for (name,) in root.execute(_DATABASES).fetchall()}
+        """What the instance has attached of its own; any other database is a use's."""
+        self.inlined: set[str] = set()
+        """The tables of inlined rows this instance may have read."""
+        self.users = 0
+        self.retired = False
+
+    @classmethod
+    def open(
+        cls, spec: LakeSpec, *, read_only: bool, inline_rows: int | None
+    ) -> tuple[_Instance, duckdb.DuckDBPyConnection]:
+        """This process's instance for the lake in this mode, made when there is none still
+        good, and a new cursor of it with the lake as default database."""
+        key = (os.getpid(), spec, read_only, None if read_only else inline_rows)
+        for _ in range(5):
+            instance = cls._current(key, spec, read_only=read_only, inline_rows=inline_rows)
+            con = instance._cursor()
+            try:
+                con.execute(f"USE {ALIAS}")
+                con.execute("SET enable_progress_bar = false")
+                stale = instance._flushed_since(con)
+            except BaseException:
+                instance.release(con)
+                raise
+            if not stale:
+                return instance, con
+            instance.retire()
+            instance.release(con)
+        raise WarehouseError(f"{spec.url}: the lake's inlined rows kept being flushed")
+
+    @classmethod
+    def _current(
+        cls, key: _InstanceKey, spec: LakeSpec, *, read_only: bool, inline_rows: int | None
+    ) -> _Instance:
+        path = spec.catalog_path
+        catalog_file = _file_identity(path)
+        with cls._guard:
+            making = cls._making.setdefault(key, threading.Lock())
+        with making:
+            with cls._guard:
+                instance = cls._all.get(key)
+                if instance is not None and instance.catalog_file == catalog_file:
+                    instance.users += 1
+                    return instance
+            if instance is not None:
+                instance.retire()
+            with _opening(path if not read_only else None):
+                root = _attach(spec, read_only=read_only, inline_rows=inline_rows)
+                try:
+                    if not read_only:
+                        _migrate(root, spec)
+                    # The file as attached: a first writer has just created it.
+                    made = cls(root, _file_identity(path))
+                except BaseException:
+                    root.close()
+                    raise
+            with cls._guard:
+                made.users += 1
+                cls._all[key] = made
+            return made
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._guard:
+            return self.root.cursor()
+
+    def _flushed_since(self, con: duckdb.DuckDBPyConnection) -> bool:
+        """Whether a table of inlined rows this instance may have read is gone (and note the
+        ones there are now). A check that cannot read the catalog passes: a use that reads a
+        flushed table retires the instance all the same (`_breaks_instance`)."""
+        try:
+            rows = con.execute(
+                f"SELECT table_name FROM {METADATA}.ducklake_inlined_data_tables"
+            ).fetchall()
+        except duckdb.Error as exc:
+            if _breaks_instance(exc):
+                raise
+            return False
+        now = {name for (name,) in rows}
+        with self._guard:
+            if self.inlined - now:
+                return True
+            self.inlined |= now
+        return False
+
+    def retire(self) -> None:
+        """Hand out no more cursors: the next open makes a new instance."""
+        with self._guard:
+            self.retired = True
+            for key, instance in list(self._all.items()):
+                if instance is self:
+                    del self._all[key]
+            if self.users == 0:
+                self.root.close()
+
+    def release(self, con: duckdb.DuckDBPyConnection) -> None:
+        """End a use: close its cursor (which rolls back a transaction it left open), detach
+        the databases it attached when no other use is under way, and close a retired
+        instance with its last cursor."""
+        with self._guard:
+            try:
+                con.close()
+                if self.users == 1 and not self.retired:
+                    self._detach_strays()
+            finally:
+                self.users -= 1
+                if self.retired and self.users == 0:
+                    self.root.close()
+
+    def _detach_strays(self) -> None:
+        cursor = self.root.cursor()
+        try:
+            for (name,) in cursor.execute(_DATABASES).fetchall():
+                if name not in self.databases and name != CATALOG_ALIAS:
+                    cursor.execute(f'DETACH DATABASE "{name}"')
+        finally:
+            cursor.close()
+
+    @classmethod
+    def close_all(cls) -> None:
+        """Close this process's instances that no use holds (at exit: a PostgreSQL catalog
+        sees its connections closed rather than dropped)."""
+        with cls._guard:
+            for key, instance in list(cls._all.items()):
+                if key[0] == os.getpid() and instance.users == 0:
+                    del cls._all[key]
+                    instance.root.close()
+
+    @classmethod
+    def forked(cls) -> None:
+        """In a forked child: locks of its own (one held by another thread of the parent at
+        the fork would never be released); the parent's instances stay unused under its key."""
+        cls._guard = threading.Lock()
+        cls._making = {}
+
+
+_DATABASES = "SELECT database_name FROM duckdb_databases() WHERE NOT internal"
+os.register_at_fork(after_in_child=_Instance.forked)
+atexit.register(_Instance.close_all)
 
 
 @contextmanager
@@ -341,7 +549,7 @@ class LakeWarehouse(Warehouse):
         """`read` on a read-only attach; a SQLite catalog that a commit holds for a moment
         answers `database is locked`, and the read is tried again. So is a read that misses a
         table, view or column of a lake that a run is still creating or migrating (see
-        `Migrating`), and once more on a fresh attach when the lake is migrated by the time
+        `Migrating`), and once more in a new transaction when the lake is migrated by the time
         it looks (the migration may have landed just after the read); a second miss on a
         migrated lake is the query's own error."""
         missed = 0
