@@ -199,9 +199,14 @@ def _breaks_instance(exc: BaseException) -> bool:
     """Whether `exc` says an instance's attach is of no more use: it read inlined rows that
     another process's maintenance has flushed away since (duckdb/ducklake#1305), or its link
     to the catalog broke. The next open attaches afresh."""
-    if not isinstance(exc, duckdb.Error):
-        return False
-    return "ducklake_inlined_data" in str(exc) or isinstance(
+    return isinstance(exc, duckdb.Error) and (
+        "ducklake_inlined_data" in str(exc) or _broken_link(exc)
+    )
+
+
+def _broken_link(exc: duckdb.Error) -> bool:
+    """Whether `exc` says the instance lost its catalog (or DuckDB gave up on it)."""
+    return isinstance(
         exc,
         duckdb.ConnectionException
         | duckdb.FatalException
@@ -277,6 +282,13 @@ class _Instance:
                 con.execute(f"USE {ALIAS}")
                 con.execute("SET enable_progress_bar = false")
                 stale = instance._flushed_since(con)
+            except duckdb.Error as exc:
+                # A catalog connection that died while the instance was idle (a PostgreSQL
+                # server restarted) is found here, before the use.
+                stale = _broken_link(exc)
+                if not stale:
+                    instance.release(con)
+                    raise
             except BaseException:
                 instance.release(con)
                 raise
@@ -284,7 +296,7 @@ class _Instance:
                 return instance, con
             instance.retire()
             instance.release(con)
-        raise WarehouseError(f"{spec.url}: the lake's inlined rows kept being flushed")
+        raise WarehouseError(f"{spec.url}: every new attach of the lake was found stale")
 
     @classmethod
     def _current(
@@ -323,14 +335,15 @@ class _Instance:
 
     def _flushed_since(self, con: duckdb.DuckDBPyConnection) -> bool:
         """Whether a table of inlined rows this instance may have read is gone (and note the
-        ones there are now). A check that cannot read the catalog passes: a use that reads a
-        flushed table retires the instance all the same (`_breaks_instance`)."""
+        ones there are now). A check that cannot read the catalog for a moment (a commit holds
+        a SQLite catalog) passes: a use that reads a flushed table retires the instance all the
+        same (`_breaks_instance`)."""
         try:
             rows = con.execute(
                 f"SELECT table_name FROM {METADATA}.ducklake_inlined_data_tables"
             ).fetchall()
         except duckdb.Error as exc:
-            if _breaks_instance(exc):
+            if _broken_link(exc):
                 raise
             return False
         now = {name for (name,) in rows}
