@@ -12,7 +12,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows import steps
 from newsdesk.settings import Settings
-from storage.lake import Compaction, LakeWarehouse
+from storage import Compaction
 
 
 def _run_name() -> str:
@@ -47,7 +47,7 @@ def maintenance(
         warehouse, day, target, now - timedelta(hours=failing_hours)
     )
     compaction = None
-    if isinstance(warehouse, LakeWarehouse):
+    if warehouse.compacts:
         compaction = steps.compact_lake(
             warehouse,
             timedelta(hours=settings.lake_keep_snapshots_hours),

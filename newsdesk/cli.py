@@ -905,15 +905,14 @@ def print_search_hits(hits: Sequence[Any], query: str, *, wide: bool, max_width:
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     from storage import WarehouseError
-    from storage.lake import LakeWarehouse, migrate_into
+    from storage.lake import is_lake, migrate_into
 
     source = Path(args.db or settings.db)
-    lake = settings.warehouse(args.to)
-    if not isinstance(lake, LakeWarehouse):
+    if not is_lake(args.to):
         err.print(f"[red]error:[/] --to {args.to}: not a DuckLake URL (ducklake:sqlite:…)")
         return EXIT_USAGE
     try:
-        copies = migrate_into(lake, source)
+        copies = migrate_into(settings.warehouse(args.to), source)
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED

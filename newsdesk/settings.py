@@ -63,14 +63,6 @@ class Settings(BaseSettings):
             "long (a reader that opened an older snapshot may still be reading it)."
         ),
     )
-    lake_claim_lease: float = Field(
-        600.0,
-        gt=0,
-        description=(
-            "Seconds after which a run on another machine that claimed articles and never "
-            "stored them is taken for dead, and its claims released."
-        ),
-    )
     feeds: Path = Field(Path("feeds.toml"), description="Feeds file (TOML).")
     user_agent: str = Field(DEFAULT_USER_AGENT, description="User-Agent sent with every request.")
     connect_timeout: float = Field(10.0, gt=0, description="Seconds to open a connection.")
@@ -251,18 +243,13 @@ class Settings(BaseSettings):
         """The warehouse handle for `db` (default: NEWSDESK_DB), file or lake."""
         # Imported here: DuckDB and Arrow cost every CLI command their start-up otherwise.
         from storage import Warehouse
-        from storage.lake import LakeWarehouse, is_lake
 
-        location = db or self.db
-        if is_lake(location):
-            return LakeWarehouse(
-                location,
-                lock_wait=self.lock_wait,
-                data_path=self.lake_data_path,
-                inline_rows=self.lake_inline_rows,
-                claim_lease=self.lake_claim_lease,
-            )
-        return Warehouse(location, lock_wait=self.lock_wait)
+        return Warehouse(
+            db or self.db,
+            lock_wait=self.lock_wait,
+            data_path=self.lake_data_path,
+            inline_rows=self.lake_inline_rows,
+        )
 
     def fetch_config(self) -> FetchConfig:
         """The part of the settings the network edge takes."""
