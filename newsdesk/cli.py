@@ -207,6 +207,36 @@ def _parser() -> argparse.ArgumentParser:
         "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
     )
 
+    shell = sub.add_parser(
+        "shell",
+        help="open the DuckDB CLI on the warehouse, read-only",
+        description=(
+            "Open the DuckDB CLI (the duckdb-cli package, the release the extensions are for) "
+            "on the warehouse, read-only, with its extensions loaded and its views ready: a "
+            "lake is attached as `lake` and used, a file is opened with -readonly. Every "
+            "argument after newsdesk's own options (or after `--`) goes to the CLI, e.g. "
+            '`newsdesk shell -csv -c "SELECT count(*) FROM latest_articles"`.'
+        ),
+        epilog=(
+            "A lake's readers never hold up its writers. A DuckDB file's do: while the session "
+            "is open, runs cannot write the file (their batches wait in the spool). For a long "
+            "session on a file, --snapshot opens a copy, or move to a lake (`newsdesk migrate`)."
+        ),
+    )
+    shell.add_argument(
+        "--db",
+        metavar="PATH|URL",
+        help="warehouse file or lake URL (default: $NEWSDESK_DB or data/news.duckdb)",
+    )
+    shell.add_argument(
+        "--snapshot",
+        action="store_true",
+        help="open a copy of the warehouse, made now and removed at exit, that blocks no run",
+    )
+    shell.add_argument(
+        "duckdb_args", nargs="*", metavar="DUCKDB_ARG", help="options and SQL for the DuckDB CLI"
+    )
+
     snapshot = sub.add_parser(
         "snapshot",
         help="copy the warehouse for a long analysis session",
@@ -336,7 +366,17 @@ def _feeds_actions(feeds: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    duckdb_args: list[str] = []
+    if argv[:1] == ["shell"]:
+        # The DuckDB CLI's own options (-c, -csv, -json…) are not ours to parse.
+        from newsdesk.shell import split_arguments
+
+        own, duckdb_args = split_arguments(argv[1:])
+        argv = ["shell", *own]
     args = _parser().parse_args(argv)
+    if args.command == "shell":
+        args.duckdb_args = duckdb_args
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -353,6 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "server": _server,
         "snapshot": _snapshot,
         "migrate": _migrate,
+        "shell": _shell,
     }[args.command]
     return handler(args, settings)
 
@@ -935,6 +976,29 @@ def _snapshot(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_FAILED
     out.print(f"copied to {args.path}; open it with `duckdb {args.path}` (runs are not blocked)")
     return EXIT_OK
+
+
+def _shell(args: argparse.Namespace, settings: Settings) -> int:
+    from newsdesk import shell
+    from storage import WarehouseError
+
+    location = str(args.db or settings.db)
+    try:
+        if args.snapshot:
+            with shell.snapshot_copy(settings.warehouse(location)) as copy:
+                return shell.run_shell(shell.build(str(copy)), args.duckdb_args)
+        opened = shell.build(location, data_path=settings.lake_data_path)
+    except (shell.ShellError, WarehouseError) as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        return EXIT_FAILED
+    if not opened.lake:
+        err.print(
+            f"[yellow]note:[/] while this session is open, runs cannot write {escape(location)} "
+            "(their batches wait in the spool): for a long session use `newsdesk shell "
+            "--snapshot` (a copy) or a lake (`newsdesk migrate`)"
+        )
+    shell.exec_shell(opened, args.duckdb_args)
+    return EXIT_FAILED  # not reached: the CLI replaced this process
 
 
 def _feeds(args: argparse.Namespace, settings: Settings) -> int:
