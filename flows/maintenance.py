@@ -34,7 +34,8 @@ def maintenance(
         failing_hours: Report feeds that have failed on every poll for at least this many hours.
         export_dir: Where the Parquet files go; empty means `export/` next to the warehouse file
             (data/export/ by default).
-        db: Warehouse file; empty uses NEWSDESK_DB (default data/news.duckdb).
+        db: The warehouse, a lake URL or a DuckDB file; empty uses NEWSDESK_DB (default
+            the lake ducklake:sqlite:data/lake/catalog.sqlite).
     """
     logger = get_run_logger()
     settings = Settings()

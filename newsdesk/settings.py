@@ -19,17 +19,32 @@ if TYPE_CHECKING:
     from storage import Warehouse
 
 
+DEFAULT_LAKE = "ducklake:sqlite:data/lake/catalog.sqlite"
+"""Where a new install writes: a lake, which analysts read while runs write."""
+LEGACY_FILE = Path("data/news.duckdb")
+"""The default before the lake: kept where it exists and no default lake does."""
+
+
+def default_db() -> str:
+    """The default lake, or the DuckDB file an earlier version wrote by default."""
+    if LEGACY_FILE.exists() and not Path(DEFAULT_LAKE.split(":", 2)[2]).exists():
+        return str(LEGACY_FILE)
+    return DEFAULT_LAKE
+
+
 class Settings(BaseSettings):
     """Every knob an operator can turn without touching code."""
 
     # An empty value (`NEWSDESK_X=` as Compose files and systemd units write it) means the default.
     model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore", env_ignore_empty=True)
 
-    db: Path = Field(
-        Path("data/news.duckdb"),
+    db: str = Field(
+        default_factory=lambda: default_db(),
         description=(
-            "DuckDB warehouse file, or a DuckLake catalog: `ducklake:sqlite:PATH` (one machine, "
-            "several processes) or `ducklake:postgres:DSN` (many machines)."
+            "The warehouse: a DuckLake catalog, `ducklake:sqlite:PATH` (one machine, several "
+            "processes; the default, data/lake/catalog.sqlite) or `ducklake:postgres:DSN` (many "
+            "machines), or a DuckDB file (data/news.duckdb where one was made before the lake "
+            "became the default)."
         ),
     )
     lake_data_path: str | None = Field(
@@ -238,6 +253,15 @@ class Settings(BaseSettings):
     def pool_config(self) -> PoolConfig:
         """The workers' part of the settings."""
         return PoolConfig(self.workers, self.extract_timeout, self.parse_timeout)
+
+    def legacy_notice(self) -> str | None:
+        """One line for the owner of the DuckDB file earlier versions wrote by default."""
+        if self.db != str(LEGACY_FILE) or "NEWSDESK_DB" in os.environ:
+            return None
+        return (
+            f"{LEGACY_FILE}: a DuckDB file, which an open analyst session keeps runs from "
+            f"writing; `newsdesk migrate --to {DEFAULT_LAKE}` moves it to a lake"
+        )
 
     def warehouse(self, db: Path | str | None = None) -> Warehouse:
         """The warehouse handle for `db` (default: NEWSDESK_DB), file or lake."""
