@@ -54,12 +54,14 @@ class Settings(BaseSettings):
             "(default: `data/` beside a SQLite catalog; required for a PostgreSQL catalog)."
         ),
     )
-    lake_inline_rows: int | None = Field(
-        None,
+    lake_inline_rows: int = Field(
+        0,
         ge=0,
         description=(
             "A lake commit of at most this many rows to a table goes into the catalog rather "
-            "than a Parquet file of its own (DuckLake's data inlining; default: DuckLake's)."
+            "than a Parquet file of its own (DuckLake's data inlining). Off by default: a "
+            "reader attached across maintenance's flush of inlined rows fails every later "
+            "query (duckdb/ducklake#1305)."
         ),
     )
     lake_keep_snapshots_hours: float = Field(

@@ -329,7 +329,9 @@ def attach_catalog(con: duckdb.DuckDBPyConnection, spec: LakeSpec) -> None:
 class LakeWarehouse(Warehouse):
     """The warehouse as a DuckLake (see the module's docstring); what `Warehouse(url)` gives
     for a `ducklake:` URL. `data_path`: where a new lake keeps its Parquet files;
-    `inline_rows`: DuckLake's data inlining limit."""
+    `inline_rows`: DuckLake's data inlining limit, 0 (off) unless given: a reader attached
+    across `compact`'s flush of inlined rows fails every later query (duckdb/ducklake#1305),
+    and an analyst's session must outlive maintenance. None leaves DuckLake's own."""
 
     compacts = True
     readers_block_writers = False
@@ -340,7 +342,7 @@ class LakeWarehouse(Warehouse):
         *,
         lock_wait: float = 30.0,
         data_path: str | None = None,
-        inline_rows: int | None = None,
+        inline_rows: int | None = 0,
     ) -> None:
         self.spec = LakeSpec.parse(str(path), data_path)
         self.path = Path(self.spec.target) if self.spec.catalog == "sqlite" else Path(".")

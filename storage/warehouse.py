@@ -88,7 +88,7 @@ class Warehouse:
         *,
         lock_wait: float = 30.0,
         data_path: str | None = None,
-        inline_rows: int | None = None,
+        inline_rows: int | None = 0,
     ) -> None:
         self.path = Path(path)
         self.lock_wait = lock_wait

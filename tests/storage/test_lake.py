@@ -181,6 +181,28 @@ def test_two_writers_of_the_same_new_articles_at_once_store_each_once(
     assert value(lakes[0], "SELECT count(DISTINCT article_id) FROM feed_entries") == 20
 
 
+def test_an_analyst_session_outlives_runs_and_maintenance(lake):
+    # A reader attached as `newsdesk shell` attaches, kept open through three runs' commits
+    # and a compaction that merges their files: every query answers, with the latest rows.
+    lake.write(batch("r0", range(2)))
+    reader = duckdb.connect()
+    load_extension(reader, "ducklake")
+    load_extension(reader, "sqlite")
+    reader.execute(f"ATTACH 'ducklake:sqlite:{lake.path}' AS lake (READ_ONLY)")
+    reader.execute("USE lake")
+    counts = [reader.execute("SELECT count(*) FROM articles").fetchall()]
+    for n in range(1, 4):
+        lake.write(batch(f"r{n}", range(2 * n, 2 * n + 2), at=NOW + timedelta(minutes=n)))
+        counts.append(reader.execute("SELECT count(*) FROM articles").fetchall())
+    lake.compact(keep_snapshots=timedelta(hours=1), file_grace=timedelta(hours=1))
+    counts.append(reader.execute("SELECT count(*) FROM articles").fetchall())
+    lake.write(batch("r4", range(8, 10), at=NOW + timedelta(minutes=5)))
+    counts.append(reader.execute("SELECT count(*) FROM feed_health").fetchall())
+    counts.append(reader.execute("SELECT count(*) FROM articles").fetchall())
+    reader.close()
+    assert counts == [[(2,)], [(4,)], [(6,)], [(8,)], [(8,)], [(1,)], [(10,)]]
+
+
 def test_time_travel_and_the_change_feed_from_the_readme(lake):
     lake.write(batch("r1", range(2)))
     (before,) = lake.query("SELECT max(snapshot_id) FROM ducklake_snapshots('lake')")[1][0]
