@@ -33,9 +33,9 @@ import duckdb
 import pyarrow as pa
 
 from storage import claims as claiming
-from storage import export, reads, writer
+from storage import export, reads, search, writer
 from storage.connection import WarehouseError, migrate, sql_literal
-from storage.extensions import load_extension
+from storage.extensions import ExtensionMissing, load_extension
 from storage.migrations import MIGRATIONS
 from storage.schemas import (
     ARTICLE_COLUMNS,
@@ -401,7 +401,26 @@ class LakeWarehouse(Warehouse):
             with self.connect() as con:
                 return write_lake(con, _claim_store(con, self.spec), staged, batch)
 
-        return WriteOutcome(self._retrying(attempt), rejected=rejected)
+        result = self._retrying(attempt)
+        index_error = self._update_search(result.new_ids | result.updated_ids | result.healed_ids)
+        return WriteOutcome(result, index_error=index_error, rejected=rejected)
+
+    def _update_search(self, ids: set[str]) -> str | None:
+        """Index a committed batch's new and changed articles, in a lake transaction of its own
+        (redone while it loses races); a failure costs search freshness only, never the batch:
+        the next write or `maintain` adds what it missed."""
+        try:
+            self._index_search(ids)
+        except (duckdb.Error, WarehouseError, ExtensionMissing) as exc:
+            return str(exc)
+        return None
+
+    def _index_search(self, ids: set[str], *, thorough: bool = False) -> int:
+        def attempt() -> int:
+            with self.connect() as con:
+                return search.index_articles(con, ids, thorough=thorough)
+
+        return self._retrying(attempt)
 
     def _retrying(self, action: Callable[[], T]) -> T:
         """`action`, redone while it loses races (for `lock_wait` seconds, two minutes and
@@ -450,8 +469,10 @@ class LakeWarehouse(Warehouse):
     def maintain(
         self, day: date, export_dir: Path, failing_since: datetime
     ) -> tuple[Path, int, list[FeedState]]:
-        """Export `day` to Parquet and list feeds failing since `failing_since`; compaction is
-        `compact`'s."""
+        """Catch the search index up, export `day` to Parquet and list feeds failing since
+        `failing_since`; compaction is `compact`'s."""
+        # Whatever a run's index step left out (it failed, or was killed) is added here.
+        self._index_search(set(), thorough=True)
         with self.connect(read_only=True) as con:
             partition, rows = export.export_day(con, day, export_dir)
             return partition, rows, reads.failing_feeds(con, failing_since)
@@ -817,7 +838,8 @@ def migrate_into(lake: LakeWarehouse, source: Path) -> list[TableCopy]:
     Resumable: a table whose rows are already all in the lake (an earlier migration that was
     interrupted after it) is passed over, and an interrupted table left nothing behind. A lake
     that holds other rows of a table (runs wrote to it already) is refused rather than mixed.
-    The counts are checked after each table. Search indexes are not copied (see README).
+    The counts are checked after each table. The file's search index is not copied: the lake's
+    is built from the copied articles at the end (the same ranking; see `storage.search`).
     """
     if not source.exists():
         raise WarehouseError(f"{source}: no warehouse here to migrate")
@@ -853,4 +875,5 @@ def migrate_into(lake: LakeWarehouse, source: Path) -> list[TableCopy]:
                     f"{lake.spec.url}: {target} holds {there} rows after the copy, not {have}"
                 )
             done.append(TableCopy(table, have, there, copied=True))
+    lake._index_search(set())
     return done

@@ -12,11 +12,12 @@ batch in one transaction (`storage.writer`), or, when another process holds the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -38,6 +39,8 @@ from tasks.models import (
     StorySketch,
     WriteOutcome,
 )
+
+T = TypeVar("T")
 
 
 class Warehouse:
@@ -171,7 +174,8 @@ class Warehouse:
     ) -> tuple[list[SearchHit], IndexState]:
         """The best `limit` articles for `query` (see `storage.search`), and what the index
         covers, from one read-only open."""
-        with self.connect(read_only=True) as con:
+
+        def read(con: duckdb.DuckDBPyConnection) -> tuple[list[SearchHit], IndexState]:
             hits = search.search(
                 con,
                 query,
@@ -182,6 +186,13 @@ class Warehouse:
                 snippet_width=snippet_width,
             )
             return hits, search.index_state(con)
+
+        return self._read(read)
+
+    def _read(self, read: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """`read` on a read-only connection (a lake's also retries it: `LakeWarehouse._read`)."""
+        with self.connect(read_only=True) as con:
+            return read(con)
 
     def snapshot(self, target: Path | str) -> None:
         """Copy the warehouse consistently to `target`, for analyses that never block a run."""
