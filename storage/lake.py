@@ -517,6 +517,7 @@ def compact(
     now = datetime.now(UTC)
     removed = _cleanup(con, now - file_grace) if file_grace > timedelta(0) else 0
     flushed = con.execute(f"CALL ducklake_flush_inlined_data('{ALIAS}')").fetchall()
+    search.rewrite_lake_index(con)
     merged = con.execute(f"CALL ducklake_merge_adjacent_files('{ALIAS}')").fetchall()
     expired = _expire(con, now - keep_snapshots)
     if file_grace <= timedelta(0):

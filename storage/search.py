@@ -164,6 +164,22 @@ def _build_lake_index(con: duckdb.DuckDBPyConnection) -> int:
     return count
 
 
+def rewrite_lake_index(con: duckdb.DuckDBPyConnection) -> int:
+    """Rewrite the files of a lake index's `dict` that hold deleted rows, for the lake's
+    compaction; the number rewritten. Every write updates the document counts of its words,
+    which deletes their rows from the files that hold them: merging small files leaves files
+    with deletions alone, so without this every write's deletions would stay for every read
+    of the index. A lake without an index has none to rewrite."""
+    if not index_exists(con):
+        return 0
+    rows = con.execute(
+        "CALL ducklake_rewrite_data_files(current_database(), 'dict', schema => ?, "
+        "delete_threshold => 0)",
+        [SCHEMA],
+    ).fetchall()
+    return sum(int(row[2]) for row in rows)
+
+
 def tokenizer_definition() -> str:
     """The body of the `tokenize(s)` macro `create_fts_index` makes with this module's
     options, read from an index it builds over an empty table in memory: the lake's index

@@ -215,7 +215,8 @@ def test_compaction_keeps_what_its_windows_keep_and_removes_what_is_past_them(
     for i in range(4):
         lake.write(batch(f"r{i}", range(3 * i, 3 * i + 3)))
         snapshots.append(int(value(lake, "SELECT id FROM ducklake_current_snapshot('lake')")))
-    files = {p.name for p in tmp_path.rglob("*.parquet")}
+    # The articles' tables (the search index's, rewritten by each write, compact otherwise).
+    files = {p.name for p in tmp_path.rglob("*.parquet") if "fts_main_articles" not in p.parts}
 
     # Merged a moment ago, taken within the hour: kept for readers and for time travel.
     done = lake.compact(keep_snapshots=timedelta(hours=1), file_grace=timedelta(hours=1))
