@@ -32,12 +32,12 @@ from typing import BinaryIO, Literal, TypeVar
 
 import duckdb
 
-from storage import export, reads, writer
+from storage import export, reads, search, writer
 from storage.connection import WarehouseError, migrate, sql_literal
 from storage.extensions import load_extension
 from storage.migrations import MIGRATIONS
 from storage.schemas import stage_batch, writable
-from storage.warehouse import Compaction, Warehouse
+from storage.warehouse import Compaction, Warehouse, update_search
 from tasks.models import (
     Batch,
     BatchResult,
@@ -413,9 +413,9 @@ class LakeWarehouse(Warehouse):
         batch, rejected = writable(batch)
         staged_articles, staged_sightings = stage_batch(batch.articles, batch.sightings, batch.run)
 
-        def attempt() -> BatchResult:
+        def attempt() -> tuple[BatchResult, str | None]:
             with self.connect() as con, commit_lock(con, self.spec, wait=self.commit_wait):
-                return writer.write_staged(
+                result = writer.write_staged(
                     con,
                     staged_articles,
                     staged_sightings,
@@ -426,8 +426,23 @@ class LakeWarehouse(Warehouse):
                     batch.last,
                     feed_polls=True,
                 )
+                # Still holding the lock: every index update rewrites the index's one `stats`
+                # row, so two writers' updates would always conflict. A failure here costs
+                # search freshness only, never the batch: the next write or `maintain` adds
+                # what it missed.
+                return result, update_search(con, result)
 
-        return WriteOutcome(self._retrying(attempt), rejected=rejected)
+        result, index_error = self._retrying(attempt)
+        return WriteOutcome(result, index_error=index_error, rejected=rejected)
+
+    def _index_search(self, ids: set[str], *, thorough: bool = False) -> int:
+        """Index `ids` (and whatever is missing, with `thorough`), holding the commit lock."""
+
+        def attempt() -> int:
+            with self.connect() as con, commit_lock(con, self.spec, wait=self.commit_wait):
+                return search.index_articles(con, ids, thorough=thorough)
+
+        return self._retrying(attempt)
 
     def _retrying(self, action: Callable[[], T]) -> T:
         """`action`, redone while it loses races (for `lock_wait` seconds, two minutes and
@@ -464,8 +479,10 @@ class LakeWarehouse(Warehouse):
     def maintain(
         self, day: date, export_dir: Path, failing_since: datetime
     ) -> tuple[Path, int, list[FeedState]]:
-        """Export `day` to Parquet and list feeds failing since `failing_since`; compaction is
-        `compact`'s."""
+        """Catch the search index up, export `day` to Parquet and list feeds failing since
+        `failing_since`; compaction is `compact`'s."""
+        # Whatever a run's index step left out (it failed, or was killed) is added here.
+        self._index_search(set(), thorough=True)
         with self.connect(read_only=True) as con:
             partition, rows = export.export_day(con, day, export_dir)
             return partition, rows, reads.failing_feeds(con, failing_since)
@@ -494,6 +511,7 @@ def compact(
     now = datetime.now(UTC)
     removed = _cleanup(con, now - file_grace) if file_grace > timedelta(0) else 0
     flushed = con.execute(f"CALL ducklake_flush_inlined_data('{ALIAS}')").fetchall()
+    search.rewrite_lake_index(con)
     merged = con.execute(f"CALL ducklake_merge_adjacent_files('{ALIAS}')").fetchall()
     expired = _expire(con, now - keep_snapshots)
     if file_grace <= timedelta(0):
@@ -597,7 +615,8 @@ def migrate_into(lake: Warehouse, source: Path) -> list[TableCopy]:
     Resumable: a table whose rows are already all in the lake (an earlier migration that was
     interrupted after it) is passed over, and an interrupted table left nothing behind. A lake
     that holds other rows of a table (runs wrote to it already) is refused rather than mixed.
-    The counts are checked after each table. Search indexes are not copied (see README).
+    The counts are checked after each table. The file's search index is not copied: the lake's
+    is built from the copied articles at the end (the same ranking; see `storage.search`).
     """
     if not isinstance(lake, LakeWarehouse):
         raise WarehouseError(f"{lake}: not a DuckLake (ducklake:sqlite:… or ducklake:postgres:…)")
@@ -635,4 +654,5 @@ def migrate_into(lake: Warehouse, source: Path) -> list[TableCopy]:
                     f"{lake.spec.url}: {target} holds {there} rows after the copy, not {have}"
                 )
             done.append(TableCopy(table, have, there, copied=True))
+    lake._index_search(set())
     return done
