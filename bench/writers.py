@@ -1,7 +1,8 @@
 """Concurrent writers on one lake: commit wait, articles/s and kill -9 trials (issue 19, item 2).
 
     .venv/bin/python -m bench.writers [--writers 4 8] [--catalog sqlite postgres]
-        [--batches N] [--rows R] [--overlap F] [--kills K] [--think S] [--seed S] [--json FILE]
+        [--batches N] [--rows R] [--overlap F] [--kills K] [--think S] [--plain] [--seed S]
+        [--json FILE]
 
 A lake commits one writer at a time, under its commit lock (`storage.lake.commit_lock`: a file
 lock beside a SQLite catalog, a transaction-level advisory lock in a PostgreSQL catalog's
@@ -47,6 +48,11 @@ invariants must hold: no duplicate article_id, url or (feed_name, entry_url) sig
 sighting without its article, every article any writer reported committed is stored, and every
 article of every slot is stored once.
 
+With `--plain` the writers write through `LakeWarehouse` itself and only `find_known` and
+`write` are timed (no lock split, no check of the holds): this runs on a tree from before
+`commit_lock` (12779b1), the claims design, for a comparison on the same machine (copy this file
+into a worktree of that commit and run it there with `--plain --kills 0`).
+
 The machine's load average is printed with the figures: on a shared 2-core machine the times
 move with it, the invariants do not.
 """
@@ -74,7 +80,7 @@ from typing import Any
 
 from bench import lake_growth, warehouse_scale
 from storage import writer
-from storage.lake import LakeWarehouse, attach_catalog, commit_lock
+from storage.lake import LakeWarehouse, attach_catalog
 from storage.schemas import stage_batch, writable
 from tasks.models import Batch, BatchResult, WriteOutcome
 from tasks.urls import article_id
@@ -111,6 +117,9 @@ class Plan:
     rows: int
     overlap: float
     think: float = 0.0
+    plain: bool = False
+    """Write through `LakeWarehouse` itself, timing `find_known` and `write` only: what runs on
+    a tree without `commit_lock` (the claims design before 12779b1), for comparison."""
 
     @property
     def shared(self) -> int:
@@ -162,11 +171,9 @@ class TimedLake(LakeWarehouse):
         self.phase = phase
         self.attempts: list[dict[str, Any]] = []
 
-    def set_phase(self, value: int) -> None:
-        if self.phase is not None:
-            self.phase.value = value
-
     def write(self, batch: Batch) -> WriteOutcome:
+        from storage.lake import commit_lock  # not on trees before 12779b1 (`Plan.plain`)
+
         batch, rejected = writable(batch)
         staged_articles, staged_sightings = stage_batch(batch.articles, batch.sightings, batch.run)
         self.attempts = []
@@ -175,15 +182,15 @@ class TimedLake(LakeWarehouse):
             times: dict[str, Any] = {"start": time.monotonic()}
             self.attempts.append(times)
             try:
-                self.set_phase(OPENING)
+                _set(self.phase, OPENING)
                 with self.connect() as con:
                     if self.spec.catalog == "postgres":
                         attach_catalog(con, self.spec)  # commit_lock's first step, once per DuckDB
                     times["opened"] = time.monotonic()
-                    self.set_phase(WAITING)
+                    _set(self.phase, WAITING)
                     with commit_lock(con, self.spec, wait=self.commit_wait):
                         times["locked"] = time.monotonic()
-                        self.set_phase(HOLDING)
+                        _set(self.phase, HOLDING)
                         result = writer.write_staged(
                             con,
                             staged_articles,
@@ -195,8 +202,9 @@ class TimedLake(LakeWarehouse):
                             batch.last,
                             feed_polls=True,
                         )
+                        times["written"] = time.monotonic()
                     times["released"] = time.monotonic()
-                    self.set_phase(CLOSING)
+                    _set(self.phase, CLOSING)
                 times["closed"] = time.monotonic()
                 return result
             except Exception as exc:
@@ -206,9 +214,10 @@ class TimedLake(LakeWarehouse):
         return WriteOutcome(self._retrying(attempt), rejected=rejected)
 
 
-def commit(wh: TimedLake, batch: Batch) -> dict[str, Any]:
-    """`batch` looked up and written as a run's is; what it took and what it stored."""
-    wh.set_phase(LOOKING)
+def commit(wh: LakeWarehouse, batch: Batch, phase: Any = None) -> dict[str, Any]:
+    """`batch` looked up and written as a run's is; what it took and what it stored (the
+    split of `write` when `wh` is a `TimedLake`)."""
+    _set(phase, LOOKING)
     started = time.monotonic()
     known = wh.find_known(
         [(s.feed_name, s.entry_url) for s in batch.sightings],
@@ -220,6 +229,7 @@ def commit(wh: TimedLake, batch: Batch) -> dict[str, Any]:
         for a, s in zip(batch.articles, batch.sightings, strict=True)
         if (s.feed_name, s.entry_url) not in known.sightings
     ]
+    _set(phase, OPENING)
     outcome = wh.write(
         replace(
             batch,
@@ -228,28 +238,41 @@ def commit(wh: TimedLake, batch: Batch) -> dict[str, Any]:
         )
     )
     ended = time.monotonic()
-    done = wh.attempts[-1]
-    return {
+    record: dict[str, Any] = {
         "run_id": batch.run.run_id,
         "start": started,
         "end": ended,
         "find_ms": (looked - started) * 1000,
         "write_ms": (ended - looked) * 1000,
-        "open_ms": (done["opened"] - done["start"]) * 1000,
-        "wait_ms": (done["locked"] - done["opened"]) * 1000,
-        "hold_ms": (done["released"] - done["locked"]) * 1000,
-        "close_ms": (done["closed"] - done["released"]) * 1000,
-        "opening": done["start"],
-        "locked": done["locked"],
-        "released": done["released"],
-        "attempts": len(wh.attempts),
-        "errors": [a["error"] for a in wh.attempts if "error" in a],
         "known": len(batch.articles) - len(fresh),
         "new": len(outcome.result.new_ids),
         "rejected": len(outcome.rejected),
         # Every article of the batch is stored now: the new ones and those found recorded.
         "ids": sorted({a.article_id for a in batch.articles}),
+        "attempts": 1,
+        "errors": [],
     }
+    if isinstance(wh, TimedLake):
+        done = wh.attempts[-1]
+        record |= {
+            "open_ms": (done["opened"] - done["start"]) * 1000,
+            "wait_ms": (done["locked"] - done["opened"]) * 1000,
+            "hold_ms": (done["released"] - done["locked"]) * 1000,
+            "close_ms": (done["closed"] - done["released"]) * 1000,
+            "release_ms": (done["released"] - done["written"]) * 1000,
+            "opening": done["start"],
+            "locked": done["locked"],
+            "written": done["written"],
+            "released": done["released"],
+            "attempts": len(wh.attempts),
+            "errors": [a["error"] for a in wh.attempts if "error" in a],
+        }
+    return record
+
+
+def _set(phase: Any, value: int) -> None:
+    if phase is not None:
+        phase.value = value
 
 
 def worker(
@@ -265,24 +288,28 @@ def worker(
 ) -> None:
     """One writer: build its batches, open the lake once, wait for `go`, commit them, logging
     one JSON line per commit to `log` as soon as `write` returns."""
-    wh = TimedLake(url, data_path=data_path, phase=phase)
+    wh = (
+        LakeWarehouse(url, data_path=data_path)
+        if plan.plain
+        else TimedLake(url, data_path=data_path, phase=phase)
+    )
     built = [
         build_batch(plan, slot, b, f"s{slot}-g{generation}-b{b}")
         for b in range(plan.batches if batches is None else batches)
     ]
     wh.feed_states()  # the imports and the extensions' first load, before the clock
-    wh.set_phase(READY)
+    _set(phase, READY)
     go.wait()
     with open(log, "a", encoding="utf-8") as out:
         for n, batch in enumerate(built):
             if n and plan.think:
-                wh.set_phase(THINKING)
+                _set(phase, THINKING)
                 time.sleep(plan.think)
-            record = commit(wh, batch)
+            record = commit(wh, batch, phase)
             record |= {"slot": slot, "generation": generation, "batch": n}
             out.write(json.dumps(record) + "\n")
             out.flush()
-    wh.set_phase(DONE)
+    _set(phase, DONE)
 
 
 @dataclass
@@ -403,8 +430,11 @@ def check(url: str, expected: set[str] | None, committed: set[str]) -> dict[str,
 
 
 def overlapping_holds(records: Sequence[dict[str, Any]]) -> int:
-    """Commits that took the lock before the previous holder let it go (should be none)."""
-    holds = sorted((r["locked"], r["released"]) for r in records)
+    """Commits that had the lock before the previous holder's write had returned (should be
+    none). The previous holder's release is left out of its interval: a waiter may take the
+    lock as soon as the release reaches the lock (PostgreSQL's ROLLBACK), before the holder
+    reads its clock again, most of all on a loaded machine."""
+    holds = sorted((r["locked"], r["written"]) for r in records)
     return sum(1 for a, b in pairwise(holds) if b[0] < a[1])
 
 
@@ -435,33 +465,41 @@ def summarise(
 ) -> dict[str, Any]:
     """The figures of one configuration from its commits' records. On a SQLite catalog the
     lock wait counts the part of opening spent waiting for a holder (`blocked_opens`), and
-    opening is the rest."""
-    blocked = blocked_opens(records) if catalog == "sqlite" else [0.0] * len(records)
-    for r, ms in zip(records, blocked, strict=True):
-        r["open_blocked_ms"] = ms
-        r["lock_wait_ms"] = r["wait_ms"] + ms
-        r["open_own_ms"] = r["open_ms"] - ms
+    opening is the rest. Records of `Plan.plain` writers give `find_known` and `write` only."""
 
     def series(key: str) -> list[float]:
         return [r[key] for r in records]
 
-    parts = ("find_ms", "open_own_ms", "lock_wait_ms", "hold_ms", "close_ms")
-    spent = {key: sum(series(key)) for key in parts}
-    total = sum(spent.values()) or 1.0
     summary: dict[str, Any] = {
         "commits": len(records),
         "articles": stored,
         "wall_s": wall,
         "articles_per_s": stored / wall if wall else 0.0,
-        "lock_busy": spent["hold_ms"] / 1000 / wall if wall else 0.0,
-        "share": {key.removesuffix("_ms"): ms / total for key, ms in spent.items()},
         "redone": sum(r["attempts"] - 1 for r in records),
         "errors": sorted({e[:120] for r in records for e in r["errors"]}),
+        "write_ms": _spread(series("write_ms")),
+        "find_ms": _spread(series("find_ms")),
+    }
+    if not records or any("hold_ms" not in r for r in records):
+        return summary
+    blocked = blocked_opens(records) if catalog == "sqlite" else [0.0] * len(records)
+    for r, ms in zip(records, blocked, strict=True):
+        r["open_blocked_ms"] = ms
+        r["lock_wait_ms"] = r["wait_ms"] + ms
+        r["open_own_ms"] = r["open_ms"] - ms
+    parts = ("find_ms", "open_own_ms", "lock_wait_ms", "hold_ms", "close_ms")
+    spent = {key: sum(series(key)) for key in parts}
+    total = sum(spent.values()) or 1.0
+    summary |= {
+        "lock_busy": spent["hold_ms"] / 1000 / wall if wall else 0.0,
+        "share": {key.removesuffix("_ms"): ms / total for key, ms in spent.items()},
         "overlapping_holds": overlapping_holds(records),
     }
-    for key in ("write_ms", "find_ms", "open_ms", "open_own_ms", "open_blocked_ms", "wait_ms"):
+    for key in ("open_ms", "open_own_ms", "open_blocked_ms", "wait_ms", "lock_wait_ms"):
         summary[key] = _spread(series(key))
-    for key in ("lock_wait_ms", "hold_ms", "close_ms"):
+    holds = sorted((r["locked"], r["released"]) for r in records)
+    summary["taken_during_release"] = sum(1 for a, b in pairwise(holds) if b[0] < a[1])
+    for key in ("hold_ms", "release_ms", "close_ms"):
         summary[key] = _spread(series(key))
     return summary
 
@@ -539,11 +577,14 @@ def measure(lakes_: Lakes, writers: int, plan: Plan) -> dict[str, Any]:
     checked = check(url, plan.expected(range(writers)), {i for r in records for i in r["ids"]})
     if failed:
         checked["failures"].append(f"writers {failed} exited non-zero")
+    figures = summarise(records, wall, checked["articles"], lakes_.catalog)
+    if figures.get("overlapping_holds"):
+        checked["failures"].append(f"{figures['overlapping_holds']} commits held the lock at once")
     return {
         "catalog": lakes_.catalog,
         "writers": writers,
         "load": load,
-        **summarise(records, wall, checked["articles"], lakes_.catalog),
+        **figures,
         "invariants": checked,
     }
 
@@ -604,7 +645,7 @@ def kill_trials(
         checked["failures"].append("the later writer did not commit")
     if survivors:
         checked["failures"].append(f"writers {[w.slot for w in survivors]} failed")
-    if n := overlapping_holds(records):
+    if not plan.plain and (n := overlapping_holds(records)):
         checked["failures"].append(f"{n} commits held the lock at once")
     landed = [k for k in killed if k["phase"] not in ("starting", "ready", "done")]
     return {
@@ -677,8 +718,9 @@ def _line(f: dict[str, Any]) -> str:
     held = "held" if not f["invariants"]["failures"] else f"FAILED {f['invariants']['failures']}"
     return (
         f"{f['catalog']}, {f['writers']} writers: {f['articles']} articles in {f['wall_s']:.1f} s "
-        f"({f['articles_per_s']:.0f}/s), wait {f['lock_wait_ms']['median']:.0f} ms, "
-        f"hold {f['hold_ms']['median']:.0f} ms, load {f['load']:.1f}; invariants {held}"
+        f"({f['articles_per_s']:.0f}/s), write {_ms(f, 'write_ms')} ms, "
+        f"wait {_ms(f, 'lock_wait_ms')} ms, hold {_ms(f, 'hold_ms')} ms, load {f['load']:.1f}; "
+        f"invariants {held}"
     )
 
 
@@ -720,13 +762,13 @@ def table(result: dict[str, Any]) -> str:
                 f"{f['articles']:,}",
                 f"{f['wall_s']:.1f}",
                 f"{f['articles_per_s']:.0f}",
-                f"{f['write_ms']['median']:,.0f} / {f['write_ms']['p95']:,.0f}",
-                f"{f['lock_wait_ms']['median']:,.0f} / {f['lock_wait_ms']['p95']:,.0f}",
-                f"{f['hold_ms']['median']:,.0f} / {f['hold_ms']['p95']:,.0f}",
-                f"{f['open_own_ms']['median']:,.0f}",
-                f"{f['find_ms']['median']:,.0f}",
-                f"{f['lock_busy']:.0%}",
-                f"{f['share']['lock_wait']:.0%}",
+                _ms(f, "write_ms", p95=True),
+                _ms(f, "lock_wait_ms", p95=True),
+                _ms(f, "hold_ms", p95=True),
+                _ms(f, "open_own_ms"),
+                _ms(f, "find_ms"),
+                f"{f['lock_busy']:.0%}" if "lock_busy" in f else "—",
+                f"{f['share']['lock_wait']:.0%}" if "share" in f else "—",
                 str(f["redone"]),
                 f"{f['load']:.1f}",
                 "held" if not f["invariants"]["failures"] else "FAILED",
@@ -779,7 +821,8 @@ def table(result: dict[str, Any]) -> str:
     lines.append("")
     lines.append(
         f"{result['plan']['batches']} batches × {result['plan']['rows']} articles per writer, "
-        f"{result['plan']['overlap']:.0%} shared, think {result['plan']['think']} s; "
+        f"{result['plan']['overlap']:.0%} shared, think {result['plan']['think']} s"
+        f"{', plain LakeWarehouse (write not split)' if result['plan']['plain'] else ''}; "
         f"{result['cpus']} CPUs, load average {_loads(result['load_before'])} before, "
         f"{_loads(result['load_after'])} after; seed {result['seed']}; "
         f"{result['wall_s']:.0f} s in all"
@@ -787,6 +830,13 @@ def table(result: dict[str, Any]) -> str:
     lines.extend(f"redone after: {e}" for e in errors)
     lines.extend(f"INVARIANT FAILED: {p}" for p in problems)
     return "\n".join(lines)
+
+
+def _ms(figures: dict[str, Any], key: str, *, p95: bool = False) -> str:
+    if key not in figures:
+        return "—"
+    spread = figures[key]
+    return f"{spread['median']:,.0f}" + (f" / {spread['p95']:,.0f}" if p95 else "")
 
 
 def _loads(loads: Sequence[float]) -> str:
@@ -811,7 +861,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--catalog", nargs="+", choices=("sqlite", "postgres"), default=["sqlite", "postgres"]
     )
-    parser.add_argument("--batches", type=int, default=5, help="batches per writer")
+    parser.add_argument("--batches", type=int, default=4, help="batches per writer")
     parser.add_argument("--rows", type=int, default=100, help="articles per batch")
     parser.add_argument(
         "--overlap", type=float, default=0.2, help="fraction of a batch every writer shares"
@@ -820,11 +870,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--think", type=float, default=0.0, help="seconds between a writer's batches"
     )
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="time find_known and write only, through LakeWarehouse itself (older trees)",
+    )
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
-    plan = Plan(args.batches, args.rows, args.overlap, args.think)
+    plan = Plan(args.batches, args.rows, args.overlap, args.think, args.plain)
     result = run(
         args.writers,
         args.catalog,
