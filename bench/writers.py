@@ -80,7 +80,7 @@ from typing import Any
 
 from bench import lake_growth, warehouse_scale
 from storage import writer
-from storage.lake import LakeWarehouse, attach_catalog
+from storage.lake import LakeWarehouse
 from storage.schemas import stage_batch, writable
 from tasks.models import Batch, BatchResult, WriteOutcome
 from tasks.urls import article_id
@@ -172,7 +172,8 @@ class TimedLake(LakeWarehouse):
         self.attempts: list[dict[str, Any]] = []
 
     def write(self, batch: Batch) -> WriteOutcome:
-        from storage.lake import commit_lock  # not on trees before 12779b1 (`Plan.plain`)
+        # Not on trees before 12779b1, which `Plan.plain` runs on.
+        from storage.lake import attach_catalog, commit_lock
 
         batch, rejected = writable(batch)
         staged_articles, staged_sightings = stage_batch(batch.articles, batch.sightings, batch.run)
@@ -249,7 +250,7 @@ def commit(wh: LakeWarehouse, batch: Batch, phase: Any = None) -> dict[str, Any]
         "rejected": len(outcome.rejected),
         # Every article of the batch is stored now: the new ones and those found recorded.
         "ids": sorted({a.article_id for a in batch.articles}),
-        "attempts": 1,
+        "attempts": None,  # not seen through LakeWarehouse itself (`Plan.plain`)
         "errors": [],
     }
     if isinstance(wh, TimedLake):
@@ -475,7 +476,9 @@ def summarise(
         "articles": stored,
         "wall_s": wall,
         "articles_per_s": stored / wall if wall else 0.0,
-        "redone": sum(r["attempts"] - 1 for r in records),
+        "redone": None
+        if any(r["attempts"] is None for r in records)
+        else sum(r["attempts"] - 1 for r in records),
         "errors": sorted({e[:120] for r in records for e in r["errors"]}),
         "write_ms": _spread(series("write_ms")),
         "find_ms": _spread(series("find_ms")),
@@ -659,7 +662,7 @@ def kill_trials(
         "later_writer_s": later_s if later_committed else None,
         "later_writer_ok": later.process.exitcode == 0 and later_committed,
         "wall_s": time.monotonic() - started,
-        "redone": sum(r["attempts"] - 1 for r in records),
+        "redone": sum(r["attempts"] - 1 for r in records if r["attempts"] is not None),
         "invariants": checked,
     }
 
@@ -769,7 +772,7 @@ def table(result: dict[str, Any]) -> str:
                 _ms(f, "find_ms"),
                 f"{f['lock_busy']:.0%}" if "lock_busy" in f else "—",
                 f"{f['share']['lock_wait']:.0%}" if "share" in f else "—",
-                str(f["redone"]),
+                "—" if f["redone"] is None else str(f["redone"]),
                 f"{f['load']:.1f}",
                 "held" if not f["invariants"]["failures"] else "FAILED",
             )
