@@ -174,6 +174,7 @@ class TimedLake(LakeWarehouse):
     def write(self, batch: Batch) -> WriteOutcome:
         # Not on trees before 12779b1, which `Plan.plain` runs on.
         from storage.lake import attach_catalog, commit_lock
+        from storage.warehouse import update_search
 
         batch, rejected = writable(batch)
         staged_articles, staged_sightings = stage_batch(batch.articles, batch.sightings, batch.run)
@@ -203,6 +204,7 @@ class TimedLake(LakeWarehouse):
                             batch.last,
                             feed_polls=True,
                         )
+                        update_search(con, result)  # as `write` does, holding the lock
                         times["written"] = time.monotonic()
                     times["released"] = time.monotonic()
                     _set(self.phase, CLOSING)
