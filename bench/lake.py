@@ -154,7 +154,7 @@ def compare_scale(rows: int, workdir: Path, repeats: int = 3) -> dict[str, objec
         raise RuntimeError(f"migrate: counts differ: {copies}")
     whs = {"file": Warehouse(path), "lake": lake}
     numbers = iter(range(rows, rows + (2 * repeats + 2) * BATCH, BATCH))
-    for name, wh in whs.items():  # one-time costs: first plans, the lake's first claims
+    for name, wh in whs.items():  # one-time costs: first plans, the lake's first commit
         _append(wh, warehouse_scale._Batch(next(numbers), BATCH, f"warmup-{name}"))
     append: dict[str, list[float]] = {name: [] for name in whs}
     for r in range(repeats):

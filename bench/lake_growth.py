@@ -12,18 +12,17 @@ commits of 100 articles (500,000 articles); a tenth of it (18,000 feeds, 50,000 
 the same 5,000 commits at 10 articles, or 500 at 100: the commit count is what grows the
 catalog.
 
-A commit through the `Warehouse` handle (claims, `find_known` and `write`, opening the lake
-twice) takes about a second on this machine, so a day of them would take longer than this
-benchmark may. The day is therefore written on ONE open writable connection by
-`lean_commit`: the same claims in the catalog (one per article and sighting, marked stored),
-then one lake transaction inserting the same rows into the same tables as `write_lake` does,
-without its lookups of what is stored already (every article is new). Each commit is one
-snapshot and a Parquet file (or inlined rows) per table written, as a run's is.
+A commit through the `Warehouse` handle (`find_known` and `write`, opening the lake twice)
+takes about a second on this machine, so a day of them would take longer than this benchmark
+may. The day is therefore written on ONE open writable connection by `lean_commit`: the
+lake's commit lock, then the writer's transaction (`storage.writer.write_staged`), as
+`LakeWarehouse.write` makes it. Each commit is one snapshot and a Parquet file (or inlined
+rows) per table written, as a run's is.
 
 Every `every` commits, and after compaction, it records:
 
 - the lake: snapshots, catalog bytes (the SQLite file and its WAL; `pg_database_size` for
-  PostgreSQL), claims, data files the current snapshot reads (count, bytes), Parquet files on
+  PostgreSQL), data files the current snapshot reads (count, bytes), Parquet files on
   disk under the data path (count, bytes), inlined rows (in the catalog, live and all);
 - the times: the mean of the last `every` lean commits; one commit of 100 articles through
   the `Warehouse` handle as a run makes it (`bench.lake._append`: `find_known` and `write`,
@@ -49,7 +48,6 @@ import argparse
 import json
 import os
 import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -65,17 +63,11 @@ import duckdb
 from bench import lake as lake_bench
 from bench import warehouse_scale
 from bench.throughput import ROOT
-from storage import claims as claiming
-from storage.lake import CATALOG_ALIAS, METADATA, LakeWarehouse, _claim_store
+from storage.lake import CATALOG_ALIAS, METADATA, LakeWarehouse, attach_catalog, commit_lock
 from storage.schemas import (
-    ARTICLE_COLUMNS,
-    ARTICLE_KEY_COLUMNS,
-    ARTICLE_KEYS,
-    FEED_COLUMNS,
-    feed_state_table,
     stage_batch,
 )
-from storage.writer import _record_sightings
+from storage.writer import write_staged
 from tasks.models import Batch, FeedState
 
 FEEDS = 18_000
@@ -106,44 +98,20 @@ def _batch(first: int, rows: int, polls: int, poll_first: int, run_id: str) -> B
     return Batch(tuple(built.articles), tuple(built.sightings), states, built.run)
 
 
-def lean_commit(con: duckdb.DuckDBPyConnection, claims: claiming.ClaimStore, batch: Batch) -> float:
-    """`batch`, all new, stored as `storage.lake.write_lake` stores it, less its lookups of
-    what is stored already; returns the milliseconds taken."""
+def lean_commit(con: duckdb.DuckDBPyConnection, wh: LakeWarehouse, batch: Batch) -> float:
+    """`batch` committed as `LakeWarehouse.write` commits it, on the open connection `con`;
+    returns the milliseconds taken."""
     started = time.perf_counter()
     staged_articles, staged_sightings = stage_batch(batch.articles, batch.sightings, batch.run)
-    run_id = batch.run.run_id
-    claims.claim(claiming.ARTICLE, [a.article_id for a in batch.articles], run_id)
-    claims.claim(
-        claiming.SIGHTING,
-        [claiming.sighting_key(s.feed_name, s.entry_url) for s in batch.sightings],
-        run_id,
-    )
-    con.register("staged_articles", staged_articles)
-    con.register("all_sightings", staged_sightings)
-    con.register("staged_feeds", feed_state_table(batch.feed_states))
-    record = asdict(batch.run)
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE staged_sightings AS SELECT * FROM all_sightings")
-        con.execute("BEGIN TRANSACTION")
-        con.execute(
-            f"INSERT INTO articles ({ARTICLE_COLUMNS}, {ARTICLE_KEY_COLUMNS}) "
-            f"SELECT {ARTICLE_COLUMNS}, {ARTICLE_KEY_COLUMNS} FROM "
-            f"(SELECT *, {ARTICLE_KEYS} FROM staged_articles)"
+    with commit_lock(con, wh.spec, wait=wh.commit_wait):
+        write_staged(
+            con,
+            staged_articles,
+            staged_sightings,
+            batch.feed_states,
+            batch.run,
+            feed_polls=True,
         )
-        _record_sightings(con)
-        con.execute(
-            f"INSERT INTO feed_polls ({FEED_COLUMNS}) SELECT {FEED_COLUMNS} FROM staged_feeds"
-        )
-        con.execute(
-            f"INSERT INTO ingest_runs ({', '.join(record)}, written_at) "
-            f"SELECT {', '.join('?' * len(record))}, now()",
-            list(record.values()),
-        )
-        con.execute("COMMIT")
-    finally:
-        for name in ("staged_articles", "all_sightings", "staged_feeds"):
-            con.unregister(name)
-    claims.mark_stored(run_id)
     return (time.perf_counter() - started) * 1000
 
 
@@ -155,7 +123,7 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 
 
 def lake_size(wh: LakeWarehouse, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """The lake's size: catalog, claims, data files and inlined rows."""
+    """The lake's size: catalog, data files and inlined rows."""
     size: dict[str, int] = {
         "snapshots": _one(con, f"SELECT count(*) FROM {METADATA}.ducklake_snapshot"),
         "live_files": _one(
@@ -188,21 +156,12 @@ def lake_size(wh: LakeWarehouse, con: duckdb.DuckDBPyConnection) -> dict[str, in
         size["catalog_bytes"] = sum(
             p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists()
         )
-        db = sqlite3.connect(path)
-        try:
-            size["claims"] = int(db.execute(f"SELECT count(*) FROM {claiming.TABLE}").fetchone()[0])
-        finally:
-            db.close()
     else:
+        attach_catalog(con, wh.spec)
         size["catalog_bytes"] = _one(
             con,
             f"SELECT * FROM postgres_query('{CATALOG_ALIAS}', "
             "'SELECT pg_database_size(current_database())')",
-        )
-        size["claims"] = _one(
-            con,
-            f"SELECT * FROM postgres_query('{CATALOG_ALIAS}', "
-            f"'SELECT count(*) FROM {claiming.TABLE}')",
         )
     return size
 
@@ -275,20 +234,19 @@ def grow(
     compactions = []
     with ExitStack() as stack:
 
-        def writer() -> tuple[duckdb.DuckDBPyConnection, claiming.ClaimStore]:
+        def writer() -> duckdb.DuckDBPyConnection:
             # A connection open across a compaction that flushed inlined rows fails every
             # later read and commit (its catalog names the dropped inlined tables), so the
             # writer, like a run, opens the lake afresh after each compaction.
             stack.close()
-            con = stack.enter_context(wh.connect())
-            return con, _claim_store(con, wh.spec)
+            return stack.enter_context(wh.connect())
 
-        con, claims = writer()
+        con = writer()
         points.append({"stage": "empty", **day.figures(con, [])})
         lean: list[float] = []
         last_compacted = 0
         while day.commits < commits:
-            lean.append(lean_commit(con, claims, day.batch(rows, "lean")))
+            lean.append(lean_commit(con, wh, day.batch(rows, "lean")))
             if compact_every and day.commits - last_compacted >= compact_every:
                 last_compacted = day.commits
                 started = time.perf_counter()
@@ -297,7 +255,7 @@ def grow(
                     {"commits": day.commits, "seconds": time.perf_counter() - started}
                     | asdict(report)
                 )
-                con, claims = writer()
+                con = writer()
             if len(lean) >= every or day.commits >= commits:
                 point = {"stage": "growing", **day.figures(con, lean)}
                 points.append(point)
@@ -316,7 +274,7 @@ def grow(
             report = wh.compact(keep_snapshots=keep, file_grace=grace)
             seconds = time.perf_counter() - started
             compactions.append({"stage": stage, "seconds": seconds} | asdict(report))
-            con, claims = writer()
+            con = writer()
             points.append({"stage": stage, **day.figures(con, [])})
             progress(f"{stage}: {seconds:.1f} s, {report}")
     return {
@@ -340,7 +298,6 @@ def table(result: dict) -> str:
         "commits",
         "snapshots",
         "catalog MiB",
-        "claims",
         "live files",
         "live MiB",
         "files on disk",
@@ -362,7 +319,6 @@ def table(result: dict) -> str:
                 f"{p['commits']:,}",
                 f"{p['snapshots']:,}",
                 _mib(p["catalog_bytes"]),
-                f"{p['claims']:,}",
                 f"{p['live_files']:,}",
                 _mib(p["live_file_bytes"]),
                 f"{p['disk_files']:,}",

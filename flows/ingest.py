@@ -64,7 +64,8 @@ def ingest(
         dry_run: Fetch, parse and extract as usual but write nothing to the warehouse; the
             summary shows what would have been stored.
         feeds_file: Feeds file (TOML); empty uses NEWSDESK_FEEDS (default feeds.toml).
-        db: Warehouse file; empty uses NEWSDESK_DB (default data/news.duckdb).
+        db: The warehouse, a lake URL or a DuckDB file; empty uses NEWSDESK_DB (default
+            the lake ducklake:sqlite:data/lake/catalog.sqlite).
         shard: The shard of the feeds this run polls, 1 to `shards` (by a hash of feed names).
         shards: Into how many shards the feeds are split; 1 polls them all in one run.
         due_only: Poll only feeds whose next poll (`newsdesk feeds`) has come; named ones anyway.
@@ -72,6 +73,8 @@ def ingest(
     logger = get_run_logger()
     settings = Settings()
     warehouse = settings.warehouse(db)
+    if not db and (notice := settings.legacy_notice()):
+        logger.warning(notice)
     cap = settings.max_articles_per_feed if max_articles_per_feed is None else max_articles_per_feed
     started = datetime.now(UTC)
     run_id = str(runtime.flow_run.id or f"local-{started:%Y%m%dT%H%M%S%f}")

@@ -12,7 +12,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows import steps
 from newsdesk.settings import Settings
-from storage.lake import Compaction, LakeWarehouse
+from storage import Compaction
 
 
 def _run_name() -> str:
@@ -34,7 +34,8 @@ def maintenance(
         failing_hours: Report feeds that have failed on every poll for at least this many hours.
         export_dir: Where the Parquet files go; empty means `export/` next to the warehouse file
             (data/export/ by default).
-        db: Warehouse file; empty uses NEWSDESK_DB (default data/news.duckdb).
+        db: The warehouse, a lake URL or a DuckDB file; empty uses NEWSDESK_DB (default
+            the lake ducklake:sqlite:data/lake/catalog.sqlite).
     """
     logger = get_run_logger()
     settings = Settings()
@@ -47,7 +48,7 @@ def maintenance(
         warehouse, day, target, now - timedelta(hours=failing_hours)
     )
     compaction = None
-    if isinstance(warehouse, LakeWarehouse):
+    if warehouse.compacts:
         compaction = steps.compact_lake(
             warehouse,
             timedelta(hours=settings.lake_keep_snapshots_hours),

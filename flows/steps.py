@@ -21,8 +21,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from storage import Warehouse
-from storage.lake import Compaction, LakeWarehouse
+from storage import Compaction, Warehouse
 from tasks.feeds.parse import parse_feed
 from tasks.feeds.sitemap import sitemap_children
 from tasks.fetch import collect
@@ -172,8 +171,8 @@ def maintain(
 
 @task(name="compact-lake", cache_policy=NO_CACHE, persist_result=False)
 def compact_lake(
-    warehouse: LakeWarehouse, keep_snapshots: timedelta, file_grace: timedelta
-) -> Compaction:
+    warehouse: Warehouse, keep_snapshots: timedelta, file_grace: timedelta
+) -> Compaction | None:
     """Merge a lake's small files and remove the ones no snapshot needs (see
-    `LakeWarehouse.compact`)."""
+    `Warehouse.compact`)."""
     return warehouse.compact(keep_snapshots=keep_snapshots, file_grace=file_grace)

@@ -35,6 +35,12 @@ from newsdesk.tables import write_rows
 if TYPE_CHECKING:
     from tasks.models import FeedReport, RunReport
 
+DB_HELP = (
+    "warehouse: a DuckLake URL (ducklake:sqlite:PATH, ducklake:postgres:DSN) or a DuckDB file "
+    "(default: $NEWSDESK_DB, else the lake data/lake/catalog.sqlite)"
+)
+DEMO_LAKE = "ducklake:sqlite:data/demo/catalog.sqlite"
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_API_URL = "http://127.0.0.1:4200/api"
 
@@ -74,9 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--feeds", type=Path, help="feeds file (default: $NEWSDESK_FEEDS or feeds.toml)"
     )
-    ingest.add_argument(
-        "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
-    )
+    ingest.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
     ingest.add_argument(
         "--feed", action="append", default=[], metavar="NAME", help="only this feed (repeatable)"
     )
@@ -117,9 +121,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--db",
-        type=Path,
-        default=Path("data/demo.duckdb"),
-        help="warehouse file (default: data/demo.duckdb)",
+        metavar="PATH|URL",
+        default=DEMO_LAKE,
+        help=f"warehouse file or lake URL (default: the lake {DEMO_LAKE.split(':')[-1]})",
     )
 
     sql = sub.add_parser(
@@ -129,9 +133,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=READING_WHILE_RUNS_WRITE,
     )
     sql.add_argument("query", help='SQL, e.g. "SELECT title FROM articles LIMIT 5"')
-    sql.add_argument(
-        "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
-    )
+    sql.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
     _output_options(sql)
 
     search = sub.add_parser(
@@ -155,9 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--lang", metavar="CODE", help="only articles in this language (de, en…)")
     search.add_argument("--feed", metavar="NAME", help="only articles first seen in this feed")
     search.add_argument("--limit", type=int, default=20, metavar="N", help="at most N (20)")
-    search.add_argument(
-        "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
-    )
+    search.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
     _output_options(search)
 
     server = sub.add_parser(
@@ -165,7 +165,7 @@ def _parser() -> argparse.ArgumentParser:
         help="start, stop or check the background Prefect server runs use",
         description=(
             "Keep one local Prefect server (API and UI) running in the background, state in "
-            "prefect/ beside the warehouse (data/prefect/). Runs use it instead of starting "
+            "data/prefect/ by default (beside the warehouse). Runs use it instead of starting "
             "Prefect's temporary one each time (seconds saved per run), and show in its UI. "
             "`newsdesk ingest` starts it on first use unless NEWSDESK_PREFECT_SERVER=ephemeral."
         ),
@@ -174,9 +174,7 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--port", type=int, default=4200, help="port on 127.0.0.1 for `start` (default 4200)"
     )
-    server.add_argument(
-        "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
-    )
+    server.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
 
     sub.add_parser(
         "serve",
@@ -203,8 +201,36 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="the lake, e.g. ducklake:sqlite:data/lake/catalog.sqlite",
     )
-    migrate.add_argument(
-        "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
+    migrate.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
+
+    shell = sub.add_parser(
+        "shell",
+        help="open the DuckDB CLI on the warehouse, read-only",
+        description=(
+            "Open the DuckDB CLI (the duckdb-cli package, the release the extensions are for) "
+            "on the warehouse, read-only, with its extensions loaded and its views ready: a "
+            "lake is attached as `lake` and used, a file is opened with -readonly. Every "
+            "argument after newsdesk's own options (or after `--`) goes to the CLI, e.g. "
+            '`newsdesk shell -csv -c "SELECT count(*) FROM latest_articles"`.'
+        ),
+        epilog=(
+            "A lake's readers never hold up its writers. A DuckDB file's do: while the session "
+            "is open, runs cannot write the file (their batches wait in the spool). For a long "
+            "session on a file, --snapshot opens a copy, or move to a lake (`newsdesk migrate`)."
+        ),
+    )
+    shell.add_argument(
+        "--db",
+        metavar="PATH|URL",
+        help=DB_HELP,
+    )
+    shell.add_argument(
+        "--snapshot",
+        action="store_true",
+        help="open a copy of the warehouse, made now and removed at exit, that blocks no run",
+    )
+    shell.add_argument(
+        "duckdb_args", nargs="*", metavar="DUCKDB_ARG", help="options and SQL for the DuckDB CLI"
     )
 
     snapshot = sub.add_parser(
@@ -218,9 +244,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=READING_WHILE_RUNS_WRITE,
     )
     snapshot.add_argument("path", type=Path, help="where to write the copy, e.g. /tmp/news.duckdb")
-    snapshot.add_argument(
-        "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
-    )
+    snapshot.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
 
     pending = sub.add_parser(
         "pending",
@@ -236,9 +260,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="list the articles whose page was given up instead",
     )
-    pending.add_argument(
-        "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
-    )
+    pending.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
     _output_options(pending)
 
     feeds = sub.add_parser(
@@ -249,9 +271,7 @@ def _parser() -> argparse.ArgumentParser:
             "`import`, `export` and `add` edit or write the feeds file."
         ),
     )
-    feeds.add_argument(
-        "--db", type=Path, help="warehouse file (default: $NEWSDESK_DB or data/news.duckdb)"
-    )
+    feeds.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
     _output_options(feeds)
     _feeds_actions(feeds)
     return parser
@@ -336,12 +356,28 @@ def _feeds_actions(feeds: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    duckdb_args: list[str] = []
+    if argv[:1] == ["shell"]:
+        # The DuckDB CLI's own options (-c, -csv, -json…) are not ours to parse.
+        from newsdesk.shell import split_arguments
+
+        own, duckdb_args = split_arguments(argv[1:])
+        argv = ["shell", *own]
     args = _parser().parse_args(argv)
+    if args.command == "shell":
+        args.duckdb_args = duckdb_args
     try:
         settings = Settings()
     except ValidationError as exc:
         err.print(f"[red]error:[/] invalid NEWSDESK_* setting:\n{exc}")
         return EXIT_USAGE
+    if (
+        args.command != "migrate"
+        and getattr(args, "db", None) is None
+        and (notice := settings.legacy_notice())
+    ):
+        err.print(f"[dim]{notice}[/]")
     handler = {
         "ingest": _ingest,
         "demo": _demo,
@@ -353,6 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "server": _server,
         "snapshot": _snapshot,
         "migrate": _migrate,
+        "shell": _shell,
     }[args.command]
     return handler(args, settings)
 
@@ -389,7 +426,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 def run_ingest(
     *,
     feeds_file: Path,
-    db: Path,
+    db: str,
     feeds: Sequence[str] = (),
     tags: Sequence[str] = (),
     max_articles_per_feed: int | None = None,
@@ -460,7 +497,7 @@ def run_ingest(
     return EXIT_OK
 
 
-def _choose_prefect_api(db: Path) -> bool:
+def _choose_prefect_api(db: str) -> bool:
     """Point this process at a running Prefect API, starting the background server on first
     use (see `newsdesk.server`); False when that failed and was reported."""
     from newsdesk import server
@@ -904,16 +941,17 @@ def print_search_hits(hits: Sequence[Any], query: str, *, wide: bool, max_width:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from newsdesk.settings import LEGACY_FILE
     from storage import WarehouseError
-    from storage.lake import LakeWarehouse, migrate_into
+    from storage.lake import is_lake, migrate_into
 
-    source = Path(args.db or settings.db)
-    lake = settings.warehouse(args.to)
-    if not isinstance(lake, LakeWarehouse):
+    # The file to copy: --db, else NEWSDESK_DB when it names a file, else the old default's.
+    source = Path(args.db or (LEGACY_FILE if is_lake(settings.db) else settings.db))
+    if not is_lake(args.to):
         err.print(f"[red]error:[/] --to {args.to}: not a DuckLake URL (ducklake:sqlite:…)")
         return EXIT_USAGE
     try:
-        copies = migrate_into(lake, source)
+        copies = migrate_into(settings.warehouse(args.to), source)
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
@@ -936,6 +974,29 @@ def _snapshot(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_FAILED
     out.print(f"copied to {args.path}; open it with `duckdb {args.path}` (runs are not blocked)")
     return EXIT_OK
+
+
+def _shell(args: argparse.Namespace, settings: Settings) -> int:
+    from newsdesk import shell
+    from storage import WarehouseError
+
+    location = str(args.db or settings.db)
+    try:
+        if args.snapshot:
+            with shell.snapshot_copy(settings.warehouse(location)) as copy:
+                return shell.run_shell(shell.build(str(copy)), args.duckdb_args)
+        opened = shell.build(location, data_path=settings.lake_data_path)
+    except (shell.ShellError, WarehouseError) as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        return EXIT_FAILED
+    if not opened.lake:
+        err.print(
+            f"[yellow]note:[/] while this session is open, runs cannot write {escape(location)} "
+            "(their batches wait in the spool): for a long session use `newsdesk shell "
+            "--snapshot` (a copy) or a lake (`newsdesk migrate`)"
+        )
+    shell.exec_shell(opened, args.duckdb_args)
+    return EXIT_FAILED  # not reached: the CLI replaced this process
 
 
 def _feeds(args: argparse.Namespace, settings: Settings) -> int:

@@ -8,8 +8,10 @@ when it answers; any Prefect server answering on the default local address; else
 and whose UI shows every run. `newsdesk server stop` ends it.
 
 The server's state (Prefect's SQLite database, its log and `server.json`, which names the
-process and its URL) lives in `prefect/` beside the warehouse: `data/prefect/` by default (for a
-lake, beside its SQLite catalog, or `data/prefect/` when the catalog is PostgreSQL).
+process and its URL) lives in `prefect/` beside the warehouse: `data/prefect/` by default. A
+SQLite catalog lives in a directory of its own, with its data files (`data/lake/`), so the
+state goes beside that directory (the default lake and the demo's share `data/prefect/`); a
+PostgreSQL catalog's goes to `data/prefect/`.
 """
 
 from __future__ import annotations
@@ -51,12 +53,13 @@ class ServerState:
 
 def state_dir(db: Path | str) -> Path:
     """Where the background server keeps its state for the warehouse `db`: beside the file, or
-    beside a lake's SQLite catalog, or under `data/` for a lake whose catalog is a database
-    (as `Warehouse.export_root`, without importing DuckDB to say so)."""
+    beside the directory of a lake's SQLite catalog, or under `data/` for a lake whose catalog
+    is a database (without importing DuckDB to say so)."""
     location = str(db)
     if location.startswith("ducklake:"):
         kind, _, target = location.removeprefix("ducklake:").partition(":")
-        return (Path(target).parent if kind == "sqlite" and target else Path("data")) / "prefect"
+        home = Path(target).parent.parent if kind == "sqlite" and target else Path("data")
+        return home / "prefect"
     return Path(location).parent / "prefect"
 
 

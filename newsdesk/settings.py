@@ -19,17 +19,32 @@ if TYPE_CHECKING:
     from storage import Warehouse
 
 
+DEFAULT_LAKE = "ducklake:sqlite:data/lake/catalog.sqlite"
+"""Where a new install writes: a lake, which analysts read while runs write."""
+LEGACY_FILE = Path("data/news.duckdb")
+"""The default before the lake: kept where it exists and no default lake does."""
+
+
+def default_db() -> str:
+    """The default lake, or the DuckDB file an earlier version wrote by default."""
+    if LEGACY_FILE.exists() and not Path(DEFAULT_LAKE.split(":", 2)[2]).exists():
+        return str(LEGACY_FILE)
+    return DEFAULT_LAKE
+
+
 class Settings(BaseSettings):
     """Every knob an operator can turn without touching code."""
 
     # An empty value (`NEWSDESK_X=` as Compose files and systemd units write it) means the default.
     model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore", env_ignore_empty=True)
 
-    db: Path = Field(
-        Path("data/news.duckdb"),
+    db: str = Field(
+        default_factory=lambda: default_db(),
         description=(
-            "DuckDB warehouse file, or a DuckLake catalog: `ducklake:sqlite:PATH` (one machine, "
-            "several processes) or `ducklake:postgres:DSN` (many machines)."
+            "The warehouse: a DuckLake catalog, `ducklake:sqlite:PATH` (one machine, several "
+            "processes; the default, data/lake/catalog.sqlite) or `ducklake:postgres:DSN` (many "
+            "machines), or a DuckDB file (data/news.duckdb where one was made before the lake "
+            "became the default)."
         ),
     )
     lake_data_path: str | None = Field(
@@ -39,12 +54,14 @@ class Settings(BaseSettings):
             "(default: `data/` beside a SQLite catalog; required for a PostgreSQL catalog)."
         ),
     )
-    lake_inline_rows: int | None = Field(
-        None,
+    lake_inline_rows: int = Field(
+        0,
         ge=0,
         description=(
             "A lake commit of at most this many rows to a table goes into the catalog rather "
-            "than a Parquet file of its own (DuckLake's data inlining; default: DuckLake's)."
+            "than a Parquet file of its own (DuckLake's data inlining). Off by default: a "
+            "reader attached across maintenance's flush of inlined rows fails every later "
+            "query (duckdb/ducklake#1305)."
         ),
     )
     lake_keep_snapshots_hours: float = Field(
@@ -61,14 +78,6 @@ class Settings(BaseSettings):
         description=(
             "Maintenance deletes a data file no snapshot reads once it has been unused this "
             "long (a reader that opened an older snapshot may still be reading it)."
-        ),
-    )
-    lake_claim_lease: float = Field(
-        600.0,
-        gt=0,
-        description=(
-            "Seconds after which a run on another machine that claimed articles and never "
-            "stored them is taken for dead, and its claims released."
         ),
     )
     feeds: Path = Field(Path("feeds.toml"), description="Feeds file (TOML).")
@@ -247,22 +256,26 @@ class Settings(BaseSettings):
         """The workers' part of the settings."""
         return PoolConfig(self.workers, self.extract_timeout, self.parse_timeout)
 
+    def legacy_notice(self) -> str | None:
+        """One line for the owner of the DuckDB file earlier versions wrote by default."""
+        if self.db != str(LEGACY_FILE) or "NEWSDESK_DB" in os.environ:
+            return None
+        return (
+            f"{LEGACY_FILE}: a DuckDB file, which an open analyst session keeps runs from "
+            f"writing; `newsdesk migrate --to {DEFAULT_LAKE}` moves it to a lake"
+        )
+
     def warehouse(self, db: Path | str | None = None) -> Warehouse:
         """The warehouse handle for `db` (default: NEWSDESK_DB), file or lake."""
         # Imported here: DuckDB and Arrow cost every CLI command their start-up otherwise.
         from storage import Warehouse
-        from storage.lake import LakeWarehouse, is_lake
 
-        location = db or self.db
-        if is_lake(location):
-            return LakeWarehouse(
-                location,
-                lock_wait=self.lock_wait,
-                data_path=self.lake_data_path,
-                inline_rows=self.lake_inline_rows,
-                claim_lease=self.lake_claim_lease,
-            )
-        return Warehouse(location, lock_wait=self.lock_wait)
+        return Warehouse(
+            db or self.db,
+            lock_wait=self.lock_wait,
+            data_path=self.lake_data_path,
+            inline_rows=self.lake_inline_rows,
+        )
 
     def fetch_config(self) -> FetchConfig:
         """The part of the settings the network edge takes."""

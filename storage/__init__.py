@@ -6,6 +6,6 @@ derives the rows from the models, `reads` and `writer` hold every statement the 
 """
 
 from storage.connection import WarehouseError, WarehouseLocked, connect
-from storage.warehouse import Warehouse
+from storage.warehouse import Compaction, Warehouse
 
-__all__ = ["Warehouse", "WarehouseError", "WarehouseLocked", "connect"]
+__all__ = ["Compaction", "Warehouse", "WarehouseError", "WarehouseLocked", "connect"]

@@ -63,6 +63,9 @@ def connect(
         # A long statement (a migration on a big warehouse) would draw DuckDB's progress bar
         # over our own output.
         con.execute("SET enable_progress_bar = false")
+        # A table or view that is not there is an error, never a Python variable of that name
+        # in the calling code (DuckDB's replacement scans); our tables are registered by name.
+        con.execute("SET python_enable_replacements = false")
         if not read_only:
             migrate(con)
         yield con

@@ -5,15 +5,16 @@ and Parquet data files, which any number of processes read and write at once.
 host=…`) opens one; the tables, columns and migrations are the file's, translated in one place
 (`lake_sql`) for what DuckLake lacks:
 
-- no PRIMARY KEY, UNIQUE or ON CONFLICT: the keys are kept by claims in the catalog database
-  (`storage.claims`);
+- no PRIMARY KEY, UNIQUE or ON CONFLICT: writers take turns at committing (`commit_lock`),
+  and each commit looks before it inserts, as the file's single writer does;
 - updating rows of a table conflicts with any concurrent write to it, so feed states, which
   every run rewrites, are appended, one row per poll, to `feed_polls`, and `feeds` is a view
   of each feed's latest poll.
 
-A run's write is one lake transaction; a commit that loses a race (a conflict, or SQLite's
-`database is locked`) is redone from a fresh snapshot. There is no lock to wait for, so no
-spool.
+A run's write is one lake transaction, made by the file's writer (`storage.writer`) while the
+run holds the lake's commit lock: fetching and extracting stay parallel, only commits wait,
+for one another. A commit that still loses a race (to maintenance, or SQLite's `database is
+locked`) is redone from a fresh snapshot. Readers take no lock.
 """
 
 from __future__ import annotations
@@ -25,42 +26,26 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import ClassVar, Literal, TypeVar
+from typing import BinaryIO, ClassVar, Literal, TypeVar
 
 import duckdb
-import pyarrow as pa
 
-from storage import claims as claiming
-from storage import export, reads, writer
+from storage import export, reads, search, writer
 from storage.connection import WarehouseError, migrate, sql_literal
 from storage.extensions import load_extension
 from storage.migrations import MIGRATIONS
-from storage.schemas import (
-    ARTICLE_COLUMNS,
-    ARTICLE_KEY_COLUMNS,
-    ARTICLE_KEYS,
-    FEED_COLUMNS,
-    SIGHTING_KEYS,
-    feed_state_table,
-    stage_batch,
-    writable,
-)
-from storage.warehouse import Warehouse
+from storage.schemas import stage_batch, writable
+from storage.warehouse import Compaction, Warehouse, update_search
 from tasks.models import (
     Batch,
     BatchResult,
-    FeedEntry,
     FeedState,
-    KnownUrls,
-    PageRetry,
     RunRecord,
-    StoredState,
-    StorySketch,
     WriteOutcome,
 )
 
@@ -117,8 +102,8 @@ class LakeSpec:
 
 
 def lake_sql(sql: str) -> str:
-    """A migration's statements as a lake takes them: keys dropped (claims keep them), and the
-    feeds table kept as appended polls behind a `feeds` view.
+    """A migration's statements as a lake takes them: keys dropped (the commit lock keeps
+    them), and the feeds table kept as appended polls behind a `feeds` view.
 
     DuckLake refuses `SET NOT NULL` on a table without statistics, which every table of a new
     lake is, and takes no constraint in `ADD COLUMN`: the lookup keys (migration 7) stay
@@ -150,8 +135,7 @@ class Migrating(Exception):
 
 def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, Migrating) or (
-        isinstance(exc, duckdb.Error | claiming.sqlite3.OperationalError)
-        and any(marker in str(exc) for marker in RETRYABLE)
+        isinstance(exc, duckdb.Error) and any(marker in str(exc) for marker in RETRYABLE)
     )
 
 
@@ -281,6 +265,8 @@ class _Instance:
             try:
                 con.execute(f"USE {ALIAS}")
                 con.execute("SET enable_progress_bar = false")
+                # Kept by each connection of the Python client, not by the instance.
+                con.execute("SET python_enable_replacements = false")
                 stale = instance._flushed_since(con)
             except duckdb.Error as exc:
                 # A catalog connection that died while the instance was idle (a PostgreSQL
@@ -443,6 +429,9 @@ def _attach(
         con = duckdb.connect()
         try:
             con.execute("SET enable_progress_bar = false")
+            # As for a file (`storage.connection.connect`): a view a migration has not made yet
+            # is a catalog error, which `_read` waits out, not a Python variable of that name.
+            con.execute("SET python_enable_replacements = false")
             load_extension(con, "ducklake")
             load_extension(con, spec.catalog)
             if spec.data_path and "://" in spec.data_path:
@@ -466,27 +455,17 @@ def _attach(
 
 
 def _migrate(con: duckdb.DuckDBPyConnection, spec: LakeSpec) -> None:
-    """Apply pending migrations, one process at a time: a lake has no lock, so the migrating
-    process holds a claim on the schema (DuckLake would let two processes' ALTERs of a table
-    both commit). A holder that died is recognised as for any claim."""
+    """Apply pending migrations, one process at a time: DuckLake would let two processes'
+    ALTERs of a table both commit, so the migrating process holds the commit lock."""
     try:
         applied = {v for (v,) in con.execute("SELECT version FROM schema_migrations").fetchall()}
     except duckdb.CatalogException:
         applied = set()
     if not {m.version for m in MIGRATIONS} - applied:
         return
-    claims = _claim_store(con, spec)
-    me = f"migrate/{claiming.holder()}"
-    deadline = time.monotonic() + 300
-    while not claims.claim(claiming.SCHEMA, ["schema"], me):
-        now = time.time()
-        for claim in claims.unsettled():
-            if claim.kind == claiming.SCHEMA and claiming.is_stale(claim, now, 300):
-                claims.settle([], [(claim.kind, claim.key)])
-        if time.monotonic() > deadline:
-            raise WarehouseError(f"{spec.url}: another process has been migrating for 5 minutes")
-        time.sleep(0.2)
-    try:
+    # A SQLite catalog's lock is `_opening`'s, held by this process already.
+    held = spec.catalog_path is not None
+    with contextlib.nullcontext() if held else commit_lock(con, spec, wait=300):
         for attempt in range(20):
             try:
                 migrate(con, lake_sql)
@@ -495,24 +474,90 @@ def _migrate(con: duckdb.DuckDBPyConnection, spec: LakeSpec) -> None:
                 if attempt == 19 or not _retryable(exc):
                     raise
                 time.sleep(0.05 * (attempt + 1))
+
+
+_COMMIT_LOCK = 0x6E657773  # "news": the advisory lock key of a PostgreSQL catalog's lake
+
+
+@contextmanager
+def commit_lock(con: duckdb.DuckDBPyConnection, spec: LakeSpec, *, wait: float) -> Iterator[None]:
+    """Hold the lake's commit lock: its writers commit (and migrate) one at a time, so each
+    commit may look before it inserts, as the file's single writer does.
+
+    Beside a SQLite catalog it is a file lock (`CATALOG.lock`, the one `_opening` takes); in a
+    PostgreSQL catalog, a transaction-level advisory lock in the catalog's database, held by a
+    transaction of a cursor of its own. Either dies with its holder: a killed writer never
+    leaves the lake locked. Raises `WarehouseError` after `wait` seconds of someone else's.
+    """
+    deadline = time.monotonic() + wait
+    path = spec.catalog_path
+    if path is not None:
+        with open(path.with_name(path.name + ".lock"), "a+b") as lock:
+            _waiting(deadline, spec, lambda: _try_flock(lock))
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        return
+    attach_catalog(con, spec)
+    cursor = con.cursor()
+    try:
+
+        def take() -> bool:
+            cursor.execute("BEGIN TRANSACTION")
+            (got,) = cursor.execute(
+                f"SELECT * FROM postgres_query('{CATALOG_ALIAS}', "
+                f"'SELECT pg_try_advisory_xact_lock({_COMMIT_LOCK})')"
+            ).fetchone() or (False,)
+            if not got:
+                cursor.execute("ROLLBACK")
+            return bool(got)
+
+        _waiting(deadline, spec, take)
+        try:
+            yield
+        finally:
+            cursor.execute("ROLLBACK")
     finally:
-        claims.settle([], [(claiming.SCHEMA, "schema")])
+        cursor.close()
 
 
-def _claim_store(con: duckdb.DuckDBPyConnection, spec: LakeSpec) -> claiming.ClaimStore:
-    if spec.catalog == "sqlite":
-        return claiming.SqliteClaims(Path(spec.target))
+def _try_flock(lock: BinaryIO) -> bool:
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _waiting(deadline: float, spec: LakeSpec, take: Callable[[], bool]) -> None:
+    """Try `take` until it succeeds, a little longer apart each time, up to `deadline`."""
+    pause = 0.005
+    while not take():
+        if time.monotonic() > deadline:
+            raise WarehouseError(f"{spec.url}: another writer has held the commit lock too long")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
+def attach_catalog(con: duckdb.DuckDBPyConnection, spec: LakeSpec) -> None:
+    """Attach a PostgreSQL catalog's database itself (as `CATALOG_ALIAS`), once per DuckDB."""
     attached = con.execute(
         "SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [CATALOG_ALIAS]
     ).fetchone()
     if attached == (0,):
         con.execute(f"ATTACH {sql_literal(spec.target)} AS {CATALOG_ALIAS} (TYPE postgres)")
-    return claiming.PostgresClaims(con, CATALOG_ALIAS)
 
 
 class LakeWarehouse(Warehouse):
     """The warehouse as a DuckLake (see the module's docstring); what `Warehouse(url)` gives
-    for a `ducklake:` URL."""
+    for a `ducklake:` URL. `data_path`: where a new lake keeps its Parquet files;
+    `inline_rows`: DuckLake's data inlining limit, 0 (off) unless given: a reader attached
+    across `compact`'s flush of inlined rows fails every later query (duckdb/ducklake#1305),
+    and an analyst's session must outlive maintenance. None leaves DuckLake's own."""
+
+    compacts = True
+    readers_block_writers = False
 
     def __init__(
         self,
@@ -520,14 +565,18 @@ class LakeWarehouse(Warehouse):
         *,
         lock_wait: float = 30.0,
         data_path: str | None = None,
-        inline_rows: int | None = None,
-        claim_lease: float = 600.0,
+        inline_rows: int | None = 0,
     ) -> None:
         self.spec = LakeSpec.parse(str(path), data_path)
         self.path = Path(self.spec.target) if self.spec.catalog == "sqlite" else Path(".")
         self.lock_wait = lock_wait
         self.inline_rows = inline_rows
-        self.claim_lease = claim_lease
+
+    @property
+    def commit_wait(self) -> float:
+        """How long a commit waits for the others' (each holds the lock for its own commit
+        only, but on a busy machine eight of them queue for a while)."""
+        return max(self.lock_wait, 120.0)
 
     def __repr__(self) -> str:
         return f"Warehouse({self.spec.url!r})"
@@ -547,13 +596,11 @@ class LakeWarehouse(Warehouse):
             yield con
 
     def prepare(self, *, merge: bool = True) -> tuple[RunRecord, ...]:
-        """Create or migrate the lake and settle the claims of runs that died (unless `merge`
-        is off, as in a dry run)."""
+        """Create or migrate the lake; a lake has no spool to merge."""
 
         def attempt() -> None:
-            with self.connect() as con:
-                if merge:
-                    settle_stale(con, _claim_store(con, self.spec), self)
+            with self.connect():
+                pass
 
         self._retrying(attempt)
         return ()
@@ -582,47 +629,43 @@ class LakeWarehouse(Warehouse):
 
         return self._retrying(attempt)
 
-    def feed_states(self) -> dict[str, FeedState]:
-        return self._read(reads.load_feed_states)
-
-    def find_known(
-        self, feed_urls: Iterable[tuple[str, str]], feed_guids: Iterable[tuple[str, str]] = ()
-    ) -> KnownUrls:
-        pairs, guids = list(feed_urls), list(feed_guids)
-        # A sighting can reach a lake before its article does (see `write_lake`).
-        return self._read(lambda con: reads.find_known(con, pairs, guids, stored_only=True))
-
-    def recent_sketches(self, since: datetime) -> list[StorySketch]:
-        return self._read(lambda con: reads.load_recent_sketches(con, since))
-
-    def load_state(self, *, stories_since: datetime, now: datetime) -> StoredState:
-        """Feed states and recent story sketches, in one read-only attach. The retry queue of
-        failed pages is the file backend's only for now: a lake run records no queue rows
-        (`write` leaves `Batch.retries` aside), so none is ever due here."""
-        return self._read(
-            lambda con: StoredState(
-                reads.load_feed_states(con), reads.load_recent_sketches(con, stories_since), []
-            )
-        )
-
-    def due_retries(self, now: datetime) -> list[tuple[FeedEntry, PageRetry]]:
-        return []
-
-    def pending_pages(self, *, given_up: bool = False) -> tuple[list[str], list[tuple]]:
-        return self._read(lambda con: reads.pending_pages(con, given_up))
-
     def write(self, batch: Batch) -> WriteOutcome:
-        """Claim, then commit the batch in one lake transaction, redone from a fresh snapshot
-        while it loses races (for `lock_wait` seconds at least five times). An article whose
-        row cannot be built is left out and reported (`schemas.writable`)."""
+        """Commit the batch in one lake transaction, holding the commit lock, redone from a
+        fresh snapshot while it loses races (for `lock_wait` seconds at least five times). An
+        article whose row cannot be built is left out and reported (`schemas.writable`)."""
         batch, rejected = writable(batch)
-        staged = stage_batch(batch.articles, batch.sightings, batch.run)
+        staged_articles, staged_sightings = stage_batch(batch.articles, batch.sightings, batch.run)
 
-        def attempt() -> BatchResult:
-            with self.connect() as con:
-                return write_lake(con, _claim_store(con, self.spec), staged, batch)
+        def attempt() -> tuple[BatchResult, str | None]:
+            with self.connect() as con, commit_lock(con, self.spec, wait=self.commit_wait):
+                result = writer.write_staged(
+                    con,
+                    staged_articles,
+                    staged_sightings,
+                    batch.feed_states,
+                    batch.run,
+                    batch.sketches,
+                    batch.retries,
+                    batch.last,
+                    feed_polls=True,
+                )
+                # Still holding the lock: every index update rewrites the index's one `stats`
+                # row, so two writers' updates would always conflict. A failure here costs
+                # search freshness only, never the batch: the next write or `maintain` adds
+                # what it missed.
+                return result, update_search(con, result)
 
-        return WriteOutcome(self._retrying(attempt), rejected=rejected)
+        result, index_error = self._retrying(attempt)
+        return WriteOutcome(result, index_error=index_error, rejected=rejected)
+
+    def _index_search(self, ids: set[str], *, thorough: bool = False) -> int:
+        """Index `ids` (and whatever is missing, with `thorough`), holding the commit lock."""
+
+        def attempt() -> int:
+            with self.connect() as con, commit_lock(con, self.spec, wait=self.commit_wait):
+                return search.index_articles(con, ids, thorough=thorough)
+
+        return self._retrying(attempt)
 
     def _retrying(self, action: Callable[[], T]) -> T:
         """`action`, redone while it loses races (for `lock_wait` seconds, two minutes and
@@ -635,7 +678,7 @@ class LakeWarehouse(Warehouse):
             attempt += 1
             try:
                 return action()
-            except (duckdb.Error, claiming.sqlite3.OperationalError, Migrating) as exc:
+            except (duckdb.Error, Migrating) as exc:
                 if not _retryable(exc):
                     raise
                 if attempt >= 5 and time.monotonic() > deadline:
@@ -643,18 +686,6 @@ class LakeWarehouse(Warehouse):
                         f"{self.spec.url}: still losing races after {attempt} tries: {exc}"
                     ) from None
                 time.sleep(min(0.05 * 2**attempt, 2.0))
-
-    def query(self, sql: str) -> tuple[list[str], list[tuple]]:
-        def run(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
-            cursor = con.execute(sql)
-            if cursor.description is None:
-                return [], []
-            return [d[0] for d in cursor.description], cursor.fetchall()
-
-        return self._read(run)
-
-    def feed_health(self) -> tuple[list[str], list[tuple]]:
-        return self._read(reads.feed_health)
 
     def snapshot(self, target: Path | str) -> None:
         """Copy the lake's current snapshot into a DuckDB file at `target`."""
@@ -671,8 +702,10 @@ class LakeWarehouse(Warehouse):
     def maintain(
         self, day: date, export_dir: Path, failing_since: datetime
     ) -> tuple[Path, int, list[FeedState]]:
-        """Export `day` to Parquet and list feeds failing since `failing_since`; compaction is
-        `compact`'s."""
+        """Catch the search index up, export `day` to Parquet and list feeds failing since
+        `failing_since`; compaction is `compact`'s."""
+        # Whatever a run's index step left out (it failed, or was killed) is added here.
+        self._index_search(set(), thorough=True)
         with self.connect(read_only=True) as con:
             partition, rows = export.export_day(con, day, export_dir)
             return partition, rows, reads.failing_feeds(con, failing_since)
@@ -685,22 +718,6 @@ class LakeWarehouse(Warehouse):
                 return compact(con, keep_snapshots=keep_snapshots, file_grace=file_grace)
 
         return self._retrying(attempt)
-
-
-@dataclass(frozen=True)
-class Compaction:
-    """What one compaction of a lake did."""
-
-    rows_flushed: int
-    """Inlined rows (kept in the catalog) written out to Parquet."""
-    files_merged: int
-    """Small data files rewritten into fewer, larger ones …"""
-    files_created: int
-    """… these."""
-    snapshots_expired: int
-    files_removed: int
-    """Files no live snapshot reads any more, deleted from the data path."""
-    live_files: int
 
 
 def compact(
@@ -717,6 +734,7 @@ def compact(
     now = datetime.now(UTC)
     removed = _cleanup(con, now - file_grace) if file_grace > timedelta(0) else 0
     flushed = con.execute(f"CALL ducklake_flush_inlined_data('{ALIAS}')").fetchall()
+    search.rewrite_lake_index(con)
     merged = con.execute(f"CALL ducklake_merge_adjacent_files('{ALIAS}')").fetchall()
     expired = _expire(con, now - keep_snapshots)
     if file_grace <= timedelta(0):
@@ -790,224 +808,6 @@ def _cleanup(con: duckdb.DuckDBPyConnection, older_than: datetime) -> int:
     return 0
 
 
-def write_lake(
-    con: duckdb.DuckDBPyConnection,
-    claims: claiming.ClaimStore,
-    staged: tuple[pa.Table, pa.Table],
-    batch: Batch,
-) -> BatchResult:
-    """One attempt at a batch: claim what it adds, then commit it all in one lake transaction.
-
-    Like `storage.writer.write_staged`, but an article or sighting another run holds is left to
-    it (that run stores it); feed states are appended as polls.
-    """
-    staged_articles, staged_sightings = staged
-    run = batch.run
-    con.register("staged_articles", staged_articles)
-    con.register("all_sightings", staged_sightings)
-    try:
-        # The batch's articles, once each, and the stored ones among them (as in write_staged).
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE candidates AS
-            SELECT *, {ARTICLE_KEYS} FROM staged_articles
-            QUALIFY row_number() OVER (PARTITION BY article_id) = 1
-            """
-        )
-        new_ids = [
-            row[0]
-            for row in con.execute(
-                """
-                SELECT article_id FROM candidates c WHERE NOT EXISTS (
-                    SELECT 1 FROM articles a
-                    WHERE a.article_id_key = c.article_id_key AND a.article_id = c.article_id
-                )
-                """
-            ).fetchall()
-        ]
-        held = claims.claim(claiming.ARTICLE, new_ids, run.run_id)
-        left = sorted(set(new_ids) - held)
-        con.register("left_to_others", pa.table({"article_id": pa.array(left, pa.string())}))
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE batch_articles AS
-            SELECT * FROM candidates
-            WHERE article_id NOT IN (SELECT article_id FROM left_to_others)
-            """
-        )
-        # New sightings likewise: the ones recorded already are updated, not claimed. A
-        # sighting of an article left to another run is recorded all the same (that run may
-        # not poll this feed); until the article arrives it points at nothing, and should that
-        # run die, `find_known` passes over it so the article is fetched again.
-        new_sightings = con.execute(
-            f"""
-            WITH s AS (SELECT feed_name, entry_url, {SIGHTING_KEYS} FROM all_sightings)
-            SELECT DISTINCT feed_name, entry_url FROM s WHERE NOT EXISTS (
-                SELECT 1 FROM feed_entries e
-                WHERE e.entry_url_key = s.entry_url_key
-                  AND e.feed_name = s.feed_name AND e.entry_url = s.entry_url
-            )
-            """
-        ).fetchall()
-        keys = [claiming.sighting_key(feed, url) for feed, url in new_sightings]
-        sightings_held = claims.claim(claiming.SIGHTING, keys, run.run_id)
-        others = [
-            (feed, url)
-            for (feed, url), key in zip(new_sightings, keys, strict=True)
-            if key not in sightings_held
-        ]
-        con.register(
-            "sightings_left",
-            pa.table(
-                {
-                    "feed_name": pa.array([f for f, _ in others], pa.string()),
-                    "entry_url": pa.array([u for _, u in others], pa.string()),
-                }
-            ),
-        )
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE staged_sightings AS
-            SELECT * FROM all_sightings s WHERE NOT EXISTS (
-                SELECT 1 FROM sightings_left o
-                WHERE o.feed_name = s.feed_name AND o.entry_url = s.entry_url
-            )
-            """
-        )
-        raced = {
-            feed
-            for (feed,) in con.execute(
-                """
-                SELECT DISTINCT feed_name FROM all_sightings
-                WHERE article_id IN (SELECT article_id FROM left_to_others)
-                UNION SELECT DISTINCT feed_name FROM sightings_left
-                """
-            ).fetchall()
-        }
-        con.unregister("sightings_left")
-        con.unregister("left_to_others")
-        feed_states = _reread_raced(batch.feed_states, raced)
-
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(
-                """
-                CREATE OR REPLACE TEMP TABLE stored AS
-                SELECT a.row_id, a.article_id FROM batch_articles b JOIN (
-                    SELECT rowid AS row_id, article_id FROM articles WHERE rowid IN (
-                        SELECT rowid FROM articles
-                        WHERE article_id_key IN (SELECT article_id_key FROM batch_articles)
-                    )
-                ) a USING (article_id)
-                """
-            )
-            updated = writer.update_edited(
-                con, run.finished_at, run.run_id, writer.EDIT_UNLESS_FEED_OVER_PAGE
-            )
-            # DuckLake has no INSERT … RETURNING: the rows are chosen first, then inserted.
-            con.execute(
-                """
-                CREATE OR REPLACE TEMP TABLE inserting AS
-                SELECT * FROM batch_articles b
-                WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.article_id = b.article_id)
-                """
-            )
-            con.execute(
-                f"""
-                INSERT INTO articles ({ARTICLE_COLUMNS}, {ARTICLE_KEY_COLUMNS})
-                SELECT {ARTICLE_COLUMNS}, {ARTICLE_KEY_COLUMNS} FROM inserting
-                """
-            )
-            inserted = con.execute("SELECT article_id FROM inserting").fetchall()
-            writer._record_sightings(con)
-            if feed_states:
-                con.register("staged_feeds", feed_state_table(feed_states))
-                con.execute(
-                    f"INSERT INTO feed_polls ({FEED_COLUMNS}) "
-                    f"SELECT {FEED_COLUMNS} FROM staged_feeds"
-                )
-                con.unregister("staged_feeds")
-            added = {row[0] for row in inserted}
-            writer._insert_sketches(
-                con, [s for s in batch.sketches if s.article_id in added], run.finished_at
-            )
-            if batch.last:
-                record = asdict(
-                    replace(
-                        run,
-                        articles_new=run.articles_new + len(inserted),
-                        articles_updated=run.articles_updated + len(updated),
-                    )
-                )
-                record["written_at"] = datetime.now(UTC)
-                con.execute(
-                    f"""
-                    INSERT INTO ingest_runs ({", ".join(record)})
-                    SELECT {", ".join("?" * len(record))}
-                    WHERE NOT EXISTS (SELECT 1 FROM ingest_runs WHERE run_id = ?)
-                    """,
-                    [*record.values(), run.run_id],
-                )
-            con.execute("COMMIT")
-        except BaseException:
-            # A COMMIT that lost its race has already ended the transaction.
-            with contextlib.suppress(duckdb.TransactionException):
-                con.execute("ROLLBACK")
-            raise
-    finally:
-        con.unregister("staged_articles")
-        con.unregister("all_sightings")
-    claims.mark_stored(run.run_id)
-    return BatchResult(new_ids=added, updated_ids={row[0] for row in updated})
-
-
-def _reread_raced(states: Iterable[FeedState], raced: set[str]) -> list[FeedState]:
-    """The polls to record, where a feed that listed entries left to other runs is recorded
-    without what lets its next poll skip it (validators, body hash): should that run die
-    before its commit, its claims are released and the next poll must read the feed again to
-    find those entries, though the feed has not changed. Costs one full parse of the feed."""
-    return [
-        replace(s, etag=None, last_modified=None, body_hash=None) if s.name in raced else s
-        for s in states
-    ]
-
-
-def settle_stale(
-    con: duckdb.DuckDBPyConnection, claims: claiming.ClaimStore, lake: LakeWarehouse
-) -> tuple[int, int]:
-    """Settle the claims of runs that died between claiming and committing: those whose rows
-    reached the lake are marked stored, the rest released. Returns (stored, released)."""
-    now = time.time()
-    stale = [c for c in claims.unsettled() if claiming.is_stale(c, now, lake.claim_lease)]
-    if not stale:
-        return 0, 0
-    article_keys = [c.key for c in stale if c.kind == claiming.ARTICLE]
-    sighting_keys = [c.key for c in stale if c.kind == claiming.SIGHTING]
-    con.register("stale_articles", pa.table({"article_id": pa.array(article_keys, pa.string())}))
-    con.register("stale_sightings", pa.table({"key": pa.array(sighting_keys, pa.string())}))
-    try:
-        present = {
-            (claiming.ARTICLE, row[0])
-            for row in con.execute(
-                "SELECT article_id FROM articles "
-                "WHERE article_id IN (SELECT article_id FROM stale_articles)"
-            ).fetchall()
-        }
-        present |= {
-            (claiming.SIGHTING, row[0])
-            for row in con.execute(
-                "SELECT feed_name || chr(31) || entry_url FROM feed_entries "
-                "WHERE feed_name || chr(31) || entry_url IN (SELECT key FROM stale_sightings)"
-            ).fetchall()
-        }
-    finally:
-        con.unregister("stale_articles")
-        con.unregister("stale_sightings")
-    everything = {(c.kind, c.key) for c in stale}
-    claims.settle(sorted(present), sorted(everything - present))
-    return len(present), len(everything - present)
-
-
 # The tables a file warehouse holds and a lake holds too, in the order they are copied; a
 # file's `feeds` (one row per feed) becomes the lake's first poll of each feed.
 MIGRATED_TABLES = (
@@ -1032,14 +832,17 @@ class TableCopy:
     """False when the lake already held the table's rows (a resumed migration)."""
 
 
-def migrate_into(lake: LakeWarehouse, source: Path) -> list[TableCopy]:
+def migrate_into(lake: Warehouse, source: Path) -> list[TableCopy]:
     """Copy the DuckDB-file warehouse `source` into `lake`, one table per lake transaction.
 
     Resumable: a table whose rows are already all in the lake (an earlier migration that was
     interrupted after it) is passed over, and an interrupted table left nothing behind. A lake
     that holds other rows of a table (runs wrote to it already) is refused rather than mixed.
-    The counts are checked after each table. Search indexes are not copied (see README).
+    The counts are checked after each table. The file's search index is not copied: the lake's
+    is built from the copied articles at the end (the same ranking; see `storage.search`).
     """
+    if not isinstance(lake, LakeWarehouse):
+        raise WarehouseError(f"{lake}: not a DuckLake (ducklake:sqlite:… or ducklake:postgres:…)")
     if not source.exists():
         raise WarehouseError(f"{source}: no warehouse here to migrate")
     # Brings the file to the current schema first, so both sides have the same columns.
@@ -1074,4 +877,5 @@ def migrate_into(lake: LakeWarehouse, source: Path) -> list[TableCopy]:
                     f"{lake.spec.url}: {target} holds {there} rows after the copy, not {have}"
                 )
             done.append(TableCopy(table, have, there, copied=True))
+    lake._index_search(set())
     return done

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from storage.connection import connect
 from storage.migrations import GUID_KEY_TEXT
 from storage.migrations import lookup_key as _key
 from storage.schemas import FEED_COLUMNS, RETRY_COLUMNS
@@ -28,16 +26,9 @@ def find_known(
     con: duckdb.DuckDBPyConnection,
     feed_urls: Iterable[tuple[str, str]],
     feed_guids: Iterable[tuple[str, str]] = (),
-    *,
-    stored_only: bool = False,
 ) -> KnownUrls:
     """Look up (feed_name, entry_url) pairs: which URLs are stored, which sightings exist and
-    what they recorded, and which of the (feed_name, guid) pairs are already known.
-
-    `stored_only` passes over sightings whose article is not stored: on a lake, a run records
-    the sighting of an article another run holds, and when that run dies before its commit
-    the entry must look new again for the article to be fetched.
-    """
+    what they recorded, and which of the (feed_name, guid) pairs are already known."""
     pairs = sorted(set(feed_urls))
     guid_pairs = sorted(set(feed_guids))
     if not pairs and not guid_pairs:
@@ -61,8 +52,6 @@ def find_known(
             )
             """
         ).fetchall()
-        if stored_only and entries:
-            entries = _with_stored_article(con, entries)
         article_rows = con.execute(
             f"""
             SELECT url, canonical_url, article_id FROM articles WHERE rowid IN (
@@ -101,26 +90,6 @@ def find_known(
         # A guid recorded for two different articles of one feed is not an identity.
         guids={pair: keys.pop() for pair, keys in guid_articles.items() if len(keys) == 1},
     )
-
-
-def _with_stored_article(con: duckdb.DuckDBPyConnection, entries: list[tuple]) -> list[tuple]:
-    ids = pa.table({"article_id": pa.array(sorted({e[3] for e in entries}), pa.string())})
-    con.register("entry_articles", ids)
-    try:
-        present = {
-            row[0]
-            for row in con.execute(
-                f"""
-                SELECT article_id FROM articles WHERE rowid IN (
-                    SELECT rowid FROM articles
-                    WHERE article_id_key IN (SELECT {_key("article_id")} FROM entry_articles)
-                ) AND article_id IN (SELECT article_id FROM entry_articles)
-                """
-            ).fetchall()
-        }
-    finally:
-        con.unregister("entry_articles")
-    return [e for e in entries if e[3] in present]
 
 
 def load_recent_sketches(con: duckdb.DuckDBPyConnection, since: datetime) -> list[StorySketch]:
@@ -228,13 +197,12 @@ def pending_pages(
     return columns, cursor.fetchall()
 
 
-def run_query(path: Path | str, sql: str) -> tuple[list[str], list[tuple]]:
-    """Run one query on a read-only connection; return column names and rows."""
-    with connect(path, read_only=True) as con:
-        cursor = con.execute(sql)
-        if cursor.description is None:
-            return [], []
-        return [d[0] for d in cursor.description], cursor.fetchall()
+def rows_of(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple]]:
+    """Run one query; return column names and rows (none for a statement without a result)."""
+    cursor = con.execute(sql)
+    if cursor.description is None:
+        return [], []
+    return [d[0] for d in cursor.description], cursor.fetchall()
 
 
 def failing_feeds(con: duckdb.DuckDBPyConnection, since: datetime) -> list[FeedState]:

@@ -16,6 +16,15 @@ languages and costs one rebuild. `--lang` filters.
 Chinese, Japanese and Thai, written without spaces, come out of the tokenizer as whole runs of
 characters; a query with words in those scripts is answered by a substring scan instead.
 
+On a DuckLake, where `create_fts_index` cannot index a lake table (duckdb/ducklake#537), the
+same four tables and the extension's `tokenize` macro are lake objects in the lake's
+`fts_main_articles` schema, built by the incremental path from no index (`_build_lake_index`),
+so every reader that attaches the lake searches it with the same SQL and ranks as a file holding
+the same articles does. Each write's index update is a lake transaction that rewrites the one
+row of `stats`: two writers' updates always conflict, the loser is redone from a fresh snapshot
+(`LakeWarehouse._retrying`), and an update that failed is repaired by the next one, which
+re-indexes the ids it is given from scratch and adds whatever the index lacks.
+
 Ranking: articles that contain more of the query's words first; among those, articles whose
 headline contains more of them; then BM25F, a headline occurrence counting `TITLE_WEIGHT`
 times a body occurrence.
@@ -23,6 +32,7 @@ times a body occurrence.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -68,32 +78,124 @@ class IndexState:
     """Stored articles not in the index yet (a run whose index step failed, say)."""
 
 
+# The pragma takes literals only; every argument is a constant of this module.
+CREATE_INDEX = (
+    "PRAGMA create_fts_index('articles', 'article_id', 'title', 'text', "
+    f"stemmer = 'none', stopwords = 'none', ignore = '{IGNORE}', "
+    "strip_accents = 1, lower = 1, overwrite = 1)"
+)
+
+
 def index_exists(con: duckdb.DuckDBPyConnection) -> bool:
+    # The connection's own database only: another one attached to it (a file being copied
+    # into a lake, say) may have an index of its own.
     row = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'docs'",
+        "SELECT count(*) FROM duckdb_tables() "
+        "WHERE database_name = current_database() AND schema_name = ? AND table_name = 'docs'",
         [SCHEMA],
     ).fetchone()
     return bool(row and row[0])
 
 
+def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `con`'s tables are a DuckLake's (attached and in use), not a DuckDB file's."""
+    row = con.execute(
+        "SELECT type FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    return bool(row and row[0] == "ducklake")
+
+
 def rebuild_index(con: duckdb.DuckDBPyConnection) -> int:
     """Build the index from scratch over every article; return the articles indexed."""
+    if is_lake(con):
+        return _build_lake_index(con)
     load_extension(con, "fts")
     # One transaction: a run killed mid-build leaves the previous index, or none, never half
-    # of one. The pragma takes literals only; every argument is a constant of this module.
+    # of one.
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(
-            "PRAGMA create_fts_index('articles', 'article_id', 'title', 'text', "
-            f"stemmer = 'none', stopwords = 'none', ignore = '{IGNORE}', "
-            "strip_accents = 1, lower = 1, overwrite = 1)"
-        )
+        con.execute(CREATE_INDEX)
         row = con.execute(f"SELECT num_docs FROM {SCHEMA}.stats").fetchone()
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
     return int(row[0]) if row else 0
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    # A lake's COMMIT that lost a race has ended the transaction already.
+    with contextlib.suppress(duckdb.TransactionException):
+        con.execute("ROLLBACK")
+
+
+LAKE_TABLES = {
+    "docs": "docid BIGINT, name VARCHAR, len BIGINT",
+    "terms": "docid BIGINT, fieldid BIGINT, termid BIGINT",
+    "dict": "termid BIGINT, term VARCHAR, df BIGINT",
+    "stats": "num_docs BIGINT, avgdl DOUBLE",
+}
+"""The index's tables as `create_fts_index` makes them (its `fields` and `stopwords` are not
+read by this module's ranking)."""
+
+
+def _build_lake_index(con: duckdb.DuckDBPyConnection) -> int:
+    """Build a lake's index (replacing any) over every article, in one lake transaction: the
+    tables and the tokenizer of `create_fts_index`, filled by the incremental path, which
+    indexes exactly as the pragma does. Two processes building at once conflict on creating
+    the tables; the one redone then finds the index and catches it up instead."""
+    tokenize = tokenizer_definition()
+    s = SCHEMA
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in LAKE_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {s}.{table}")
+        con.execute(f"DROP MACRO IF EXISTS {s}.tokenize")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")
+        for table, columns in LAKE_TABLES.items():
+            con.execute(f"CREATE TABLE {s}.{table} ({columns})")
+        con.execute(f"CREATE MACRO {s}.tokenize(s) AS {tokenize}")
+        con.execute(f"INSERT INTO {s}.stats VALUES (0, NULL)")
+        count = _index_incrementally(con, [], missing=True)
+        con.execute("COMMIT")
+    except BaseException:
+        _rollback(con)
+        raise
+    return count
+
+
+def rewrite_lake_index(con: duckdb.DuckDBPyConnection) -> int:
+    """Rewrite the files of a lake index's `dict` that hold deleted rows, for the lake's
+    compaction; the number rewritten. Every write updates the document counts of its words,
+    which deletes their rows from the files that hold them: merging small files leaves files
+    with deletions alone, so without this every write's deletions would stay for every read
+    of the index. A lake without an index has none to rewrite."""
+    if not index_exists(con):
+        return 0
+    rows = con.execute(
+        "CALL ducklake_rewrite_data_files(current_database(), 'dict', schema => ?, "
+        "delete_threshold => 0)",
+        [SCHEMA],
+    ).fetchall()
+    return sum(int(row[2]) for row in rows)
+
+
+def tokenizer_definition() -> str:
+    """The body of the `tokenize(s)` macro `create_fts_index` makes with this module's
+    options, read from an index it builds over an empty table in memory: the lake's index
+    tokenizes with the extension's own expression, whatever its release."""
+    with duckdb.connect() as scratch:
+        load_extension(scratch, "fts")
+        scratch.execute("CREATE TABLE articles (article_id VARCHAR, title VARCHAR, text VARCHAR)")
+        scratch.execute(CREATE_INDEX)
+        row = scratch.execute(
+            "SELECT macro_definition, parameters FROM duckdb_functions() "
+            "WHERE schema_name = ? AND function_name = 'tokenize'",
+            [SCHEMA],
+        ).fetchone()
+    if not row or list(row[1]) != ["s"]:
+        raise RuntimeError(f"create_fts_index made no tokenize(s) macro: {row}")
+    return str(row[0])
 
 
 def index_articles(
@@ -120,7 +222,7 @@ def index_articles(
             count += _index_incrementally(con, [], missing=True)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
     return count
 

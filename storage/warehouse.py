@@ -12,11 +12,12 @@ batch in one transaction (`storage.writer`), or, when another process holds the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar, TypeVar
 
 import duckdb
 
@@ -39,13 +40,40 @@ from tasks.models import (
     WriteOutcome,
 )
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """What one compaction of a lake did."""
+
+    rows_flushed: int
+    """Inlined rows (kept in the catalog) written out to Parquet."""
+    files_merged: int
+    """Small data files rewritten into fewer, larger ones …"""
+    files_created: int
+    """… these."""
+    snapshots_expired: int
+    files_removed: int
+    """Files no live snapshot reads any more, deleted from the data path."""
+    live_files: int
+
 
 class Warehouse:
     """The warehouse file at `path`; `lock_wait` seconds of patience with another process.
 
     A `ducklake:` URL instead of a path gives the lake (`storage.lake.LakeWarehouse`), with
-    the same methods.
+    the same methods; `data_path` and `inline_rows` are its options (see `LakeWarehouse`),
+    which a file has no use for. What one backend can do and the other cannot is declared
+    once, below, for flows and the CLI to ask.
     """
+
+    compacts: ClassVar[bool] = False
+    """`compact` merges small files and expires old snapshots (a lake's maintenance); a file
+    is checkpointed by `maintain` instead."""
+    readers_block_writers: ClassVar[bool] = True
+    """An open reader (an analyst's `duckdb` session) keeps runs from writing: their batches
+    wait in the spool (`storage.spool`) until the next writer that gets the lock."""
 
     def __new__(cls, path: Path | str, *args: object, **kwargs: object) -> Warehouse:
         if cls is Warehouse and str(path).startswith("ducklake:"):
@@ -54,7 +82,14 @@ class Warehouse:
             return super().__new__(LakeWarehouse)
         return super().__new__(cls)
 
-    def __init__(self, path: Path | str, *, lock_wait: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        lock_wait: float = 30.0,
+        data_path: str | None = None,
+        inline_rows: int | None = 0,
+    ) -> None:
         self.path = Path(path)
         self.lock_wait = lock_wait
 
@@ -74,6 +109,11 @@ class Warehouse:
         """A DuckDB connection (migrated first when writable), closed on leaving."""
         with connect(self.path, read_only=read_only, lock_wait_seconds=self.lock_wait) as con:
             yield con
+
+    def _read(self, read: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """`read` on a read-only connection: every reading method goes through here."""
+        with self.connect(read_only=True) as con:
+            return read(con)
 
     def prepare(self, *, merge: bool = True) -> tuple[RunRecord, ...]:
         """Create or migrate the warehouse and merge spooled batches (unless `merge` is off, as
@@ -97,40 +137,37 @@ class Warehouse:
 
     def feed_states(self) -> dict[str, FeedState]:
         """Every feed's stored state, by feed name."""
-        with self.connect(read_only=True) as con:
-            return reads.load_feed_states(con)
+        return self._read(reads.load_feed_states)
 
     def find_known(
         self, feed_urls: Iterable[tuple[str, str]], feed_guids: Iterable[tuple[str, str]] = ()
     ) -> KnownUrls:
         """What is stored for these (feed, entry URL) and (feed, guid) pairs."""
-        with self.connect(read_only=True) as con:
-            return reads.find_known(con, feed_urls, feed_guids)
+        pairs, guids = list(feed_urls), list(feed_guids)
+        return self._read(lambda con: reads.find_known(con, pairs, guids))
 
     def recent_sketches(self, since: datetime) -> list[StorySketch]:
         """Story sketches of the articles stored since `since`."""
-        with self.connect(read_only=True) as con:
-            return reads.load_recent_sketches(con, since)
+        return self._read(lambda con: reads.load_recent_sketches(con, since))
 
     def load_state(self, *, stories_since: datetime, now: datetime) -> StoredState:
         """Feed states, recent story sketches and the pages due for another fetch, in one
         read-only open."""
-        with self.connect(read_only=True) as con:
-            return StoredState(
+        return self._read(
+            lambda con: StoredState(
                 reads.load_feed_states(con),
                 reads.load_recent_sketches(con, stories_since),
                 reads.load_due_retries(con, now),
             )
+        )
 
     def due_retries(self, now: datetime) -> list[tuple[FeedEntry, PageRetry]]:
         """Pages of articles stored from their feed's text that are due for another fetch."""
-        with self.connect(read_only=True) as con:
-            return reads.load_due_retries(con, now)
+        return self._read(lambda con: reads.load_due_retries(con, now))
 
     def pending_pages(self, *, given_up: bool = False) -> tuple[list[str], list[tuple]]:
         """Articles whose page waits for another fetch (or, with `given_up`, was given up)."""
-        with self.connect(read_only=True) as con:
-            return reads.pending_pages(con, given_up)
+        return self._read(lambda con: reads.pending_pages(con, given_up))
 
     def write(self, batch: Batch) -> WriteOutcome:
         """Write the batch, after any spooled ones; spool it if the lock stays taken. An
@@ -140,7 +177,7 @@ class Warehouse:
             with self.connect() as con:
                 merged = tuple(writer.merge_spool(con, self.path))
                 result = writer.write_batch(con, _counting_own(batch, merged))
-                index_error = _update_search(con, result)
+                index_error = update_search(con, result)
                 return WriteOutcome(
                     result, merged=merged, index_error=index_error, rejected=rejected
                 )
@@ -152,12 +189,11 @@ class Warehouse:
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
         """Run one query on a read-only connection; return column names and rows."""
-        return reads.run_query(self.path, sql)
+        return self._read(lambda con: reads.rows_of(con, sql))
 
     def feed_health(self) -> tuple[list[str], list[tuple]]:
         """Each known feed with its health and the number of articles it brought."""
-        with self.connect(read_only=True) as con:
-            return reads.feed_health(con)
+        return self._read(reads.feed_health)
 
     def search(
         self,
@@ -171,7 +207,8 @@ class Warehouse:
     ) -> tuple[list[SearchHit], IndexState]:
         """The best `limit` articles for `query` (see `storage.search`), and what the index
         covers, from one read-only open."""
-        with self.connect(read_only=True) as con:
+
+        def find(con: duckdb.DuckDBPyConnection) -> tuple[list[SearchHit], IndexState]:
             hits = search.search(
                 con,
                 query,
@@ -182,6 +219,8 @@ class Warehouse:
                 snippet_width=snippet_width,
             )
             return hits, search.index_state(con)
+
+        return self._read(find)
 
     def snapshot(self, target: Path | str) -> None:
         """Copy the warehouse consistently to `target`, for analyses that never block a run."""
@@ -199,8 +238,12 @@ class Warehouse:
             partition, rows = export.export_day(con, day, export_dir)
             return partition, rows, reads.failing_feeds(con, failing_since)
 
+    def compact(self, *, keep_snapshots: timedelta, file_grace: timedelta) -> Compaction | None:
+        """Compact a lake (see `compacts`); a file has nothing of the kind: None."""
+        return None
 
-def _update_search(con: duckdb.DuckDBPyConnection, result: BatchResult) -> str | None:
+
+def update_search(con: duckdb.DuckDBPyConnection, result: BatchResult) -> str | None:
     """Add the batch's articles to the search index once it committed; a failure here costs
     search freshness only, never the batch."""
     try:

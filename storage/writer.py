@@ -11,6 +11,7 @@ in the spool (`storage.spool`) and is merged, oldest first, by the next writer.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
@@ -116,8 +117,16 @@ def write_staged(
     sketches: Sequence[StorySketch] = (),
     retries: Sequence[PageRetry] = (),
     last: bool = True,
+    *,
+    feed_polls: bool = False,
 ) -> BatchResult:
     """`append_batch` for rows already staged: one transaction, idempotent.
+
+    The caller is the warehouse's only writer while this runs (the file's lock, or a lake's
+    commit lock: `storage.lake.commit_lock`), so looking before inserting keeps every key
+    unique. The statements are the ones DuckLake takes too (no RETURNING, no ON CONFLICT but
+    for the file's `feeds`): with `feed_polls`, a lake's feed states are appended as polls
+    instead (see `storage.lake`).
 
     Story sketches are not spooled: a spooled batch's articles get their story but are not
     offered as candidates to later batches.
@@ -129,8 +138,7 @@ def write_staged(
     try:
         # `articles`, `feed_entries` and `story_sketches` have no key index (migration 4): the
         # statements below keep their keys unique by looking before they insert, which is safe
-        # because this transaction is the only writer: DuckDB's file lock admits one process,
-        # and the pipeline writes from one task at a time.
+        # because this transaction is the only writer (see above).
         # Within one batch the same article can arrive twice (two feeds, two entry links);
         # keep the first so neither statement below writes it twice.
         con.execute(
@@ -155,16 +163,29 @@ def write_staged(
         )
         healed = _heal(con)
         updated = update_edited(con, seen_at, run.run_id)
-        inserted = con.execute(
+        # The rows are chosen first, then inserted (DuckLake has no INSERT … RETURNING).
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE inserting AS
+            SELECT * FROM batch_articles b
+            WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.article_id = b.article_id)
+            """
+        )
+        con.execute(
             f"""
             INSERT INTO articles ({ARTICLE_COLUMNS}, {ARTICLE_KEY_COLUMNS})
-            SELECT {ARTICLE_COLUMNS}, {ARTICLE_KEY_COLUMNS} FROM batch_articles b
-            WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.article_id = b.article_id)
-            RETURNING article_id
+            SELECT {ARTICLE_COLUMNS}, {ARTICLE_KEY_COLUMNS} FROM inserting
             """
-        ).fetchall()
+        )
+        inserted = con.execute("SELECT article_id FROM inserting").fetchall()
         _record_sightings(con)
-        if feed_states:
+        if feed_states and feed_polls:
+            con.register("staged_feeds", feed_state_table(feed_states))
+            con.execute(
+                f"INSERT INTO feed_polls ({FEED_COLUMNS}) SELECT {FEED_COLUMNS} FROM staged_feeds"
+            )
+            con.unregister("staged_feeds")
+        elif feed_states:
             # One statement for all feeds: executemany costs a round trip per row (2 s for
             # 600 feeds), which an idle poll of many feeds would mostly spend here.
             con.register(
@@ -208,14 +229,16 @@ def write_staged(
             con.execute(
                 f"""
                 INSERT INTO ingest_runs ({", ".join(record)})
-                VALUES ({", ".join("?" * len(record))})
-                ON CONFLICT (run_id) DO NOTHING
+                SELECT {", ".join("?" * len(record))}
+                WHERE NOT EXISTS (SELECT 1 FROM ingest_runs WHERE run_id = ?)
                 """,
-                list(record.values()),
+                [*record.values(), run.run_id],
             )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        # A lake's COMMIT that lost its race has already ended the transaction.
+        with contextlib.suppress(duckdb.TransactionException):
+            con.execute("ROLLBACK")
         raise
     finally:
         con.unregister("staged_articles")
@@ -232,17 +255,26 @@ def _heal(con: duckdb.DuckDBPyConnection) -> list[tuple[str]]:
     (see `append_batch`); return their ids."""
     if con.execute("SELECT count(*) FROM stored").fetchone() == (0,):
         return []
-    return con.execute(
-        f"""
-        UPDATE articles SET
-            {", ".join(f"{c} = b.{c}" for c in _HEALED_COLUMNS.split(", "))}
-        FROM batch_articles b
-        WHERE articles.rowid IN (SELECT row_id FROM stored)
-          AND articles.article_id = b.article_id
-          AND articles.extraction = 'feed' AND b.extraction = 'page'
-        RETURNING articles.article_id
+    con.execute(
         """
-    ).fetchall()
+        CREATE OR REPLACE TEMP TABLE healing AS
+        SELECT a.row_id, b.* FROM batch_articles b JOIN (
+            SELECT rowid AS row_id, article_id FROM articles
+            WHERE rowid IN (SELECT row_id FROM stored) AND extraction = 'feed'
+        ) a USING (article_id)
+        WHERE b.extraction = 'page'
+        """
+    )
+    healed = con.execute("SELECT article_id FROM healing").fetchall()
+    if healed:
+        con.execute(
+            f"""
+            UPDATE articles SET
+                {", ".join(f"{c} = h.{c}" for c in _HEALED_COLUMNS.split(", "))}
+            FROM healing h WHERE articles.rowid = h.row_id
+            """
+        )
+    return healed
 
 
 def _record_retries(
@@ -294,26 +326,18 @@ def _record_retries(
         )
 
 
-# Which stored articles a batch's reading replaces as an edit (a new version): the file heals
-# page text over feed text in place instead (`_heal`); the lake, which keeps no retry queue,
-# still takes it as an edit. Feed text never replaces page text on either.
-EDIT_ON_SAME_EXTRACTION = "b.extraction = a.extraction"
-EDIT_UNLESS_FEED_OVER_PAGE = "NOT (b.extraction = 'feed' AND a.extraction = 'page')"
-
-
 def update_edited(
-    con: duckdb.DuckDBPyConnection,
-    seen_at: datetime,
-    run_id: str,
-    rule: str = EDIT_ON_SAME_EXTRACTION,
+    con: duckdb.DuckDBPyConnection, seen_at: datetime, run_id: str
 ) -> list[tuple[str]]:
     """Apply the batch's edits of `stored` articles (see `append_batch`): the stored version
-    goes to `article_versions`, the row takes the new reading; return their ids. `rule` is
-    one of the two above. No UPDATE … RETURNING: DuckLake has none, and the ids are `edited`'s."""
+    goes to `article_versions`, the row takes the new reading; return their ids. Only a
+    reading of the same kind is an edit: page text over feed text is a heal (`_heal`), and
+    feed text never replaces page text. No UPDATE … RETURNING: DuckLake has none, and the ids
+    are `edited`'s."""
     if con.execute("SELECT count(*) FROM stored").fetchone() == (0,):
         return []
     con.execute(
-        f"""
+        """
         CREATE OR REPLACE TEMP TABLE edited AS
         SELECT a.row_id, b.* FROM batch_articles b JOIN (
             SELECT rowid AS row_id, article_id, content_hash, title, extraction, updated_at,
@@ -321,7 +345,7 @@ def update_edited(
             FROM articles WHERE rowid IN (SELECT row_id FROM stored)
         ) a USING (article_id)
         WHERE (b.content_hash <> a.content_hash OR b.title IS DISTINCT FROM a.title)
-          AND {rule}
+          AND b.extraction = a.extraction
           AND b.first_seen_at > coalesce(a.updated_at, a.first_seen_at)
         """
     )

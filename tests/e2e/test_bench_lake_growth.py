@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bench.lake import lake_url
 from bench.lake_growth import FILE_GRACE, KEEP_SNAPSHOTS, Day, lake_size, lean_commit
-from storage.lake import LakeWarehouse, _claim_store
+from storage.lake import LakeWarehouse
 
 
 def _articles(lake: LakeWarehouse) -> int:
@@ -19,9 +19,8 @@ def test_compaction_merges_a_days_small_files_and_keeps_every_article(tmp_path) 
     lake.prepare()
     day = Day(lake, rows=20, polls=20)
     with lake.connect() as con:
-        claims = _claim_store(con, lake.spec)
         for _ in range(12):
-            lean_commit(con, claims, day.batch(20, "lean"))
+            lean_commit(con, lake, day.batch(20, "lean"))
         grown = lake_size(lake, con)
     assert _articles(lake) == 240
     assert grown["live_files"] >= 24  # articles and sightings: a file each per commit

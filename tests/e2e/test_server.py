@@ -59,5 +59,6 @@ def test_a_lakes_server_state_lives_beside_its_catalog_not_in_a_folder_named_aft
     from newsdesk.server import state_dir
 
     assert state_dir("data/news.duckdb") == Path("data/prefect")
-    assert state_dir("ducklake:sqlite:/srv/lake/catalog.sqlite") == Path("/srv/lake/prefect")
+    assert state_dir("ducklake:sqlite:/srv/lake/catalog.sqlite") == Path("/srv/prefect")
+    assert state_dir("ducklake:sqlite:data/lake/catalog.sqlite") == Path("data/prefect")
     assert state_dir("ducklake:postgres:dbname=news host=db") == Path("data/prefect")

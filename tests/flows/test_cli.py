@@ -12,7 +12,18 @@ from httpserver import free_port
 from sites import write_feeds_file
 
 NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
-COMMANDS = ["ingest", "demo", "sql", "search", "snapshot", "migrate", "feeds", "pending", "server"]
+COMMANDS = [
+    "ingest",
+    "demo",
+    "sql",
+    "search",
+    "shell",
+    "snapshot",
+    "migrate",
+    "feeds",
+    "pending",
+    "server",
+]
 
 
 def newsdesk(*args: str, env: dict[str, str] | None = None, timeout: float = 300):

@@ -1,11 +1,9 @@
 """The warehouse as a DuckLake on a SQLite catalog: the same batches, reads and commands as the
-file, claims that settle after a dead run, time travel and compaction."""
+file, writers that take turns at committing, time travel and compaction."""
 
 from __future__ import annotations
 
 import contextlib
-import socket
-import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -17,7 +15,6 @@ from lakes import lake_url, postgres  # noqa: F401
 
 import storage.lake
 from storage import Warehouse
-from storage.claims import ARTICLE, SIGHTING, SqliteClaims, sighting_key
 from storage.extensions import load_extension
 from storage.lake import LakeWarehouse, lake_sql
 from storage.migrations import MIGRATIONS
@@ -115,61 +112,95 @@ def test_feeds_shows_each_feeds_latest_poll_whatever_order_polls_arrive_in(lake)
     assert value(lake, "SELECT count(*) FROM feed_polls") == 2
 
 
-def test_claims_of_a_dead_run_are_settled_by_the_next_run(lake):
-    # A run that claimed id0 and id1, stored id0, and died before marking either stored;
-    # a holder on this machine whose process is gone.
-    lake.write(batch("r0", range(1)))
-    claims = SqliteClaims(lake.path)
-    dead, gone = "dead-run", f"{socket.gethostname()}/999999999/1"
-    with sqlite3.connect(claims.path) as con:
-        con.execute(
-            "UPDATE newsdesk_claims SET stored = FALSE, run_id = ?, holder = ?", [dead, gone]
-        )
-        con.executemany(
-            "INSERT INTO newsdesk_claims (kind, key, run_id, holder, claimed_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [
-                (ARTICLE, "id1", dead, gone, NOW.timestamp()),
-                # A holder on another machine whose lease ran out long ago.
-                (SIGHTING, sighting_key("f", "https://news.example/1"), dead, "elsewhere/1/1", 0.0),
-            ],
-        )
-    assert len(claims.unsettled()) == 4
-    # Until settled, id1 is held: another run leaves it alone.
-    assert lake.write(batch("r1", range(2))).result.new_ids == set()
-    lake.prepare()
-    assert claims.unsettled() == []
-    assert lake.write(batch("r2", range(2))).result.new_ids == {"id1"}
-    assert value(lake, "SELECT count(*) FROM articles") == 2
-    assert value(lake, "SELECT count(*) FROM feed_entries") == 2
+HOLD_THE_LOCK = """
+import sys
+from storage.lake import LakeWarehouse, commit_lock
+lake = LakeWarehouse(sys.argv[1], data_path=sys.argv[2] or None)
+with lake.connect() as con, commit_lock(con, lake.spec, wait=60):
+    print("holding", flush=True)
+    sys.stdin.read()
+"""
 
 
-def test_an_article_left_to_a_run_that_dies_before_its_commit_is_fetched_again(lake):
-    # Another run holds id1: this run stores id0, records both sightings (the other run may
-    # not poll this feed), and records the poll without what would let the next poll skip
-    # the feed as unchanged.
-    claims = SqliteClaims(lake.path)
-    assert claims.claim(ARTICLE, ["id1"], "another-run") == {"id1"}
-    assert lake.write(batch("r1", range(2), etag='"e"', body_hash="h")).result.new_ids == {"id0"}
-    state = lake.feed_states()["f"]
-    assert (state.etag, state.body_hash, state.last_polled_at) == (None, None, NOW)
-    # It dies before its commit: its claim is released, and the entry looks new again.
-    with sqlite3.connect(claims.path) as con:
-        con.execute(
-            "UPDATE newsdesk_claims SET holder = ? WHERE run_id = 'another-run'",
-            [f"{socket.gethostname()}/999999999/1"],
-        )
+def test_writers_take_turns_at_committing_and_a_killed_holder_lets_go(
+    lake_url,  # noqa: F811
+    tmp_path,
+):
+    # Another process holds the lake's commit lock (it is mid-commit): a write waits for it,
+    # and goes through once that process is killed (the lock dies with its holder).
+    import threading
+
+    data_path = "" if "sqlite" in lake_url else f"{tmp_path / 'files'}/"
+    lake = LakeWarehouse(lake_url, data_path=data_path or None)
     lake.prepare()
-    known = lake.find_known([("f", "https://news.example/0"), ("f", "https://news.example/1")])
-    assert known.sightings == {("f", "https://news.example/0")}
-    assert set(known.article_ids) == {"https://news.example/0"}
-    later = NOW + timedelta(minutes=15)
-    assert lake.write(batch("r2", range(2), at=later)).result.new_ids == {"id1"}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_LOCK, lake_url, data_path],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        outcome: list = []
+        writer = threading.Thread(target=lambda: outcome.append(lake.write(batch("r1", range(2)))))
+        writer.start()
+        writer.join(timeout=2)
+        assert writer.is_alive() and value(lake, "SELECT count(*) FROM articles") == 0
+        holder.kill()
+        writer.join()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert outcome[0].result.new_ids == {"id0", "id1"}
     assert value(lake, "SELECT count(*) FROM articles") == 2
-    assert value(lake, "SELECT count(*) FROM feed_entries") == 2
-    # A poll that races nobody records its validators as usual.
-    lake.write(batch("r3", range(2), at=later + timedelta(minutes=15), etag='"e"', body_hash="h"))
-    assert (lake.feed_states()["f"].etag, lake.feed_states()["f"].body_hash) == ('"e"', "h")
+
+
+def test_two_writers_of_the_same_new_articles_at_once_store_each_once(
+    lake_url,  # noqa: F811
+    tmp_path,
+):
+    import threading
+
+    data_path = None if "sqlite" in lake_url else f"{tmp_path / 'files'}/"
+    lakes = [LakeWarehouse(lake_url, data_path=data_path) for _ in range(2)]
+    lakes[0].prepare()
+    start = threading.Barrier(2)
+    results: list = []
+
+    def write(lake: LakeWarehouse, run_id: str) -> None:
+        start.wait()
+        results.append(lake.write(batch(run_id, range(20))).result.new_ids)
+
+    threads = [threading.Thread(target=write, args=(lk, f"r{i}")) for i, lk in enumerate(lakes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(len(r) for r in results) == [0, 20]
+    assert value(lakes[0], "SELECT count(*) FROM articles") == 20
+    assert value(lakes[0], "SELECT count(DISTINCT article_id) FROM feed_entries") == 20
+
+
+def test_an_analyst_session_outlives_runs_and_maintenance(lake):
+    # A reader attached as `newsdesk shell` attaches, kept open through three runs' commits
+    # and a compaction that merges their files: every query answers, with the latest rows.
+    lake.write(batch("r0", range(2)))
+    reader = duckdb.connect()
+    load_extension(reader, "ducklake")
+    load_extension(reader, "sqlite")
+    reader.execute(f"ATTACH 'ducklake:sqlite:{lake.path}' AS lake (READ_ONLY)")
+    reader.execute("USE lake")
+    counts = [reader.execute("SELECT count(*) FROM articles").fetchall()]
+    for n in range(1, 4):
+        lake.write(batch(f"r{n}", range(2 * n, 2 * n + 2), at=NOW + timedelta(minutes=n)))
+        counts.append(reader.execute("SELECT count(*) FROM articles").fetchall())
+    lake.compact(keep_snapshots=timedelta(hours=1), file_grace=timedelta(hours=1))
+    counts.append(reader.execute("SELECT count(*) FROM articles").fetchall())
+    lake.write(batch("r4", range(8, 10), at=NOW + timedelta(minutes=5)))
+    counts.append(reader.execute("SELECT count(*) FROM feed_health").fetchall())
+    counts.append(reader.execute("SELECT count(*) FROM articles").fetchall())
+    reader.close()
+    assert counts == [[(2,)], [(4,)], [(6,)], [(8,)], [(8,)], [(1,)], [(10,)]]
 
 
 def test_time_travel_and_the_change_feed_from_the_readme(lake):
@@ -215,7 +246,8 @@ def test_compaction_keeps_what_its_windows_keep_and_removes_what_is_past_them(
     for i in range(4):
         lake.write(batch(f"r{i}", range(3 * i, 3 * i + 3)))
         snapshots.append(int(value(lake, "SELECT id FROM ducklake_current_snapshot('lake')")))
-    files = {p.name for p in tmp_path.rglob("*.parquet")}
+    # The articles' tables (the search index's, rewritten by each write, compact otherwise).
+    files = {p.name for p in tmp_path.rglob("*.parquet") if "fts_main_articles" not in p.parts}
 
     # Merged a moment ago, taken within the hour: kept for readers and for time travel.
     done = lake.compact(keep_snapshots=timedelta(hours=1), file_grace=timedelta(hours=1))
@@ -249,7 +281,9 @@ def test_compaction_keeps_what_its_windows_keep_and_removes_what_is_past_them(
     assert value(lake, f"SELECT count(*) FROM articles AT (VERSION => {snapshots[1]})") == 6
 
 
-def test_a_write_attached_before_maintenance_flushed_is_redone_on_a_fresh_attach(lake):
+def test_a_write_attached_before_maintenance_flushed_is_redone_on_a_fresh_attach(tmp_path):
+    # With data inlining on (NEWSDESK_LAKE_INLINE_ROWS; off by default for this very reason).
+    lake = LakeWarehouse(f"ducklake:sqlite:{tmp_path / 'lake' / 'catalog.sqlite'}", inline_rows=10)
     lake.write(batch("r0", range(3)))  # a small batch: its rows are inlined in the catalog
     tries = []
     # An attach of its own, as another process's would be.
@@ -278,9 +312,10 @@ def test_a_process_that_read_a_lake_answers_after_another_process_compacted_it(
     tmp_path,
 ) -> None:
     # A notebook, or `newsdesk serve`, keeps its lake open between queries; the maintenance
-    # flow flushes the inlined rows it read into Parquet from another process.
+    # flow flushes the inlined rows it read (with inlining on) into Parquet from another
+    # process.
     data = None if lake_url.startswith("ducklake:sqlite:") else f"{tmp_path / 'lake-data'}/"
-    lake = Warehouse(lake_url, data_path=data)
+    lake = Warehouse(lake_url, data_path=data, inline_rows=10)
     lake.write(batch("r0", range(3)))  # a small batch: its rows are inlined in the catalog
     assert value(lake, "SELECT count(*) FROM articles") == 3
     compaction = subprocess.run(
@@ -418,34 +453,26 @@ def test_migrate_copies_a_file_warehouse_into_a_lake_and_resumes(tmp_path):
 def test_many_workers_opening_a_new_postgresql_catalog_lake_at_once_all_get_in(
     request, tmp_path
 ) -> None:
-    """PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe under concurrency: two writers
-    creating the claims tables at once failed on `pg_type_typname_nsp_index`."""
+    """Eight workers start on a new PostgreSQL-catalog lake at once: one creates and
+    migrates it, the others wait for the commit lock and find it migrated."""
     import threading
-
-    from storage.claims import PostgresClaims
 
     server = request.getfixturevalue("postgres")
     dsn = server.create_database(f"lake_{tmp_path.name.lower().replace('-', '_')}")
     ready = threading.Barrier(8)
     failures: list[BaseException] = []
 
-    def open_claims() -> None:
-        con = duckdb.connect()
+    def open_lake() -> None:
         try:
-            load_extension(con, "postgres")
-            con.execute(f"ATTACH '{dsn}' AS catalog (TYPE postgres)")
+            lake = LakeWarehouse(f"ducklake:postgres:{dsn}", data_path=f"{tmp_path}/files/")
             ready.wait()
-            PostgresClaims(con, "catalog")
+            lake.prepare()
         except BaseException as exc:
             failures.append(exc)
-        finally:
-            con.close()
 
-    for _ in range(3):
-        threads = [threading.Thread(target=open_claims) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        ready.reset()
+    threads = [threading.Thread(target=open_lake) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     assert failures == []

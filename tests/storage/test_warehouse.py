@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import pytest
 
-from storage import WarehouseError, connect
+from storage import Warehouse, WarehouseError, connect
 from storage.connection import migrate
 from storage.export import export_day
 from storage.migrations import MIGRATIONS
-from storage.reads import find_known, load_feed_states, load_recent_sketches, run_query
+from storage.reads import find_known, load_feed_states, load_recent_sketches
 from storage.schemas import stage_batch
 from storage.writer import append_batch
 from tasks.models import Article, FeedState, RunRecord, Sighting, StorySketch
@@ -55,11 +55,11 @@ def test_a_new_warehouse_has_every_migration_recorded(tmp_path):
     db = tmp_path / "sub" / "news.duckdb"
     with connect(db):
         pass
-    _, rows = run_query(db, "SELECT version, name FROM schema_migrations ORDER BY version")
+    _, rows = Warehouse(db).query("SELECT version, name FROM schema_migrations ORDER BY version")
     assert rows == [(m.version, m.name) for m in MIGRATIONS]
     with connect(db):  # reopening applies nothing twice
         pass
-    assert run_query(db, "SELECT count(*) FROM schema_migrations")[1] == [(len(MIGRATIONS),)]
+    assert Warehouse(db).query("SELECT count(*) FROM schema_migrations")[1] == [(len(MIGRATIONS),)]
 
 
 def test_append_is_idempotent_and_reports_only_new_articles(tmp_path):
@@ -132,7 +132,7 @@ def test_known_urls_and_sightings_are_found(tmp_path):
 
 def test_reading_a_missing_warehouse_says_where(tmp_path):
     with pytest.raises(WarehouseError, match="no warehouse here yet"):
-        run_query(tmp_path / "none.duckdb", "SELECT 1")
+        Warehouse(tmp_path / "none.duckdb").query("SELECT 1")
 
 
 def test_read_only_queries_cannot_write(tmp_path):
@@ -140,7 +140,7 @@ def test_read_only_queries_cannot_write(tmp_path):
     with connect(db):
         pass
     with pytest.raises(duckdb.Error):
-        run_query(db, "DELETE FROM articles")
+        Warehouse(db).query("DELETE FROM articles")
 
 
 def test_a_writer_waits_for_a_lock_then_gives_a_clear_error(tmp_path):
@@ -276,8 +276,7 @@ def test_every_path_to_the_current_schema_ends_at_the_same_tables(tmp_path):
 
     for upgraded in (from_1, from_5, from_unkeyed):
         assert schema(upgraded) == schema(fresh)
-    _, keyed = run_query(
-        fresh,
+    _, keyed = Warehouse(fresh).query(
         "SELECT table_name FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' "
         "ORDER BY ALL",
     )
