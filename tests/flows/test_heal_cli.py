@@ -44,7 +44,7 @@ def test_a_page_that_answered_503_heals_on_a_later_run(
     tmp_path,
     prefect_api,
 ) -> None:
-    db = backend.location()
+    db = backend.location(fresh=True)  # made by the first run
     env = {
         "PREFECT_API_URL": prefect_api,
         "NEWSDESK_ALLOW_PRIVATE_NETWORK": "1",
