@@ -1,18 +1,22 @@
-"""Lakes for tests: a real PostgreSQL server for catalogs, a site whose feeds overlap, and the
-invariants every lake must keep however many runs wrote it at once."""
+"""Lakes for tests: a real PostgreSQL server for catalogs, the backends the storage contract runs
+on, and a site whose feeds overlap (the invariants every warehouse keeps are `invariants`')."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
@@ -66,6 +70,128 @@ def lake_url(request, tmp_path) -> str:
     server = request.getfixturevalue("postgres")
     name = f"lake_{tmp_path.name.lower().replace('-', '_')}"
     return f"ducklake:postgres:{server.create_database(name)}"
+
+
+BACKENDS = ("file", "sqlite-lake", "postgres-lake")
+"""The warehouses every storage contract test runs on (see `backend`)."""
+
+
+class LakeTemplates:
+    """New, migrated lakes without the cost of creating each: a lake of each catalog is made
+    once per session (`Warehouse.prepare`, a second or more of a test's few) and copied, its
+    catalog file or, for PostgreSQL, its database (`createdb --template`), with the copy's data
+    path set in its catalog (`ducklake_metadata`). A test of creation itself asks for a fresh
+    one (`Backend.location(fresh=True)`)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._sqlite: Path | None = None
+        self._postgres: dict[int, str] = {}
+        """Template databases by server port: each module that imports `postgres` has a
+        server of its own."""
+
+    def sqlite(self, catalog: Path) -> None:
+        if self._sqlite is None:
+            self._sqlite = self.root / "sqlite" / "catalog.sqlite"
+            Warehouse(f"ducklake:sqlite:{self._sqlite}").prepare()
+        catalog.parent.mkdir(parents=True)
+        shutil.copyfile(self._sqlite, catalog)
+        with contextlib.closing(sqlite3.connect(catalog)) as con, con:
+            con.execute(
+                "UPDATE ducklake_metadata SET value = ? WHERE key = 'data_path'",
+                [f"{catalog.parent / 'data'}/"],
+            )
+
+    def postgres(self, server: PostgresServer, database: str, data_path: str) -> str:
+        template = self._postgres.get(server.port)
+        if template is None:
+            template = f"template_{self.root.name.lower().replace('-', '_')}"
+            dsn = server.create_database(template)
+            Warehouse(f"ducklake:postgres:{dsn}", data_path=f"{self.root / 'data'}/").prepare()
+            self._postgres[server.port] = template
+        client = ["-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres"]
+        subprocess.run(
+            [str(server.bin / "createdb"), *client, "--template", template, database],
+            check=True,
+        )
+        subprocess.run(
+            [
+                str(server.bin / "psql"),
+                *client,
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                database,
+                "-c",
+                f"UPDATE ducklake_metadata SET value = '{data_path}' WHERE key = 'data_path'",
+            ],
+            check=True,
+        )
+        return server.dsn(database)
+
+
+_templates: list[LakeTemplates] = []
+"""The session's, made by the first `backend` (a session fixture would have to be imported
+into every module that uses `backend`, as `postgres` is)."""
+
+
+@dataclass
+class Backend:
+    """One kind of warehouse, for a test to create new ones of under `root`."""
+
+    name: str
+    root: Path
+    templates: LakeTemplates
+    postgres: PostgresServer | None = None
+
+    def location(self, name: str = "news", *, fresh: bool = False) -> str:
+        """A new warehouse's `--db`: a file or a SQLite catalog (its data files beside it) in a
+        folder `name`, or a database of its own on the session's PostgreSQL (its data files at
+        `data_path`). A lake is a copy of a migrated one (`LakeTemplates`) unless `fresh`; a
+        file is made by its first use."""
+        if self.name == "file":
+            return str(self.root / name / "news.duckdb")
+        if self.name == "sqlite-lake":
+            catalog = self.root / name / "catalog.sqlite"
+            if not fresh:
+                self.templates.sqlite(catalog)
+            return f"ducklake:sqlite:{catalog}"
+        assert self.postgres is not None and self.data_path is not None
+        database = f"lake_{self.root.name.lower().replace('-', '_')}_{name}"
+        if fresh:
+            return f"ducklake:postgres:{self.postgres.create_database(database)}"
+        dsn = self.templates.postgres(self.postgres, database, self.data_path)
+        return f"ducklake:postgres:{dsn}"
+
+    @property
+    def data_path(self) -> str | None:
+        """Where a PostgreSQL-catalog lake keeps its Parquet files (one folder for the test's
+        lakes: their files' names are unique)."""
+        return f"{self.root / 'lake-data'}/" if self.name == "postgres-lake" else None
+
+    def warehouse(self, name: str = "news", *, fresh: bool = False, **options: Any) -> Warehouse:
+        return Warehouse(self.location(name, fresh=fresh), data_path=self.data_path, **options)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, tmp_path, tmp_path_factory, monkeypatch) -> Backend:
+    """Each backend in turn, as dlt runs its tests over destination configs. The CLI and the
+    flows read a PostgreSQL lake's data path from NEWSDESK_LAKE_DATA_PATH, set here. A test
+    that needs fewer backends says which: `@on("file", "sqlite-lake")`."""
+    server = request.getfixturevalue("postgres") if request.param == "postgres-lake" else None
+    if not _templates:
+        _templates.append(LakeTemplates(tmp_path_factory.mktemp("lake-templates")))
+    chosen = Backend(request.param, tmp_path, _templates[0], server)
+    if chosen.data_path is not None:
+        monkeypatch.setenv("NEWSDESK_LAKE_DATA_PATH", chosen.data_path)
+    return chosen
+
+
+def on(*names: str) -> pytest.MarkDecorator:
+    """Run a test of the contract on these backends only (see `backend`)."""
+    assert set(names) <= set(BACKENDS), names
+    return pytest.mark.parametrize("backend", names, indirect=True)
 
 
 class OverlapSite:
@@ -141,44 +267,3 @@ def start_ingest(feeds_file: Path, db: str, env: dict[str, str]) -> subprocess.P
         env={**os.environ, **env},
         start_new_session=True,
     )
-
-
-def check_lake(db: str) -> dict[str, int]:
-    """What must hold in a lake after any number of concurrent or killed runs; a few counts."""
-    wh = Warehouse(db)
-
-    def value(sql: str) -> int:
-        _, rows = wh.query(sql)
-        return int(rows[0][0])
-
-    assert value("SELECT count(*) - count(DISTINCT article_id) FROM articles") == 0
-    assert value("SELECT count(*) - count(DISTINCT url) FROM articles") == 0
-    assert (
-        value(
-            "SELECT count(*) FROM (SELECT feed_name, entry_url FROM feed_entries "
-            "GROUP BY ALL HAVING count(*) > 1)"
-        )
-        == 0
-    )
-    assert value("SELECT count(*) - count(DISTINCT article_id) FROM story_sketches") == 0
-    assert value("SELECT count(*) - count(DISTINCT name) FROM feeds") == 0
-    assert (
-        value(
-            "SELECT count(*) FROM feed_entries e WHERE NOT EXISTS "
-            "(SELECT 1 FROM articles a WHERE a.article_id = e.article_id)"
-        )
-        == 0
-    )
-    assert (
-        value(
-            "SELECT count(*) FROM articles a WHERE NOT EXISTS "
-            "(SELECT 1 FROM ingest_runs r WHERE r.run_id = a.run_id)"
-        )
-        == 0
-    )
-    return {
-        "articles": value("SELECT count(*) FROM articles"),
-        "sightings": value("SELECT count(*) FROM feed_entries"),
-        "feeds": value("SELECT count(*) FROM feeds"),
-        "runs": value("SELECT count(*) FROM ingest_runs"),
-    }

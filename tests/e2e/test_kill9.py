@@ -25,10 +25,10 @@ from xml.sax.saxutils import escape
 import duckdb
 import pytest
 from httpserver import LocalServer, Reply, Seen
+from invariants import check_warehouse
 from kills import kill_group
 from sites import write_feeds_file
 
-from storage import connect
 from tasks.urls import normalize_url
 
 pytestmark = pytest.mark.crash
@@ -121,51 +121,6 @@ def start_ingest(feeds_file: Path, db: Path, env: dict[str, str]) -> subprocess.
     )
 
 
-def check_warehouse(db: Path) -> dict[str, int]:
-    """The invariants that must hold after any crash; returns a few counts."""
-    if not db.exists():
-        return {"articles": 0}
-    with connect(db, lock_wait_seconds=30) as con:  # opens, replays its log, migrates
-
-        def value(sql: str) -> int:
-            row = con.execute(sql).fetchone()
-            assert row is not None
-            return int(row[0])
-
-        assert value("SELECT count(*) - count(DISTINCT url) FROM articles") == 0
-        assert value("SELECT count(*) - count(DISTINCT canonical_url) FROM articles") == 0
-        assert value("SELECT count(*) - count(DISTINCT article_id) FROM articles") == 0
-        # Batches are atomic: every article arrived with its sighting, and the reverse.
-        assert (
-            value(
-                "SELECT count(*) FROM articles a WHERE NOT EXISTS "
-                "(SELECT 1 FROM feed_entries e WHERE e.article_id = a.article_id)"
-            )
-            == 0
-        )
-        assert (
-            value(
-                "SELECT count(*) FROM feed_entries e WHERE NOT EXISTS "
-                "(SELECT 1 FROM articles a WHERE a.article_id = e.article_id)"
-            )
-            == 0
-        )
-        # Versions are complete: version n has n - 1 earlier versions kept.
-        assert (
-            value(
-                "SELECT count(*) FROM articles a WHERE a.version - 1 <> "
-                "(SELECT count(*) FROM article_versions v WHERE v.article_id = a.article_id)"
-            )
-            == 0
-        )
-        # A run's record is written with its last batch: a run killed between batches left
-        # articles without it, which the final run then finds known (see the caller).
-        return {
-            "articles": value("SELECT count(*) FROM articles"),
-            "versions": value("SELECT count(*) FROM article_versions"),
-        }
-
-
 def hold_read_lock(db: Path) -> subprocess.Popen | None:
     if not db.exists():
         return None
@@ -210,7 +165,7 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(tmp_path, prefect
         first = start_ingest(feeds_file, db, env)
         assert first.wait(timeout=300) == 0, first.stderr.read() if first.stderr else ""
         duration = time.monotonic() - started
-        check_warehouse(db)
+        check_warehouse(db, batched_runs=True)
 
         for trial in range(1, MAX_TRIALS + 1):
             if len(landed) >= KILLS:
@@ -231,7 +186,7 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(tmp_path, prefect
                 assert reader.stdin is not None
                 reader.stdin.close()
                 reader.wait(timeout=30)
-            check_warehouse(db)
+            check_warehouse(db, batched_runs=True)
             if alive:
                 landed.append(round(moment, 2))
                 phases[_phase(seen, _runs(db, tmp_path) > runs_before)] += 1
@@ -239,7 +194,7 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(tmp_path, prefect
         assert len(landed) >= KILLS, f"only {len(landed)} kills landed in a live run"
         final = start_ingest(feeds_file, db, env)
         assert final.wait(timeout=300) == 0, final.stderr.read() if final.stderr else ""
-        counts = check_warehouse(db)
+        counts = check_warehouse(db, batched_runs=True)
         with duckdb.connect(str(db), read_only=True) as con:
             stored = {url for (url,) in con.execute("SELECT url FROM articles").fetchall()}
             leftovers = (

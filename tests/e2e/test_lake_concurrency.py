@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from httpserver import LocalServer
-from lakes import OverlapSite, check_lake, postgres, start_ingest  # noqa: F401
+from invariants import check_warehouse
+from lakes import OverlapSite, postgres, start_ingest  # noqa: F401
 from sites import write_feeds_file
 
 from storage import Warehouse
@@ -76,7 +77,7 @@ def run_writers(tmp_path: Path, db: str, writers: int, env: dict[str, str]) -> N
         assert failures == 0, errors
         assert queries >= 1
 
-        counts = check_lake(db)
+        counts = check_warehouse(db)
         assert counts["articles"] == STORIES
         assert counts["sightings"] == site.sightings()
         assert counts["feeds"] == FEEDS
@@ -87,7 +88,7 @@ def run_writers(tmp_path: Path, db: str, writers: int, env: dict[str, str]) -> N
         everything = write_feeds_file(tmp_path / "feeds-all.toml", urls)
         repeat = start_ingest(everything, db, env)
         assert repeat.wait(timeout=300) == 0, repeat.stderr.read().decode() if repeat.stderr else ""
-        again = check_lake(db)
+        again = check_warehouse(db)
         assert {**again, "runs": counts["runs"]} == counts
         _, rows = Warehouse(db).query(
             "SELECT articles_new FROM ingest_runs ORDER BY written_at DESC LIMIT 1"

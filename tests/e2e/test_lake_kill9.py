@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 from httpserver import LocalServer
+from invariants import check_warehouse
 from kills import kill_group
-from lakes import OverlapSite, check_lake, lake_url, postgres, start_ingest  # noqa: F401
+from lakes import OverlapSite, lake_url, postgres, start_ingest  # noqa: F401
 from sites import write_feeds_file
 
 from storage import Warehouse
@@ -76,7 +77,7 @@ def test_kill_9_on_a_lake_converges_with_nothing_lost_or_doubled(
         first = start_ingest(everything, db, env)
         assert first.wait(timeout=300) == 0, _stderr(first)
         duration = time.monotonic() - started
-        check_lake(db)
+        check_warehouse(db)
 
         for trial in range(1, MAX_TRIALS + 1):
             if len(landed) >= KILLS:
@@ -91,7 +92,7 @@ def test_kill_9_on_a_lake_converges_with_nothing_lost_or_doubled(
             kill_group(proc)
             if survivor is not None:
                 assert survivor.wait(timeout=300) == 0, _stderr(survivor)
-            _check_no_duplicates(db)
+            check_warehouse(db)
             if alive:
                 landed.append(round(moment, 2))
                 modes["beside a writer" if beside else "alone"] += 1
@@ -99,7 +100,7 @@ def test_kill_9_on_a_lake_converges_with_nothing_lost_or_doubled(
         assert len(landed) >= KILLS, f"only {len(landed)} kills landed in a live run"
         final = start_ingest(everything, db, env)
         assert final.wait(timeout=300) == 0, _stderr(final)
-        counts = check_lake(db)
+        counts = check_warehouse(db)
         _, rows = Warehouse(db).query("SELECT url FROM articles")
         assert {url for (url,) in rows} == site.listed()
         assert counts["sightings"] == site.sightings()
@@ -108,19 +109,6 @@ def test_kill_9_on_a_lake_converges_with_nothing_lost_or_doubled(
         f"lake kill -9 trials: {len(landed)} kills in live runs (run lasts {duration:.1f} s), "
         f"at {sorted(landed)} s; {dict(modes)}; final: {counts}"
     )
-
-
-def _check_no_duplicates(db: str) -> None:
-    """What must hold after any kill."""
-    wh = Warehouse(db)
-    for sql in (
-        "SELECT count(*) - count(DISTINCT article_id) FROM articles",
-        "SELECT count(*) - count(DISTINCT url) FROM articles",
-        "SELECT count(*) FROM (SELECT feed_name, entry_url FROM feed_entries "
-        "GROUP BY ALL HAVING count(*) > 1)",
-    ):
-        _, rows = wh.query(sql)
-        assert rows == [(0,)], sql
 
 
 def _stderr(proc) -> str:

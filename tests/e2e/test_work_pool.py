@@ -24,7 +24,8 @@ from pathlib import Path
 import httpx
 import pytest
 from httpserver import LocalServer
-from lakes import OverlapSite, PostgresServer, check_lake, postgres  # noqa: F401
+from invariants import check_warehouse
+from lakes import OverlapSite, PostgresServer, postgres  # noqa: F401
 from sites import write_feeds_file
 
 from bench.fleet import DEPLOY, kill_session, start_in_session
@@ -170,7 +171,7 @@ def test_the_shards_of_one_ingest_run_on_two_workers_into_one_lake(tmp_path, pre
         polls = Counter(s.path for s in site_server.requests if s.path.startswith("/feed-"))
         assert polls == {f"/feed-{f}.xml": 1 for f in range(FEEDS)}
         # The lake holds every article once, though every story is in feeds of both shards.
-        counts = check_lake(db)
+        counts = check_warehouse(db)
         assert counts["articles"] == STORIES
         assert counts["sightings"] == site.sightings()
         assert counts["runs"] == SHARDS

@@ -1,16 +1,21 @@
-"""The ingest flow end to end: real Prefect (test harness), real local HTTP servers, a real
-DuckDB file, real trafilatura."""
+"""The ingest flow end to end: real Prefect (test harness), real local HTTP servers, real
+trafilatura, and a real warehouse of each backend (`lakes.backend`: a DuckDB file, a SQLite- and
+a PostgreSQL-catalog lake), read back through `Warehouse`.
+
+A run costs seconds on a lake (every stage opens it), so the PostgreSQL lake runs the small
+tests whose reads and writes of feed states and articles differ by catalog; the larger ones run
+on the file and a SQLite lake (`LOCAL`)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import duckdb
 import feedparser
 import pytest
 from corpus import CORPUS, needs_corpus
 from httpserver import LocalServer, Reply, free_port
+from lakes import Backend, backend, on, postgres  # noqa: F401
 from sites import (
     conditional,
     corpus_pages,
@@ -22,15 +27,24 @@ from sites import (
 )
 
 from flows.ingest import ingest
+from storage import Warehouse
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
 MOJIBAKE = ("Ã¤", "Ã¶", "Ã¼", "ÃŸ", "Ã©", "â€", "\ufffd")
 
 
-def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql, params or []).fetchall()
+LOCAL = on("file", "sqlite-lake")
+
+
+@pytest.fixture
+def db(backend: Backend) -> str:  # noqa: F811
+    """A new warehouse's `--db` on each backend."""
+    return backend.location()
+
+
+def query(db: str, sql: str) -> list[tuple]:
+    return Warehouse(db).query(sql)[1]
 
 
 @pytest.fixture
@@ -40,13 +54,13 @@ def sample(tmp_path: Path):
         yield server, write_feeds_file(tmp_path / "feeds.toml", feeds, {"sample-dach": "de"})
 
 
-def run(feeds_file: Path, db: Path, **params):
+def run(feeds_file: Path, db: str, **params):
     return ingest(feeds_file=str(feeds_file), db=str(db), **params)
 
 
-def test_sample_is_stored_once_per_article_with_clean_metadata(sample, tmp_path, private_network):
+@LOCAL
+def test_sample_is_stored_once_per_article_with_clean_metadata(sample, db, private_network):
     _, feeds_file = sample
-    db = tmp_path / "news.duckdb"
     report = run(feeds_file, db)
 
     assert report.feeds_failed == 0
@@ -85,11 +99,9 @@ def test_sample_is_stored_once_per_article_with_clean_metadata(sample, tmp_path,
     assert "für" in text
 
 
-def test_same_story_in_two_feeds_is_stored_once_with_two_sightings(
-    sample, tmp_path, private_network
-):
+@LOCAL
+def test_same_story_in_two_feeds_is_stored_once_with_two_sightings(sample, db, private_network):
     _, feeds_file = sample
-    db = tmp_path / "news.duckdb"
     run(feeds_file, db)
     rows = query(
         db,
@@ -100,9 +112,9 @@ def test_same_story_in_two_feeds_is_stored_once_with_two_sightings(
     assert rows[0][1] == ["sample-dach", "sample-world"]
 
 
-def test_rerun_adds_nothing_when_feeds_unchanged(sample, tmp_path, private_network):
+@LOCAL
+def test_rerun_adds_nothing_when_feeds_unchanged(sample, db, private_network):
     server, feeds_file = sample
-    db = tmp_path / "news.duckdb"
     run(feeds_file, db)
     before = len(server.requests)
     counts = query(
@@ -123,7 +135,7 @@ def test_rerun_adds_nothing_when_feeds_unchanged(sample, tmp_path, private_netwo
     assert query(db, "SELECT count(*) FROM ingest_runs") == [(2,)]
 
 
-def test_unchanged_body_without_validators_is_not_parsed_again(tmp_path, private_network):
+def test_unchanged_body_without_validators_is_not_parsed_again(db, tmp_path, private_network):
     with LocalServer() as server:
         feeds = serve_sample_pages(server)
         body = (Path(__file__).parents[2] / "newsdesk/sample/feeds/world.xml").read_bytes()
@@ -132,7 +144,6 @@ def test_unchanged_body_without_validators_is_not_parsed_again(tmp_path, private
             body=body.replace(b"{{base}}", server.url("").encode()),
         )
         feeds_file = write_feeds_file(tmp_path / "feeds.toml", {"plain": server.url("/plain.xml")})
-        db = tmp_path / "news.duckdb"
         first = run(feeds_file, db)
         second = run(feeds_file, db)
     assert first.feeds[0].status == "ok" and first.articles_new == 4
@@ -142,7 +153,7 @@ def test_unchanged_body_without_validators_is_not_parsed_again(tmp_path, private
     assert feeds  # the sample pages were served
 
 
-def test_failing_feeds_are_recorded_and_the_others_still_ingested(tmp_path, private_network):
+def test_failing_feeds_are_recorded_and_the_others_still_ingested(db, tmp_path, private_network):
     with LocalServer() as server:
         feeds = serve_sample_pages(server)
         server.routes["/broken.xml"] = Reply(status=500, body=b"oops")
@@ -155,7 +166,6 @@ def test_failing_feeds_are_recorded_and_the_others_still_ingested(tmp_path, priv
             "server-error": server.url("/broken.xml"),
             "not-xml": server.url("/page.html"),
         }
-        db = tmp_path / "news.duckdb"
         report = run(write_feeds_file(tmp_path / "feeds.toml", feeds), db)
 
     by_name = {f.name: f for f in report.feeds}
@@ -179,10 +189,10 @@ def test_failing_feeds_are_recorded_and_the_others_still_ingested(tmp_path, priv
     assert query(db, "SELECT etag, body_hash FROM feeds WHERE name = 'not-xml'") == [(None, None)]
 
 
-def test_article_links_to_loopback_are_refused_by_default(sample, tmp_path, monkeypatch):
+@LOCAL
+def test_article_links_to_loopback_are_refused_by_default(sample, db, monkeypatch):
     monkeypatch.delenv("NEWSDESK_ALLOW_PRIVATE_NETWORK", raising=False)
     server, feeds_file = sample
-    db = tmp_path / "news.duckdb"
     report = run(feeds_file, db, feeds=["sample-world"])
 
     assert not [p for p in server.paths() if p.startswith("/articles/")]
@@ -192,9 +202,9 @@ def test_article_links_to_loopback_are_refused_by_default(sample, tmp_path, monk
     assert all("private address" in error for _, error in rows)
 
 
-def test_per_feed_cap_leaves_the_rest_for_the_next_run(sample, tmp_path, private_network):
+@LOCAL
+def test_per_feed_cap_leaves_the_rest_for_the_next_run(sample, db, private_network):
     _, feeds_file = sample
-    db = tmp_path / "news.duckdb"
     first = run(feeds_file, db, feeds=["sample-dach"], max_articles_per_feed=2)
     assert first.articles_new == 2 and first.feeds[0].capped
     second = run(feeds_file, db, feeds=["sample-dach"], max_articles_per_feed=0)
@@ -209,8 +219,9 @@ def _rewrite_links(body: bytes, links: list[str], targets: list[str]) -> bytes:
     return body
 
 
+@LOCAL
 @needs_corpus
-def test_corpus_feeds_rewritten_to_local_pages_store_every_article(tmp_path, private_network):
+def test_corpus_feeds_rewritten_to_local_pages_store_every_article(db, tmp_path, private_network):
     pages = corpus_pages(CORPUS, ["traf-", "wcxb-"])
     # RSS 2.0 with a bozo XML declaration, Atom, and RDF: every entry link is pointed at a page.
     chosen_feeds = ["feedjira-TechCrunch.xml", "nnw-4fsodonline_atom.xml", "rome-slashdot.xml"]
@@ -238,7 +249,6 @@ def test_corpus_feeds_rewritten_to_local_pages_store_every_article(tmp_path, pri
             headers={"Content-Type": "application/rss+xml"}, body=rss_feed(server, encoded)
         )
         feeds["encodings"] = server.url("/feeds/encodings.xml")
-        db = tmp_path / "news.duckdb"
         report = run(write_feeds_file(tmp_path / "feeds.toml", feeds), db, max_articles_per_feed=0)
 
     assert report.feeds_failed == 0
@@ -273,7 +283,8 @@ def _json_feed(server: LocalServer, paths: list[str]) -> bytes:
     ).encode()
 
 
-def test_a_wire_story_in_three_outlets_is_one_story_across_runs(tmp_path, private_network):
+@LOCAL
+def test_a_wire_story_in_three_outlets_is_one_story_across_runs(db, tmp_path, private_network):
     from stories_text import OUTLET_A, OUTLET_B, OUTLET_C, SAME_TOPIC
 
     pages = {
@@ -282,7 +293,6 @@ def test_a_wire_story_in_three_outlets_is_one_story_across_runs(tmp_path, privat
         "/c/property": ("Property prices rise", OUTLET_C),
         "/d/rents": ("Rents climb again", SAME_TOPIC),
     }
-    db = tmp_path / "news.duckdb"
     with LocalServer() as server:
         for path, (headline, text) in pages.items():
             server.routes[path] = Reply(
@@ -305,7 +315,7 @@ def test_a_wire_story_in_three_outlets_is_one_story_across_runs(tmp_path, privat
     assert query(db, "SELECT count(*) FROM story_sketches") == [(4,)]
 
 
-def test_agency_first_credit_lines_reach_the_warehouse(tmp_path, private_network):
+def test_agency_first_credit_lines_reach_the_warehouse(db, tmp_path, private_network):
     body = (
         "Russia said on Tuesday it had expelled two diplomats from the embassy in a row over "
         "spying allegations, the foreign ministry said in a statement.\n"
@@ -318,7 +328,6 @@ def test_agency_first_credit_lines_reach_the_warehouse(tmp_path, private_network
         "/world/expulsions": ("Russia expels two diplomats", f"Reuters, MOSCOW\n{body}"),
         "/taiwan/warning": ("Sea warning issued", f"Staff writer, with CNA\n{body}"),
     }
-    db = tmp_path / "news.duckdb"
     with LocalServer() as server:
         for path, (headline, text) in pages.items():
             server.routes[path] = Reply(
@@ -339,13 +348,18 @@ def test_agency_first_credit_lines_reach_the_warehouse(tmp_path, private_network
     assert wire == {"world": ("Reuters", "MOSCOW"), "taiwan": ("CNA", None)}
 
 
+@LOCAL
 def test_a_run_in_batches_stores_what_one_batch_would(
-    sample, tmp_path, private_network, monkeypatch
+    sample,
+    backend,  # noqa: F811
+    private_network,
+    monkeypatch,
 ):
     _, feeds_file = sample
-    whole = run(feeds_file, tmp_path / "whole.duckdb")
+    whole_db = backend.location("whole")
+    whole = run(feeds_file, whole_db)
     monkeypatch.setenv("NEWSDESK_BATCH_SIZE", "2")
-    db = tmp_path / "batched.duckdb"
+    db = backend.location("batched")
     report = run(feeds_file, db)
 
     assert report.articles_new == whole.articles_new == 9
@@ -353,7 +367,7 @@ def test_a_run_in_batches_stores_what_one_batch_would(
         (f.name, f.new_articles) for f in whole.feeds
     ]
     sql = "SELECT url, title, story_id IS NULL FROM articles ORDER BY url"
-    assert query(db, sql) == query(tmp_path / "whole.duckdb", sql)
+    assert query(db, sql) == query(whole_db, sql)
     # One record for the run, with the sum of its batches; every feed's state stored.
     assert query(db, "SELECT count(*), sum(articles_new) FROM ingest_runs") == [(1, 9)]
     assert query(db, "SELECT count(*) FROM feeds WHERE body_hash IS NOT NULL") == [

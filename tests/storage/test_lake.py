@@ -80,27 +80,8 @@ def test_a_lake_url_gives_a_lake_with_every_migration_and_the_same_columns(lake,
     assert "PRIMARY KEY" not in lake_sql(MIGRATIONS[0].sql)
 
 
-def test_a_lake_stores_a_batch_once_and_a_replay_adds_nothing(lake):
-    first = lake.write(batch("r1", range(3)))
-    assert first.result.new_ids == {"id0", "id1", "id2"}
-    again = lake.write(batch("r2", range(4)))
-    assert again.result.new_ids == {"id3"}
-    assert value(lake, "SELECT count(*) FROM articles") == 4
-    assert value(lake, "SELECT count(*) FROM feed_entries") == 4
-    assert lake.find_known([("f", "https://news.example/1")]).article_ids == {
-        "https://news.example/1": "id1"
-    }
-    assert value(lake, "SELECT count(*) FROM ingest_runs") == 2
-
-
-def test_an_edited_article_is_updated_with_its_previous_version_kept(lake):
-    lake.write(batch("r1", range(2)))
-    later = NOW + timedelta(hours=1)
-    result = lake.write(batch("r2", range(2), at=later, text="Edited"))
-    assert result.result.updated_ids == {"id0", "id1"}
-    _, rows = lake.query("SELECT version, text FROM articles WHERE article_id = 'id0'")
-    assert rows == [(2, "Edited of article 0")]
-    assert value(lake, "SELECT count(*) FROM article_versions") == 2
+# Storing a batch once, replays and versions: the contract suite, on both catalogs
+# (test_warehouse, test_versions_and_spool).
 
 
 def test_feeds_shows_each_feeds_latest_poll_whatever_order_polls_arrive_in(lake):

@@ -1,5 +1,6 @@
-"""Article versions, idempotent replays and the spool, on real DuckDB files (and a real second
-process holding the lock)."""
+"""Article versions, idempotent replays, the retry queue and the spool, through the `Warehouse`
+handle on every backend (`lakes.backend`: a DuckDB file, a SQLite- and a PostgreSQL-catalog
+lake); the spool on real DuckDB files with a real second process holding the lock."""
 
 from __future__ import annotations
 
@@ -14,11 +15,10 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
+import pytest
+from lakes import Backend, backend, on, postgres  # noqa: F401
 
-from storage import Warehouse, connect, spool
-from storage.export import snapshot
-from storage.reads import find_known, load_feed_states
-from storage.writer import append_batch
+from storage import Warehouse, spool
 from tasks.models import (
     Article,
     Batch,
@@ -65,27 +65,37 @@ def run(run_id: str, at: datetime) -> RunRecord:
     return RunRecord(run_id, at, at, 1, 1, 0, 0, 1, 0, 0, 0, 1.0)
 
 
-def write(db: Path, at: datetime, run_id: str, articles=(), sightings=(), states=()):
-    with connect(db) as con:
-        return append_batch(
-            con,
-            articles=list(articles),
-            sightings=list(sightings),
-            feed_states=list(states),
-            run=run(run_id, at),
-        )
+# Every test runs on every backend, the PostgreSQL lake's only for the write, version, heal,
+# retry queue and snapshot contract, where its catalog stores and updates rows differently; the
+# rest on the file and a SQLite lake (`LOCAL`).
+LOCAL = on("file", "sqlite-lake")
 
 
-def rows(db: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql).fetchall()
+@pytest.fixture
+def db(backend: Backend) -> Warehouse:  # noqa: F811
+    """A new warehouse on each backend."""
+    return backend.warehouse()
+
+
+def write(db: Warehouse, at: datetime, run_id: str, articles=(), sightings=(), states=()):
+    return db.write(Batch(tuple(articles), tuple(sightings), tuple(states), run(run_id, at))).result
+
+
+def rows(db: Warehouse, sql: str) -> list[tuple]:
+    return db.query(sql)[1]
+
+
+def spooling(db: Warehouse) -> Path:
+    """The file of a warehouse that spools (see `Warehouse.readers_block_writers`)."""
+    if not db.readers_block_writers:
+        pytest.skip("a lake has no spool: readers never block it")
+    return db.path
 
 
 # ---------------------------------------------------------------- versions
 
 
-def test_an_edited_article_is_updated_and_its_previous_version_kept(tmp_path: Path) -> None:
-    db = tmp_path / "news.duckdb"
+def test_an_edited_article_is_updated_and_its_previous_version_kept(db: Warehouse) -> None:
     write(db, T0, "r1", [article(1)], [sighting(1)])
     corrected = article(1, text="Corrected text", title="Title 1 (corrected)")
     result = write(db, T0 + timedelta(hours=2), "r2", [corrected])
@@ -110,8 +120,8 @@ def test_an_edited_article_is_updated_and_its_previous_version_kept(tmp_path: Pa
     assert rows(db, "SELECT version, text FROM articles") == [(3, "Third text")]
 
 
-def test_an_unchanged_redelivery_changes_nothing(tmp_path: Path) -> None:
-    db = tmp_path / "news.duckdb"
+@LOCAL
+def test_an_unchanged_redelivery_changes_nothing(db: Warehouse) -> None:
     write(db, T0, "r1", [article(1)], [sighting(1)])
     before = rows(db, "SELECT * FROM articles")
 
@@ -123,10 +133,10 @@ def test_an_unchanged_redelivery_changes_nothing(tmp_path: Path) -> None:
     assert rows(db, "SELECT run_id FROM feed_entries") == [("r1",)]
 
 
+@LOCAL
 def test_a_recorded_sighting_keeps_its_first_run_and_takes_the_new_fingerprint(
-    tmp_path: Path,
+    db: Warehouse,
 ) -> None:
-    db = tmp_path / "news.duckdb"
     write(db, T0, "r1", [article(1)], [sighting(1, "h1")])
     edited = replace(sighting(1, "h2"), entry_updated_at=T0 + timedelta(hours=1))
     write(db, T0 + timedelta(hours=1), "r2", [], [edited])
@@ -137,8 +147,8 @@ def test_a_recorded_sighting_keeps_its_first_run_and_takes_the_new_fingerprint(
     ]
 
 
-def test_feed_text_never_replaces_page_text(tmp_path: Path) -> None:
-    db = tmp_path / "news.duckdb"
+@LOCAL
+def test_feed_text_never_replaces_page_text(db: Warehouse) -> None:
     write(db, T0, "r1", [article(1)])
     failed_page = article(1, text="Summary from the feed", extraction="feed")
 
@@ -148,8 +158,7 @@ def test_feed_text_never_replaces_page_text(tmp_path: Path) -> None:
     assert rows(db, "SELECT text, extraction FROM articles") == [("First text", "page")]
 
 
-def test_page_text_replaces_feed_text_in_place_without_a_version(tmp_path: Path) -> None:
-    db = tmp_path / "news.duckdb"
+def test_page_text_replaces_feed_text_in_place_without_a_version(db: Warehouse) -> None:
     write(db, T0, "r1", [article(1, text="Feed summary", extraction="feed")])
 
     result = write(db, T0 + timedelta(hours=1), "r2", [article(1, text="The whole page text")])
@@ -162,8 +171,8 @@ def test_page_text_replaces_feed_text_in_place_without_a_version(tmp_path: Path)
     assert rows(db, "SELECT articles_healed FROM ingest_runs WHERE run_id = 'r2'") == [(1,)]
 
 
-def test_an_older_batch_never_rolls_back_a_newer_version(tmp_path: Path) -> None:
-    db = tmp_path / "news.duckdb"
+@LOCAL
+def test_an_older_batch_never_rolls_back_a_newer_version(db: Warehouse) -> None:
     write(db, T0, "r1", [article(1)])
     write(db, T0 + timedelta(hours=3), "r3", [article(1, text="Newest text")])
 
@@ -174,22 +183,20 @@ def test_an_older_batch_never_rolls_back_a_newer_version(tmp_path: Path) -> None
     assert rows(db, "SELECT text, version FROM articles") == [("Newest text", 2)]
 
 
-def test_a_feed_state_is_not_replaced_by_an_older_poll(tmp_path: Path) -> None:
-    db = tmp_path / "news.duckdb"
+def test_a_feed_state_is_not_replaced_by_an_older_poll(db: Warehouse) -> None:
     newer = FeedState("f", "https://news.example/feed", etag='"new"', last_polled_at=T0)
     older = replace(newer, etag='"old"', last_polled_at=T0 - timedelta(hours=1))
     write(db, T0, "r2", states=[newer])
     write(db, T0 - timedelta(hours=1), "r1", states=[older])
 
-    with connect(db) as con:
-        assert load_feed_states(con)["f"].etag == '"new"'
+    assert db.feed_states()["f"].etag == '"new"'
 
 
 # ---------------------------------------------------------------- lookups
 
 
-def test_fingerprints_and_guids_of_recorded_sightings_are_found(tmp_path: Path) -> None:
-    db = tmp_path / "news.duckdb"
+@LOCAL
+def test_fingerprints_and_guids_of_recorded_sightings_are_found(db: Warehouse) -> None:
     write(
         db,
         T0,
@@ -197,12 +204,10 @@ def test_fingerprints_and_guids_of_recorded_sightings_are_found(tmp_path: Path) 
         [article(1), article(2), article(3)],
         [sighting(1, "h1"), sighting(2, None, guid="shared"), sighting(3, None, guid="shared")],
     )
-    with connect(db) as con:
-        known = find_known(
-            con,
-            [("f", "https://news.example/1")],
-            [("f", "guid1"), ("f", "shared"), ("g", "guid1")],
-        )
+    known = db.find_known(
+        [("f", "https://news.example/1")],
+        [("f", "guid1"), ("f", "shared"), ("g", "guid1")],
+    )
 
     assert known.fingerprints == {("f", "https://news.example/1"): EntryFingerprint(None, "h1")}
     # "shared" names two articles: not an identity.
@@ -210,6 +215,8 @@ def test_fingerprints_and_guids_of_recorded_sightings_are_found(tmp_path: Path) 
 
 
 # ---------------------------------------------------------------- the spool
+# A file's batches wait in the spool while another process holds it; a lake has none (readers
+# never block its writers), so these tests skip there (`spooling`).
 
 
 @contextmanager
@@ -235,13 +242,13 @@ def lock_held(db: Path) -> Iterator[None]:
         holder.wait(timeout=30)
 
 
-def test_a_locked_warehouse_spools_the_batch_and_the_next_run_merges_it(tmp_path: Path) -> None:
-    db = tmp_path / "news.duckdb"
+def test_a_locked_warehouse_spools_the_batch_and_the_next_run_merges_it(db: Warehouse) -> None:
+    path = spooling(db)
     write(db, T0, "r0", [article(1)], [sighting(1)])
     state = FeedState("f", "https://news.example/feed", etag='"v2"', last_polled_at=T0)
 
-    with lock_held(db):
-        outcome = Warehouse(db, lock_wait=0.5).write(
+    with lock_held(path):
+        outcome = Warehouse(path, lock_wait=0.5).write(
             Batch(
                 (article(2), article(1, text="Edited")),
                 (sighting(2),),
@@ -253,13 +260,13 @@ def test_a_locked_warehouse_spools_the_batch_and_the_next_run_merges_it(tmp_path
         assert (
             outcome.lock_error and "another process holds the warehouse lock" in outcome.lock_error
         )
-        assert spool.pending(db) == [outcome.spooled_to]
-        assert outcome.spooled_to.parent == tmp_path / "spool" / "news"
+        assert spool.pending(path) == [outcome.spooled_to]
+        assert outcome.spooled_to.parent == path.parent / "spool" / "news"
 
-    merged = Warehouse(db, lock_wait=5).prepare()
+    merged = Warehouse(path, lock_wait=5).prepare()
 
     assert [(r.run_id, r.articles_new, r.articles_updated) for r in merged] == [("r1", 1, 1)]
-    assert spool.pending(db) == []
+    assert spool.pending(path) == []
     assert rows(db, "SELECT article_id, text FROM articles ORDER BY 1") == [
         ("id1", "Edited"),
         ("id2", "First text"),
@@ -268,41 +275,41 @@ def test_a_locked_warehouse_spools_the_batch_and_the_next_run_merges_it(tmp_path
     assert rows(db, "SELECT run_id FROM ingest_runs ORDER BY 1") == [("r0",), ("r1",)]
 
 
-def test_a_spooled_batch_merged_twice_changes_nothing(tmp_path: Path) -> None:
+def test_a_spooled_batch_merged_twice_changes_nothing(db: Warehouse) -> None:
     # A crash after the merge commits but before the directory is deleted replays it.
-    db = tmp_path / "news.duckdb"
+    path = spooling(db)
     write(db, T0, "r0")
-    with lock_held(db):
-        outcome = Warehouse(db, lock_wait=0.2).write(
+    with lock_held(path):
+        outcome = Warehouse(path, lock_wait=0.2).write(
             Batch((article(1),), (sighting(1),), (), run("r1", T0 + timedelta(hours=1)))
         )
     assert outcome.spooled_to is not None
-    keep = tmp_path / "kept"
+    keep = path.parent / "kept"
     shutil.copytree(outcome.spooled_to, keep)
-    Warehouse(db, lock_wait=5).prepare()
+    Warehouse(path, lock_wait=5).prepare()
     before = rows(db, "SELECT * FROM articles")
 
     shutil.copytree(keep, outcome.spooled_to)
-    merged = Warehouse(db, lock_wait=5).prepare()
+    merged = Warehouse(path, lock_wait=5).prepare()
 
     assert [(r.articles_new, r.articles_updated) for r in merged] == [(0, 0)]
     assert rows(db, "SELECT * FROM articles") == before
     assert rows(db, "SELECT count(*) FROM ingest_runs") == [(2,)]
 
 
-def test_the_batches_of_a_run_record_the_run_once_with_their_sum(tmp_path: Path) -> None:
+def test_the_batches_of_a_run_record_the_run_once_with_their_sum(db: Warehouse) -> None:
     # An earlier batch spooled behind the lock, the last one written: the run is recorded by
     # its last batch, with what both inserted, and its feed state stored with it.
-    db = tmp_path / "news.duckdb"
+    path = spooling(db)
     write(db, T0, "r0")
     at = T0 + timedelta(hours=1)
     state = FeedState("f", "https://news.example/feed", etag='"v2"', last_polled_at=at)
-    with lock_held(db):
-        first = Warehouse(db, lock_wait=0.2).write(
+    with lock_held(path):
+        first = Warehouse(path, lock_wait=0.2).write(
             Batch((article(1),), (sighting(1),), (), run("r1", at), last=False)
         )
     assert first.spooled_to is not None
-    last = Warehouse(db, lock_wait=5).write(
+    last = Warehouse(path, lock_wait=5).write(
         Batch((article(2),), (sighting(2),), (state,), replace(run("r1", at), articles_new=0))
     )
 
@@ -315,25 +322,48 @@ def test_the_batches_of_a_run_record_the_run_once_with_their_sum(tmp_path: Path)
     assert rows(db, "SELECT etag FROM feeds") == [('"v2"',)]
 
 
-def test_a_half_written_spool_directory_is_ignored(tmp_path: Path) -> None:
-    db = tmp_path / "news.duckdb"
+@LOCAL
+def test_the_batches_of_a_run_record_the_run_once_with_their_sum_without_the_spool(
+    db: Warehouse,
+) -> None:
+    # The same without the spool: an earlier batch gives its articles their run only, the
+    # last one records the run, with what it counted, and the feed state.
+    at = T0 + timedelta(hours=1)
+    state = FeedState("f", "https://news.example/feed", etag='"v2"', last_polled_at=at)
+    first = db.write(Batch((article(1),), (sighting(1),), (), run("r1", at), last=False))
+    assert rows(db, "SELECT count(*) FROM ingest_runs") == [(0,)]
+    last = db.write(
+        Batch((article(2),), (sighting(2),), (state,), replace(run("r1", at), articles_new=1))
+    )
+
+    assert (first.result.new_ids, last.result.new_ids) == ({"id1"}, {"id2"})
+    assert rows(db, "SELECT run_id, articles_new FROM ingest_runs") == [("r1", 2)]
+    assert rows(db, "SELECT article_id, run_id FROM articles ORDER BY 1") == [
+        ("id1", "r1"),
+        ("id2", "r1"),
+    ]
+    assert rows(db, "SELECT etag FROM feeds") == [('"v2"',)]
+
+
+def test_a_half_written_spool_directory_is_ignored(db: Warehouse) -> None:
+    path = spooling(db)
     write(db, T0, "r0")
-    partial = spool.spool_dir(db) / ".20260301T090000000000-r9.partial"
+    partial = spool.spool_dir(path) / ".20260301T090000000000-r9.partial"
     partial.mkdir(parents=True)
     (partial / "articles.parquet").write_bytes(b"PAR1 truncated")
 
-    assert Warehouse(db, lock_wait=5).prepare() == ()
+    assert Warehouse(path, lock_wait=5).prepare() == ()
     assert partial.exists()  # a live process may still be writing it
 
 
-def test_reads_go_on_while_a_reader_holds_the_file_and_writes_spool(tmp_path: Path) -> None:
-    db = tmp_path / "news.duckdb"
+def test_reads_go_on_while_a_reader_holds_the_file_and_writes_spool(db: Warehouse) -> None:
+    path = spooling(db)
     write(db, T0, "r0", [article(1)], [sighting(1)])
     reader = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            f"import duckdb, sys; c = duckdb.connect({str(db)!r}, read_only=True); "
+            f"import duckdb, sys; c = duckdb.connect({str(path)!r}, read_only=True); "
             "print('ok', flush=True); sys.stdin.read()",
         ],
         stdin=subprocess.PIPE,
@@ -342,10 +372,9 @@ def test_reads_go_on_while_a_reader_holds_the_file_and_writes_spool(tmp_path: Pa
     )
     try:
         assert reader.stdout is not None and reader.stdout.readline().strip() == "ok"
-        assert Warehouse(db, lock_wait=0.2).prepare() == ()  # cannot merge, can go on
-        with connect(db, read_only=True, lock_wait_seconds=1) as con:
-            assert "f" not in load_feed_states(con)
-        outcome = Warehouse(db, lock_wait=0.2).write(
+        assert Warehouse(path, lock_wait=0.2).prepare() == ()  # cannot merge, can go on
+        assert "f" not in Warehouse(path, lock_wait=1).feed_states()
+        outcome = Warehouse(path, lock_wait=0.2).write(
             Batch((article(2),), (sighting(2),), (), run("r1", T0 + timedelta(hours=1)))
         )
         assert outcome.spooled_to is not None
@@ -355,12 +384,11 @@ def test_reads_go_on_while_a_reader_holds_the_file_and_writes_spool(tmp_path: Pa
         reader.wait(timeout=30)
 
 
-def test_a_snapshot_is_a_consistent_copy_that_locks_nothing(tmp_path: Path) -> None:
-    db = tmp_path / "news.duckdb"
+def test_a_snapshot_is_a_consistent_copy_that_locks_nothing(db: Warehouse, tmp_path: Path) -> None:
     write(db, T0, "r0", [article(1), article(2)], [sighting(1)])
     copy = tmp_path / "copy.duckdb"
 
-    snapshot(db, copy)
+    db.snapshot(copy)
 
     with duckdb.connect(str(copy)) as analyst:  # read-write, held open
         assert analyst.execute("SELECT count(*) FROM articles").fetchone() == (2,)
@@ -368,15 +396,15 @@ def test_a_snapshot_is_a_consistent_copy_that_locks_nothing(tmp_path: Path) -> N
     assert rows(db, "SELECT count(*) FROM articles") == [(3,)]
 
 
-def test_an_unreadable_spooled_batch_is_set_aside_and_blocks_nothing(tmp_path: Path) -> None:
-    db = tmp_path / "news.duckdb"
+def test_an_unreadable_spooled_batch_is_set_aside_and_blocks_nothing(db: Warehouse) -> None:
+    path = spooling(db)
     write(db, T0, "r0")
-    damaged = spool.spool_dir(db) / "20260301T090000000000-r9"
+    damaged = spool.spool_dir(path) / "20260301T090000000000-r9"
     damaged.mkdir(parents=True)
     (damaged / "articles.parquet").write_bytes(b"not parquet at all")
 
-    assert Warehouse(db, lock_wait=5).prepare() == ()
-    assert spool.pending(db) == []
+    assert Warehouse(path, lock_wait=5).prepare() == ()
+    assert spool.pending(path) == []
     assert (damaged.parent / f".{damaged.name}.unreadable").is_dir()
 
 
@@ -391,9 +419,8 @@ def queued(n: int, at: datetime, **changes) -> PageRetry:
 
 
 def test_a_queue_row_is_added_only_with_its_article_and_a_replay_changes_nothing(
-    tmp_path: Path,
+    db: Warehouse,
 ) -> None:
-    db = tmp_path / "news.duckdb"
     write(db, T0, "r0", [article(2)])
     fallback = article(1, text="Teaser", extraction="feed", extraction_error="HTTP 503")
     # id2 is stored already (from its page): a failure of another link to it queues nothing.
@@ -401,7 +428,7 @@ def test_a_queue_row_is_added_only_with_its_article_and_a_replay_changes_nothing
         (fallback, article(2)), (), (), run("r1", T0), retries=(queued(1, T0), queued(2, T0))
     )
     for _ in range(2):
-        Warehouse(db).write(batch)
+        db.write(batch)
 
     assert rows(db, "SELECT article_id, status, attempts FROM page_retries") == [
         ("id1", "waiting", 1)
@@ -409,44 +436,58 @@ def test_a_queue_row_is_added_only_with_its_article_and_a_replay_changes_nothing
 
 
 def test_a_later_attempt_moves_the_row_and_an_older_one_never_rolls_it_back(
-    tmp_path: Path,
+    db: Warehouse,
 ) -> None:
-    db = tmp_path / "news.duckdb"
     fallback = article(1, text="Teaser", extraction="feed", extraction_error="HTTP 503")
-    Warehouse(db).write(Batch((fallback,), (), (), run("r1", T0), retries=(queued(1, T0),)))
+    db.write(Batch((fallback,), (), (), run("r1", T0), retries=(queued(1, T0),)))
     later = T0 + timedelta(hours=2)
     second = queued(1, T0, attempts=2, last_attempt_at=later, next_attempt_at=later)
-    Warehouse(db).write(Batch((), (), (), run("r2", later), retries=(second,)))
+    db.write(Batch((), (), (), run("r2", later), retries=(second,)))
     # A batch of the first attempt, merged from the spool only now.
-    Warehouse(db).write(Batch((), (), (), run("r1b", T0), retries=(queued(1, T0),)))
+    db.write(Batch((), (), (), run("r1b", T0), retries=(queued(1, T0),)))
 
     assert rows(db, "SELECT attempts, last_attempt_at FROM page_retries") == [(2, later)]
 
 
-def test_the_queue_waits_in_the_spool_with_its_batch(tmp_path: Path) -> None:
-    db = tmp_path / "news.duckdb"
+@LOCAL
+def test_a_queued_page_is_due_after_its_wait(db: Warehouse) -> None:
+    fallback = article(1, text="Teaser", extraction="feed", extraction_error="HTTP 503")
+    db.write(Batch((fallback,), (), (), run("r1", T0), retries=(queued(1, T0),)))
+
+    due = db.due_retries(T0 + timedelta(hours=1))
+    assert [(entry.url, entry.content, retry.attempts) for entry, retry in due] == [
+        ("https://news.example/1", "Teaser", 1)
+    ]
+    assert db.due_retries(T0) == []
+    columns, pending = db.pending_pages()
+    assert [dict(zip(columns, row, strict=True))["url"] for row in pending] == [
+        "https://news.example/1"
+    ]
+
+
+def test_the_queue_waits_in_the_spool_with_its_batch(db: Warehouse) -> None:
+    path = spooling(db)
     write(db, T0, "r0")
     fallback = article(1, text="Teaser", extraction="feed", extraction_error="HTTP 503")
-    with lock_held(db):
-        outcome = Warehouse(db, lock_wait=0.2).write(
+    with lock_held(path):
+        outcome = Warehouse(path, lock_wait=0.2).write(
             Batch((fallback,), (), (), run("r1", T0), retries=(queued(1, T0),))
         )
     assert outcome.spooled_to is not None
 
-    Warehouse(db, lock_wait=5).prepare()
+    Warehouse(path, lock_wait=5).prepare()
 
     assert rows(db, "SELECT article_id, status FROM page_retries") == [("id1", "waiting")]
-    due = Warehouse(db).due_retries(T0 + timedelta(hours=1))
+    due = db.due_retries(T0 + timedelta(hours=1))
     assert [(entry.url, entry.content, retry.attempts) for entry, retry in due] == [
         ("https://news.example/1", "Teaser", 1)
     ]
-    assert Warehouse(db).due_retries(T0) == []
+    assert db.due_retries(T0) == []
 
 
-def test_a_heal_replaces_the_feed_text_sketch_and_marks_the_queue_row(tmp_path: Path) -> None:
-    db = tmp_path / "news.duckdb"
+def test_a_heal_replaces_the_feed_text_sketch_and_marks_the_queue_row(db: Warehouse) -> None:
     fallback = article(1, text="Teaser", extraction="feed", extraction_error="HTTP 503")
-    Warehouse(db).write(
+    db.write(
         Batch(
             (fallback,),
             (),
@@ -458,7 +499,7 @@ def test_a_heal_replaces_the_feed_text_sketch_and_marks_the_queue_row(tmp_path: 
     )
     later = T0 + timedelta(hours=1)
     healed = article(1, text="The whole page text", story_id="story-x")
-    outcome = Warehouse(db).write(
+    outcome = db.write(
         Batch((healed,), (), (), run("r2", later), (StorySketch("id1", "story-x", b"\x02" * 512),))
     )
 
@@ -466,15 +507,16 @@ def test_a_heal_replaces_the_feed_text_sketch_and_marks_the_queue_row(tmp_path: 
     assert rows(db, "SELECT story_id, minhash[1:1] FROM story_sketches") == [("story-x", b"\x02")]
     assert rows(db, "SELECT story_id, version FROM articles") == [("story-x", 1)]
     assert rows(db, "SELECT status, healed_at FROM page_retries") == [("healed", later)]
+    assert db.pending_pages()[1] == []
 
 
 def test_a_batch_spooled_before_text_partial_existed_is_merged_with_it_unknown(
-    tmp_path: Path,
+    db: Warehouse,
 ) -> None:
-    db = tmp_path / "news.duckdb"
+    path = spooling(db)
     write(db, T0, "r0")
-    with lock_held(db):
-        outcome = Warehouse(db, lock_wait=0.2).write(
+    with lock_held(path):
+        outcome = Warehouse(path, lock_wait=0.2).write(
             Batch((article(1),), (sighting(1),), (), run("r1", T0 + timedelta(hours=1)))
         )
     assert outcome.spooled_to is not None
@@ -482,7 +524,7 @@ def test_a_batch_spooled_before_text_partial_existed_is_merged_with_it_unknown(
     spooled = outcome.spooled_to / "articles.parquet"
     pq.write_table(pq.read_table(spooled).drop_columns(["text_partial"]), spooled)
 
-    merged = Warehouse(db, lock_wait=5).prepare()
+    merged = Warehouse(path, lock_wait=5).prepare()
 
     assert [r.articles_new for r in merged] == [1]
     assert rows(db, "SELECT article_id, text_partial FROM articles") == [("id1", None)]

@@ -1,0 +1,106 @@
+"""The retry queue through the real CLI on a lake of each catalog: a page that answers 503 is
+stored from its feed's text and queued by one `newsdesk ingest`, and healed from its page by
+the next, once the page answers (the file's healing, through the flow: test_junk_pages)."""
+
+from __future__ import annotations
+
+import threading
+
+from httpserver import LocalServer, Reply, Seen
+from invariants import check_warehouse
+from lakes import Backend, backend, on, postgres  # noqa: F401
+from sites import conditional, write_feeds_file
+from test_cli import newsdesk
+
+from storage import Warehouse
+
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+TEXT = " ".join(["The harbour bridge reopens after the council's repairs."] * 30)
+
+
+def page(title: str) -> bytes:
+    return (
+        f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+        f"<p>{TEXT}</p><p>{TEXT}</p></article></body></html>"
+    ).encode()
+
+
+def feed(server: LocalServer, paths: list[str]) -> bytes:
+    items = "".join(
+        f"<item><title>Feed headline {path[1:]}</title><link>{server.url(path)}</link>"
+        f"<guid>{server.url(path)}</guid><description>About {path[1:]} from the feed."
+        "</description><pubDate>Sun, 04 Jan 2026 10:00:00 GMT</pubDate></item>"
+        for path in paths
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+        f"<link>http://news.invalid/</link>{items}</channel></rss>"
+    ).encode()
+
+
+@on("sqlite-lake", "postgres-lake")
+def test_a_page_that_answered_503_heals_on_a_later_run(
+    backend: Backend,  # noqa: F811
+    tmp_path,
+    prefect_api,
+) -> None:
+    db = backend.location(fresh=True)  # made by the first run
+    env = {
+        "PREFECT_API_URL": prefect_api,
+        "NEWSDESK_ALLOW_PRIVATE_NETWORK": "1",
+        # Due again at once: the next run fetches the page again.
+        "NEWSDESK_RETRY_SCHEDULE": "0s",
+    }
+    recovered = threading.Event()
+
+    def flaky(seen: Seen) -> Reply:
+        if recovered.is_set():
+            return Reply(headers=HTML, body=page("Page headline flaky"))
+        return Reply(status=503, headers=HTML, body=b"<html><body>Try later</body></html>")
+
+    with LocalServer() as server:
+        server.routes["/flaky"] = flaky
+        server.routes["/steady"] = Reply(headers=HTML, body=page("Page headline steady"))
+        server.routes["/feed.xml"] = conditional(
+            feed(server, ["/flaky", "/steady"]), "application/rss+xml"
+        )
+        feeds_file = write_feeds_file(tmp_path / "feeds.toml", {"site": server.url("/feed.xml")})
+        wh = Warehouse(db)
+
+        def article(path: str) -> tuple:
+            [row] = wh.query(
+                "SELECT extraction, extraction_error, title, text FROM articles "
+                f"WHERE url = '{server.url(path)}'"
+            )[1]
+            return row
+
+        first = newsdesk("ingest", "--feeds", str(feeds_file), "--db", db, env=env)
+        assert first.returncode == 0, first.stderr
+        assert article("/flaky") == (
+            "feed",
+            "HTTP 503",
+            "Feed headline flaky",
+            "About flaky from the feed.",
+        )
+        assert article("/steady")[:3] == ("page", None, "Page headline steady")
+        assert wh.query("SELECT url, status, attempts, last_error FROM page_retries")[1] == [
+            (server.url("/flaky"), "waiting", 1, "HTTP 503")
+        ]
+
+        recovered.set()
+        second = newsdesk("ingest", "--feeds", str(feeds_file), "--db", db, env=env)
+        assert second.returncode == 0, second.stderr
+
+        extraction, error, title, text = article("/flaky")
+        assert (extraction, error, title) == ("page", None, "Page headline flaky")
+        assert "harbour bridge reopens" in text
+        assert wh.query("SELECT status, healed_at IS NOT NULL FROM page_retries")[1] == [
+            ("healed", True)
+        ]
+        assert wh.query(
+            "SELECT pages_retried, articles_healed, articles_new FROM ingest_runs "
+            "ORDER BY started_at"
+        )[1] == [(0, 0, 2), (1, 1, 0)]
+        assert server.paths().count("/flaky") == 2
+    counts = check_warehouse(db)
+    assert (counts["articles"], counts["versions"], counts["runs"]) == (2, 0, 2)
