@@ -373,12 +373,12 @@ class _Instance:
             cursor.close()
 
     @classmethod
-    def close_all(cls) -> None:
-        """Close this process's instances that no use holds (at exit: a PostgreSQL catalog
-        sees its connections closed rather than dropped)."""
+    def close_all(cls, spec: LakeSpec | None = None) -> None:
+        """Close this process's instances (of `spec`'s lake, or all) that no use holds (at
+        exit: a PostgreSQL catalog sees its connections closed rather than dropped)."""
         with cls._guard:
             for key, instance in list(cls._all.items()):
-                if key[0] == os.getpid() and instance.users == 0:
+                if key[0] == os.getpid() and instance.users == 0 and spec in (None, key[1]):
                     del cls._all[key]
                     instance.root.close()
 
@@ -604,6 +604,11 @@ class LakeWarehouse(Warehouse):
 
         self._retrying(attempt)
         return ()
+
+    def close(self) -> None:
+        """Close what this process keeps open of the lake (see `connect_lake`): its catalog
+        connections end, as they do at exit. The next use attaches again."""
+        _Instance.close_all(self.spec)
 
     def _read(self, read: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """`read` on a read-only attach; a SQLite catalog that a commit holds for a moment

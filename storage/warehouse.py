@@ -110,6 +110,10 @@ class Warehouse:
         with connect(self.path, read_only=read_only, lock_wait_seconds=self.lock_wait) as con:
             yield con
 
+    def close(self) -> None:
+        """Close what stays open between calls: nothing, for a file (a lake keeps one DuckDB
+        instance per process)."""
+
     def _read(self, read: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """`read` on a read-only connection: every reading method goes through here."""
         with self.connect(read_only=True) as con:

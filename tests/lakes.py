@@ -79,9 +79,10 @@ BACKENDS = ("file", "sqlite-lake", "postgres-lake")
 class LakeTemplates:
     """New, migrated lakes without the cost of creating each: a lake of each catalog is made
     once per session (`Warehouse.prepare`, a second or more of a test's few) and copied, its
-    catalog file or, for PostgreSQL, its database (`createdb --template`), with the copy's data
-    path set in its catalog (`ducklake_metadata`). A test of creation itself asks for a fresh
-    one (`Backend.location(fresh=True)`)."""
+    catalog file or, for PostgreSQL, its database (`createdb --template`), and its data files
+    (the migrations' rows are Parquet files, data inlining being off), with the copy's data
+    path set in its catalog (`ducklake_metadata`; data files are named relative to it). A test
+    of creation itself asks for a fresh one (`Backend.location(fresh=True)`)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -96,6 +97,7 @@ class LakeTemplates:
             Warehouse(f"ducklake:sqlite:{self._sqlite}").prepare()
         catalog.parent.mkdir(parents=True)
         shutil.copyfile(self._sqlite, catalog)
+        shutil.copytree(self._sqlite.parent / "data", catalog.parent / "data")
         with contextlib.closing(sqlite3.connect(catalog)) as con, con:
             con.execute(
                 "UPDATE ducklake_metadata SET value = ? WHERE key = 'data_path'",
@@ -107,13 +109,16 @@ class LakeTemplates:
         if template is None:
             template = f"template_{self.root.name.lower().replace('-', '_')}"
             dsn = server.create_database(template)
-            Warehouse(f"ducklake:postgres:{dsn}", data_path=f"{self.root / 'data'}/").prepare()
+            made = Warehouse(f"ducklake:postgres:{dsn}", data_path=f"{self.root / 'data'}/")
+            made.prepare()
+            made.close()  # createdb --template refuses a database with connections
             self._postgres[server.port] = template
         client = ["-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres"]
         subprocess.run(
             [str(server.bin / "createdb"), *client, "--template", template, database],
             check=True,
         )
+        shutil.copytree(self.root / "data", data_path, dirs_exist_ok=True)
         subprocess.run(
             [
                 str(server.bin / "psql"),
