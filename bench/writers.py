@@ -622,9 +622,18 @@ def kill_trials(
                 alive = group.alive()
                 # A writer past its start-up, if any: a kill there is a kill in a run.
                 alive = [w for w in alive if w.phase.value > READY] or alive
-                if not alive:
-                    continue
-                victim = rng.choice(alive)
+                if alive:
+                    victim = rng.choice(alive)
+                else:
+                    # Every writer finished within the pause (small plans, a quick machine): a
+                    # new wave, whose first lock holder is the victim.
+                    wave = range(len(slots), len(slots) + writers)
+                    slots.extend(wave)
+                    for slot in wave:
+                        group.start(slot)
+                    victim = _holder(group, 60.0)
+                    if victim is None:
+                        continue
             else:
                 time.sleep(rng.uniform(0.0, 0.05))
             phase = victim.phase.value
