@@ -27,10 +27,10 @@ The writers use `TimedLake`, a `LakeWarehouse` whose `write` is `LakeWarehouse.w
 (the same calls, in the same order) with the moments between them recorded: opening the lake
 (attach, the migrations check and, for PostgreSQL, attaching the catalog's database, which
 `commit_lock` would otherwise do while "waiting"), waiting for the commit lock, holding it
-(`storage.writer.write_staged`: the look-before-insert and the commit, then the lock's
-release), closing. A write that loses a race is redone by `_retrying`, as in a run: each
-attempt is recorded, so redone commits and their errors are counted (DuckLake's own retries
-inside one commit are not visible).
+(`LakeWarehouse._commit`: the look-before-insert and the commit, the search index's update,
+then the lock's release), closing. A write that loses a race is redone by `_retrying`, as in a
+run: each attempt is recorded, so redone commits and their errors are counted (DuckLake's own
+retries inside one commit are not visible).
 
 Per configuration: articles stored, wall time from the start signal to the last commit's end,
 articles/s (stored / wall), each commit's `write` (median, 95th percentile), split into opening,
@@ -79,7 +79,6 @@ from pathlib import Path
 from typing import Any
 
 from bench import lake_growth, warehouse_scale
-from storage import writer
 from storage.lake import LakeWarehouse
 from storage.schemas import stage_batch, writable
 from tasks.models import Batch, BatchResult, WriteOutcome
@@ -163,8 +162,8 @@ def build_batch(plan: Plan, slot: int, batch: int, run_id: str) -> Batch:
 
 class TimedLake(LakeWarehouse):
     """A `LakeWarehouse` whose `write` records when it opened the lake, got the commit lock and
-    let it go. `write` repeats `LakeWarehouse.write`'s steps with clock readings between them
-    (storage.lake has no hook at the lock; keep the two in step)."""
+    let it go: `LakeWarehouse.write`'s open and lock, with clock readings between them, around
+    the same `_commit`."""
 
     def __init__(self, *args: Any, phase: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -174,7 +173,6 @@ class TimedLake(LakeWarehouse):
     def write(self, batch: Batch) -> WriteOutcome:
         # Not on trees before 12779b1, which `Plan.plain` runs on.
         from storage.lake import attach_catalog, commit_lock
-        from storage.warehouse import update_search
 
         batch, rejected = writable(batch)
         staged_articles, staged_sightings = stage_batch(batch.articles, batch.sightings, batch.run)
@@ -193,18 +191,7 @@ class TimedLake(LakeWarehouse):
                     with commit_lock(con, self.spec, wait=self.commit_wait):
                         times["locked"] = time.monotonic()
                         _set(self.phase, HOLDING)
-                        result = writer.write_staged(
-                            con,
-                            staged_articles,
-                            staged_sightings,
-                            batch.feed_states,
-                            batch.run,
-                            batch.sketches,
-                            batch.retries,
-                            batch.last,
-                            feed_polls=True,
-                        )
-                        update_search(con, result)  # as `write` does, holding the lock
+                        result, _ = self._commit(con, staged_articles, staged_sightings, batch)
                         times["written"] = time.monotonic()
                     times["released"] = time.monotonic()
                     _set(self.phase, CLOSING)

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import BinaryIO, ClassVar, Literal, TypeVar
 
 import duckdb
+import pyarrow as pa
 
 from storage import export, reads, search, writer
 from storage.connection import WarehouseError, migrate, sql_literal
@@ -643,25 +644,35 @@ class LakeWarehouse(Warehouse):
 
         def attempt() -> tuple[BatchResult, str | None]:
             with self.connect() as con, commit_lock(con, self.spec, wait=self.commit_wait):
-                result = writer.write_staged(
-                    con,
-                    staged_articles,
-                    staged_sightings,
-                    batch.feed_states,
-                    batch.run,
-                    batch.sketches,
-                    batch.retries,
-                    batch.last,
-                    feed_polls=True,
-                )
-                # Still holding the lock: every index update rewrites the index's one `stats`
-                # row, so two writers' updates would always conflict. A failure here costs
-                # search freshness only, never the batch: the next write or `maintain` adds
-                # what it missed.
-                return result, update_search(con, result)
+                return self._commit(con, staged_articles, staged_sightings, batch)
 
         result, index_error = self._retrying(attempt)
         return WriteOutcome(result, index_error=index_error, rejected=rejected)
+
+    @staticmethod
+    def _commit(
+        con: duckdb.DuckDBPyConnection,
+        staged_articles: pa.Table,
+        staged_sightings: pa.Table,
+        batch: Batch,
+    ) -> tuple[BatchResult, str | None]:
+        """What `write` does holding the commit lock: the batch's transaction, then the search
+        index's; returns the batch's result and the index step's error, if any."""
+        result = writer.write_staged(
+            con,
+            staged_articles,
+            staged_sightings,
+            batch.feed_states,
+            batch.run,
+            batch.sketches,
+            batch.retries,
+            batch.last,
+            feed_polls=True,
+        )
+        # Still holding the lock: every index update rewrites the index's one `stats` row, so
+        # two writers' updates would always conflict. A failure here costs search freshness
+        # only, never the batch: the next write or `maintain` adds what it missed.
+        return result, update_search(con, result)
 
     def _index_search(self, ids: set[str], *, thorough: bool = False) -> int:
         """Index `ids` (and whatever is missing, with `thorough`), holding the commit lock."""
