@@ -212,8 +212,9 @@ def inject_page_field(field: str, value: str) -> Mutation:
 
     def title(body: bytes) -> bytes:
         new = b"<title>" + as_html(value) + b"</title>"
+        # A function, not the bytes: a backslash in the value is text, not a group reference.
         replaced, count = re.subn(
-            rb"<title\b[^>]*>.*?</title>", new, body, count=1, flags=re.I | re.S
+            rb"<title\b[^>]*>.*?</title>", lambda _: new, body, count=1, flags=re.I | re.S
         )
         return replaced if count else _after(HEAD, body, new)
 
