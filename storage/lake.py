@@ -153,10 +153,15 @@ def _migrations_pending(con: duckdb.DuckDBPyConnection) -> str | None:
 
 @contextmanager
 def connect_lake(
-    spec: LakeSpec, *, read_only: bool = False, inline_rows: int | None = None
+    spec: LakeSpec,
+    *,
+    read_only: bool = False,
+    inline_rows: int | None = None,
+    refuse_writes: bool = True,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection with the lake attached as its default database (migrated first when
-    writable), closed on leaving.
+    writable), closed on leaving. A read-only one refuses writes unless `refuse_writes` is
+    off: then a process that writes reads through its writable attach.
 
     It is a cursor of the DuckDB instance this process keeps for the lake in this mode
     (`_Instance`): the extensions are loaded, and the lake attached and migrated, once per
@@ -169,7 +174,9 @@ def connect_lake(
         if read_only and not path.exists():
             raise WarehouseError(f"{spec.url}: no lake here yet (run `newsdesk ingest` first)")
         path.parent.mkdir(parents=True, exist_ok=True)
-    instance, con = _Instance.open(spec, read_only=read_only, inline_rows=inline_rows)
+    instance, con = _Instance.open(
+        spec, read_only=read_only, inline_rows=inline_rows, refuse_writes=refuse_writes
+    )
     try:
         yield con
     except BaseException as exc:
@@ -255,13 +262,15 @@ class _Instance:
 
     @classmethod
     def open(
-        cls, spec: LakeSpec, *, read_only: bool, inline_rows: int | None
+        cls, spec: LakeSpec, *, read_only: bool, inline_rows: int | None, refuse_writes: bool
     ) -> tuple[_Instance, duckdb.DuckDBPyConnection]:
         """This process's instance for the lake in this mode, made when there is none still
         good, and a new cursor of it with the lake as default database."""
         key = (os.getpid(), spec, read_only, None if read_only else inline_rows)
         for _ in range(5):
-            instance = cls._current(key, spec, read_only=read_only, inline_rows=inline_rows)
+            instance = cls._current(
+                key, spec, read_only=read_only, inline_rows=inline_rows, shared=not refuse_writes
+            )
             con = instance._cursor()
             try:
                 con.execute(f"USE {ALIAS}")
@@ -287,11 +296,26 @@ class _Instance:
 
     @classmethod
     def _current(
-        cls, key: _InstanceKey, spec: LakeSpec, *, read_only: bool, inline_rows: int | None
+        cls,
+        key: _InstanceKey,
+        spec: LakeSpec,
+        *,
+        read_only: bool,
+        inline_rows: int | None,
+        shared: bool,
     ) -> _Instance:
         path = spec.catalog_path
         catalog_file = _file_identity(path)
         with cls._guard:
+            if read_only and shared:
+                # A process that writes does its own reads through its writable instance: a
+                # second one would load the extensions again (most of an idle run's cost).
+                for (pid, other, other_read_only, _), writable in cls._all.items():
+                    if (pid, other, other_read_only) == (key[0], spec, False) and (
+                        writable.catalog_file == catalog_file
+                    ):
+                        writable.users += 1
+                        return writable
             making = cls._making.setdefault(key, threading.Lock())
         with making:
             with cls._guard:
@@ -592,8 +616,15 @@ class LakeWarehouse(Warehouse):
         return path.parent if path is not None else Path("data")
 
     @contextmanager
-    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        with connect_lake(self.spec, read_only=read_only, inline_rows=self.inline_rows) as con:
+    def connect(
+        self, *, read_only: bool = False, refuse_writes: bool = True
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        with connect_lake(
+            self.spec,
+            read_only=read_only,
+            inline_rows=self.inline_rows,
+            refuse_writes=refuse_writes,
+        ) as con:
             yield con
 
     def prepare(self, *, merge: bool = True) -> tuple[RunRecord, ...]:
@@ -611,18 +642,19 @@ class LakeWarehouse(Warehouse):
         connections end, as they do at exit. The next use attaches again."""
         _Instance.close_all(self.spec)
 
-    def _read(self, read: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        """`read` on a read-only attach; a SQLite catalog that a commit holds for a moment
-        answers `database is locked`, and the read is tried again. So is a read that misses a
-        table, view or column of a lake that a run is still creating or migrating (see
-        `Migrating`), and once more in a new transaction when the lake is migrated by the time
-        it looks (the migration may have landed just after the read); a second miss on a
-        migrated lake is the query's own error."""
+    def _read(self, read: Callable[[duckdb.DuckDBPyConnection], T], *, user_sql: bool = False) -> T:
+        """`read` on a read-only attach (the writable one this process keeps, when it has one
+        and the read is the pipeline's own rather than `user_sql`); a SQLite catalog that a
+        commit holds for a moment answers `database is locked`, and the read is tried again.
+        So is a read that misses a table, view or column of a lake that a run is still
+        creating or migrating (see `Migrating`), and once more in a new transaction when the
+        lake is migrated by the time it looks (the migration may have landed just after the
+        read); a second miss on a migrated lake is the query's own error."""
         missed = 0
 
         def attempt() -> T:
             nonlocal missed
-            with self.connect(read_only=True) as con:
+            with self.connect(read_only=True, refuse_writes=user_sql) as con:
                 try:
                     return read(con)
                 except (duckdb.CatalogException, duckdb.BinderException) as exc:

@@ -114,8 +114,10 @@ class Warehouse:
         """Close what stays open between calls: nothing, for a file (a lake keeps one DuckDB
         instance per process)."""
 
-    def _read(self, read: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        """`read` on a read-only connection: every reading method goes through here."""
+    def _read(self, read: Callable[[duckdb.DuckDBPyConnection], T], *, user_sql: bool = False) -> T:
+        """`read` on a read-only connection: every reading method goes through here. A
+        backend may serve the pipeline's own reads from a writable connection it keeps open;
+        `user_sql` (a query someone typed) always gets one that refuses writes."""
         with self.connect(read_only=True) as con:
             return read(con)
 
@@ -193,7 +195,7 @@ class Warehouse:
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
         """Run one query on a read-only connection; return column names and rows."""
-        return self._read(lambda con: reads.rows_of(con, sql))
+        return self._read(lambda con: reads.rows_of(con, sql), user_sql=True)
 
     def feed_health(self) -> tuple[list[str], list[tuple]]:
         """Each known feed with its health and the number of articles it brought."""

@@ -136,49 +136,56 @@ def write_staged(
     con.register("staged_sightings", staged_sightings)
     con.execute("BEGIN TRANSACTION")
     try:
-        # `articles`, `feed_entries` and `story_sketches` have no key index (migration 4): the
-        # statements below keep their keys unique by looking before they insert, which is safe
-        # because this transaction is the only writer (see above).
-        # Within one batch the same article can arrive twice (two feeds, two entry links);
-        # keep the first so neither statement below writes it twice.
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE batch_articles AS
-            SELECT *, {ARTICLE_KEYS} FROM staged_articles
-            QUALIFY row_number() OVER (PARTITION BY article_id) = 1
-            """
-        )
-        # The batch's articles already stored, by row: one pass over articles.article_id_key,
-        # then the ids of the matched rows only are compared (two ids may share a key).
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE stored AS
-            SELECT a.row_id, a.article_id FROM batch_articles b JOIN (
-                SELECT rowid AS row_id, article_id FROM articles WHERE rowid IN (
-                    SELECT rowid FROM articles
-                    WHERE article_id_key IN (SELECT article_id_key FROM batch_articles)
-                )
-            ) a USING (article_id)
-            """
-        )
-        healed = _heal(con)
-        updated = update_edited(con, seen_at, run.run_id)
-        # The rows are chosen first, then inserted (DuckLake has no INSERT … RETURNING).
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE inserting AS
-            SELECT * FROM batch_articles b
-            WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.article_id = b.article_id)
-            """
-        )
-        con.execute(
-            f"""
-            INSERT INTO articles ({ARTICLE_COLUMNS}, {ARTICLE_KEY_COLUMNS})
-            SELECT {ARTICLE_COLUMNS}, {ARTICLE_KEY_COLUMNS} FROM inserting
-            """
-        )
-        inserted = con.execute("SELECT article_id FROM inserting").fetchall()
-        _record_sightings(con)
+        inserted: list[tuple[str]] = []
+        healed: list[tuple[str]] = []
+        updated: list[tuple[str]] = []
+        # An idle poll's batch has no article and no sighting: its statements are skipped
+        # (on a lake each one reads the catalog, whatever it has to do).
+        if staged_articles.num_rows:
+            # `articles`, `feed_entries` and `story_sketches` have no key index (migration 4): the
+            # statements below keep their keys unique by looking before they insert, which is safe
+            # because this transaction is the only writer (see above).
+            # Within one batch the same article can arrive twice (two feeds, two entry links);
+            # keep the first so neither statement below writes it twice.
+            con.execute(
+                f"""
+                CREATE OR REPLACE TEMP TABLE batch_articles AS
+                SELECT *, {ARTICLE_KEYS} FROM staged_articles
+                QUALIFY row_number() OVER (PARTITION BY article_id) = 1
+                """
+            )
+            # The batch's articles already stored, by row: one pass over articles.article_id_key,
+            # then the ids of the matched rows only are compared (two ids may share a key).
+            con.execute(
+                """
+                CREATE OR REPLACE TEMP TABLE stored AS
+                SELECT a.row_id, a.article_id FROM batch_articles b JOIN (
+                    SELECT rowid AS row_id, article_id FROM articles WHERE rowid IN (
+                        SELECT rowid FROM articles
+                        WHERE article_id_key IN (SELECT article_id_key FROM batch_articles)
+                    )
+                ) a USING (article_id)
+                """
+            )
+            healed = _heal(con)
+            updated = update_edited(con, seen_at, run.run_id)
+            # The rows are chosen first, then inserted (DuckLake has no INSERT … RETURNING).
+            con.execute(
+                """
+                CREATE OR REPLACE TEMP TABLE inserting AS
+                SELECT * FROM batch_articles b
+                WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.article_id = b.article_id)
+                """
+            )
+            con.execute(
+                f"""
+                INSERT INTO articles ({ARTICLE_COLUMNS}, {ARTICLE_KEY_COLUMNS})
+                SELECT {ARTICLE_COLUMNS}, {ARTICLE_KEY_COLUMNS} FROM inserting
+                """
+            )
+            inserted = con.execute("SELECT article_id FROM inserting").fetchall()
+        if staged_sightings.num_rows:
+            _record_sightings(con)
         if feed_states and feed_polls:
             con.register("staged_feeds", feed_state_table(feed_states))
             con.execute(
