@@ -1,6 +1,7 @@
 """Metadata and text quality of newsdesk on the annotated corpus, next to bare trafilatura.
 
     .venv/bin/python -m bench.quality [--corpus DIR] [--in-process] [--write-docs] [--misses]
+        [--credit-misses]
 
 Every corpus page is served from a loopback server at its original path, behind RSS feeds whose
 items carry only a link (no date, no title, no summary), so whatever is stored comes from the
@@ -24,7 +25,9 @@ What counts as right:
 - headline: equal to the annotated title after Unicode NFKC, straight quotes, one kind of
   dash, collapsed whitespace and casefolding (annotators retyped typography, not words);
 - authors: the same set of name words as the annotation, on the pages that annotate authors;
-- language: the language py3langid detects on the annotated text itself (body or snippets).
+- language: the language py3langid detects on the annotated text itself (body or snippets);
+- credits (wire agency, dateline, authors who are people), per subset and half: against the
+  hand labels of `tests/data/credits.jsonl`, by `bench/credits.py`, whose docstring says how.
 
 A measurement, not a test. `--write-docs` replaces the `## Quality` section of
 docs/benchmarks.md with the table.
@@ -62,6 +65,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from httpserver import LocalServer, Reply  # noqa: E402
 
+from bench.credits import credit_report  # noqa: E402
 from tasks.encoding import decode_html  # noqa: E402
 from tasks.page.language import detect_language  # noqa: E402
 from tasks.text import language_code  # noqa: E402
@@ -669,6 +673,9 @@ def main() -> None:
     parser.add_argument("--in-process", action="store_true", help="call extract_article directly")
     parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     parser.add_argument("--misses", action="store_true", help="list every miss")
+    parser.add_argument(
+        "--credit-misses", action="store_true", help="list the credit misses of the tune half"
+    )
     args = parser.parse_args()
     if not (args.corpus / "articles" / "ground_truth.jsonl").exists():
         sys.exit(f"corpus not found at {args.corpus}: pass --corpus ../shared/corpus")
@@ -701,6 +708,7 @@ def main() -> None:
     print(table, bodies, costs, sep="\n\n")
     if args.misses:
         print("\n".join(["", *misses]))
+    print("\n" + credit_report(ours, bare, show_misses=args.credit_misses))
     extra = [r.extra for r in ours.values()]
     print(
         "\npage types:",
