@@ -24,6 +24,7 @@ import contextlib
 import fcntl
 import os
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -326,6 +327,8 @@ class _Instance:
             if instance is not None:
                 instance.retire()
             with _opening(path if not read_only else None):
+                if path is not None and not read_only:
+                    _write_ahead_log(path)
                 root = _attach(spec, read_only=read_only, inline_rows=inline_rows)
                 try:
                     if not read_only:
@@ -435,6 +438,22 @@ def _opening(catalog: Path | None) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _write_ahead_log(catalog: Path) -> None:
+    """Keep a SQLite catalog in write-ahead-log mode, made so when it is created and switched
+    when an older lake is found in SQLite's default rollback journal. There, a reader's open
+    transaction (`BEGIN` in `newsdesk shell`, a notebook's) holds a shared lock on the catalog
+    until it ends, and every commit of every run waits for it, then fails; with the log,
+    readers and the one committing writer never wait for each other. The mode is kept in the
+    file; a switch that finds the catalog in use is tried again by the next writer to open it.
+    """
+    try:
+        with contextlib.closing(sqlite3.connect(catalog, timeout=1.0)) as db:
+            if db.execute("PRAGMA journal_mode").fetchone() != ("wal",):
+                db.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.OperationalError:  # in use by someone: the next open tries again
+        pass
 
 
 def _attach(

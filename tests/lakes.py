@@ -94,7 +94,9 @@ class LakeTemplates:
     def sqlite(self, catalog: Path) -> None:
         if self._sqlite is None:
             self._sqlite = self.root / "sqlite" / "catalog.sqlite"
-            Warehouse(f"ducklake:sqlite:{self._sqlite}").prepare()
+            made = Warehouse(f"ducklake:sqlite:{self._sqlite}")
+            made.prepare()
+            made.close()  # its last connection folds the write-ahead log into the file
         catalog.parent.mkdir(parents=True)
         shutil.copyfile(self._sqlite, catalog)
         shutil.copytree(self._sqlite.parent / "data", catalog.parent / "data")

@@ -188,6 +188,29 @@ def test_a_shell_open_on_a_lake_does_not_stop_a_run_and_then_sees_its_articles(
         assert analyst.returncode == 0, analyst.stderr_lines()
 
 
+@pytest.mark.prefect
+def test_a_transaction_left_open_in_the_shell_holds_no_run_back(tmp_path, prefect_api):
+    """An analyst who typed BEGIN and ran a query holds a read transaction on the lake's SQLite
+    catalog for as long as the session lasts: two runs commit beside it all the same, the
+    transaction keeps seeing what it saw, and the session sees the runs' articles once it
+    ends the transaction."""
+    db = f"ducklake:sqlite:{tmp_path / 'lake' / 'catalog.sqlite'}"
+    with LocalServer() as server:
+        site = OverlapSite(server, 1, STORIES)
+        feeds = write_feeds_file(tmp_path / "feeds.toml", site.feed_urls())
+        ingest(feeds, db, prefect_api)
+        count = "SELECT 'count', count(*) FROM articles"
+        with Session(["--db", db]) as analyst:
+            analyst.ask(f"BEGIN; {count}", lambda line: line == f"count,{STORIES}")
+            for more in (2, 3):
+                site.stories = more * STORIES
+                ingest(feeds, db, prefect_api)
+            assert Warehouse(db).query("SELECT count(*) FROM articles")[1] == [(3 * STORIES,)]
+            analyst.ask(count, lambda line: line == f"count,{STORIES}")
+            analyst.ask(f"COMMIT; {count}", lambda line: line == f"count,{3 * STORIES}")
+        assert analyst.returncode == 0, analyst.stderr_lines()
+
+
 class Session:
     """`newsdesk shell ARGS -csv -noheader` kept open on pipes, as an analyst's session: SQL in,
     answers read as they come, without fixed sleeps."""
