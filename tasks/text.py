@@ -55,13 +55,20 @@ def clean_line(value: str | None) -> str | None:
 
 
 def clean_headline(value: str | None) -> str | None:
-    """A feed title as plain text: tags removed (feeds do put `<em>` in titles), one line.
+    """A headline or a name, from a feed or a page's metadata, as plain text: tags removed
+    (feeds do put `<em>` in titles), one line.
 
-    Controls go first and tags are removed until none is left, so neither `<\x07b>` nor
-    `<<b>b>` turns into a tag on the way out.
+    Entity references left after the parser's own decoding (double escaping, `&amp;amp;`, as
+    common in `<title>` and `og:site_name` as in feeds) are decoded first, as `plain_text`
+    does. Then controls go, and tags are removed until none is left, so neither `<\x07b>`
+    nor `<<b>b>` turns into a tag on the way out.
     """
     if not value:
         return None
+    for _ in range(3):  # each pass undoes one escaping; a name nothing decodes stops it
+        if not _ENTITY.search(value) or (decoded := html.unescape(value)) == value:
+            break
+        value = decoded
     value = _INVISIBLE.sub("", value)
     while _TAG.search(value):
         value = _TAG.sub("", value)

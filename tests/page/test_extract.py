@@ -89,6 +89,18 @@ def test_site_name_suffix_is_removed_from_the_title():
     assert article.title == "Harbour bridge reopens"
 
 
+def test_double_escaped_metadata_is_decoded_as_in_feeds():
+    # CMSs that escape an already escaped name print `&amp;amp;` in the page's head.
+    html = article_page(title="Harbour &amp;amp; bridge reopen | Fish &amp;amp; Chips Daily")
+    html = html.replace('content="Example News"', 'content="Fish &amp;amp; Chips Daily"')
+    html = html.replace(
+        "<h1>Harbour bridge reopens</h1>", "<h1>Harbour &amp;amp; bridge reopen</h1>"
+    )
+    article = extract_article(entry(), ok_page(html))
+    assert article.site_name == "Fish & Chips Daily"
+    assert article.title == "Harbour & bridge reopen"
+
+
 @pytest.mark.parametrize(
     ("title", "names", "expected"),
     [
