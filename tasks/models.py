@@ -177,6 +177,11 @@ class ParsedFeed:
     """Seconds between updates the feed itself announces (RSS `ttl`, `sy:updatePeriod` and
     `sy:updateFrequency`)."""
 
+    def __post_init__(self) -> None:
+        _store(self, "title", MAX_HEADLINE)  # names a discovered feed (`newsdesk feeds add`)
+        _store(self, "language", MAX_LANGUAGE)
+        _store(self, "problem", MAX_ERROR)
+
 
 @dataclass(frozen=True, slots=True)
 class Page:
