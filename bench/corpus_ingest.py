@@ -22,15 +22,10 @@ from pathlib import Path
 import duckdb
 import trafilatura
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from httpserver import LocalServer, Reply  # noqa: E402
-from sites import corpus_pages, local_path, rss_feed, serve_corpus_pages, write_feeds_file  # noqa: E402
-
-from tasks.urls import normalize_url  # noqa: E402
-
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
+from harness.corpus import CORPUS
+from harness.httpserver import LocalServer, Reply
+from harness.sites import corpus_pages, local_path, rss_feed, serve_corpus_pages, write_feeds_file
+from tasks.urls import normalize_url
 
 
 def load_scorer(corpus: Path):
@@ -44,7 +39,7 @@ def load_scorer(corpus: Path):
 
 
 def main() -> None:
-    corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_CORPUS
+    corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else CORPUS
     if not (corpus / "articles").is_dir():
         sys.exit(f"corpus not found at {corpus}: pass its path (../shared/corpus)")
     scorer = load_scorer(corpus)

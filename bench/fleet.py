@@ -70,13 +70,13 @@ from xml.sax.saxutils import escape
 import httpx
 
 from bench import warehouse_scale
-from bench.postgres import PostgresServer
 from bench.procs import rss_bytes, tree_rss_bytes
 from bench.scale import BODY_ENTRIES, DAY, SimFeed, simulated_feeds
 from bench.server import BenchServer, _serve, _Stats, listening_sockets
 from bench.site import ROBOTS, Page, Resource, corpus_pages, page_body
 from bench.throughput import BIN, DEFAULT_CORPUS, PER_HOST_DELAY, PrefectServer, _clean_env
 from deployments.definitions import ingest_name, ingest_parameters
+from harness.postgres import PostgresServer
 from storage.lake import LakeWarehouse
 from tasks.feeds.parse import parse_feed
 from tasks.models import Batch, RunRecord

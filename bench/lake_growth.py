@@ -356,7 +356,7 @@ def _lake(catalog: str, workdir: Path) -> Iterator[LakeWarehouse]:
         yield LakeWarehouse(lake_bench.lake_url(workdir / "lake"))
         return
     # Debian's PostgreSQL on a free loopback port, as the tests start it, stopped afterwards.
-    from bench.postgres import PostgresServer
+    from harness.postgres import PostgresServer
 
     server = PostgresServer(workdir / "postgres")
     try:

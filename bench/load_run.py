@@ -31,11 +31,8 @@ from xml.sax.saxutils import escape
 
 import duckdb
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from httpserver import LocalServer, Reply, Seen, free_port, redirect  # noqa: E402
-from sites import write_feeds_file  # noqa: E402
+from harness.httpserver import LocalServer, Reply, Seen, free_port, redirect
+from harness.sites import write_feeds_file
 
 NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
 FEEDS_PER_HOST = 10

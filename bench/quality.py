@@ -55,17 +55,15 @@ from urllib.parse import urlsplit
 import duckdb
 import trafilatura
 
+from harness.corpus import CORPUS
+from harness.httpserver import LocalServer, Reply
+from tasks.encoding import decode_html
+from tasks.page.language import detect_language
+from tasks.text import language_code
+from tasks.urls import normalize_url
+
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
 DOCS = ROOT / "docs" / "benchmarks.md"
-sys.path.insert(0, str(ROOT / "tests"))
-
-from httpserver import LocalServer, Reply  # noqa: E402
-
-from tasks.encoding import decode_html  # noqa: E402
-from tasks.page.language import detect_language  # noqa: E402
-from tasks.text import language_code  # noqa: E402
-from tasks.urls import normalize_url  # noqa: E402
 
 # ---------------------------------------------------------------- scoring
 
@@ -665,7 +663,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         prog="python -m bench.quality", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--in-process", action="store_true", help="call extract_article directly")
     parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     parser.add_argument("--misses", action="store_true", help="list every miss")

@@ -43,12 +43,13 @@ from pathlib import Path
 
 import duckdb
 
+from harness.corpus import CORPUS
+from harness.httpserver import LocalServer, Reply
+from harness.sites import corpus_pages, rss_feed, serve_corpus_pages, write_feeds_file
 from storage import search
 from storage.extensions import load_extension
 from storage.migrations import lookup_key
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
 STEMMERS = {
     "en": "english",
     "de": "german",
@@ -132,10 +133,6 @@ def scale(rows: int) -> dict[str, float]:
 
 def ingest_corpus(work: Path) -> Path:
     """The corpus pages ingested through the CLI into `work/corpus.duckdb`."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from httpserver import LocalServer, Reply
-    from sites import corpus_pages, rss_feed, serve_corpus_pages, write_feeds_file
-
     pages = corpus_pages(CORPUS, ["aeb-", "wcxb-", "traf-"])
     db = work / "corpus.duckdb"
     with LocalServer() as server:

@@ -524,7 +524,7 @@ def lakes(catalog: str, workdir: Path) -> Iterator[Lakes]:
             lambda name: (f"ducklake:sqlite:{workdir / name / 'catalog.sqlite'}", None),
         )
         return
-    from bench.postgres import PostgresServer
+    from harness.postgres import PostgresServer
 
     root = workdir / "postgres"
     root.mkdir(parents=True)

@@ -20,9 +20,9 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
-from httpserver import LocalServer, Reply, Seen
 
-from bench.postgres import PostgresServer, PostgresUnavailable
+from harness.httpserver import LocalServer, Reply, Seen
+from harness.postgres import PostgresServer, PostgresUnavailable
 from storage import Warehouse
 from tasks.urls import normalize_url
 

@@ -22,10 +22,10 @@ from xml.sax.saxutils import escape
 
 import duckdb
 import pytest
-from httpserver import LocalServer, Reply, Seen, redirect
-from sites import conditional, write_feeds_file
 
 from flows.ingest import ingest
+from harness.httpserver import LocalServer, Reply, Seen, redirect
+from harness.sites import conditional, write_feeds_file
 from storage import Warehouse, connect
 from tasks.models import RunReport
 

@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import duckdb
-from httpserver import LocalServer, Reply
-from sites import write_feeds_file
 from test_faults import article_page, item, rss
+
+from harness.httpserver import LocalServer, Reply
+from harness.sites import write_feeds_file
 
 NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
 HTML = {"Content-Type": "text/html; charset=utf-8"}

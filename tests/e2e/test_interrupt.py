@@ -18,8 +18,9 @@ from xml.sax.saxutils import escape
 
 import duckdb
 import pytest
-from httpserver import LocalServer, Reply, Seen
-from sites import write_feeds_file
+
+from harness.httpserver import LocalServer, Reply, Seen
+from harness.sites import write_feeds_file
 
 NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
 VOCABULARY = "river council budget school harbour festival railway museum library bridge"

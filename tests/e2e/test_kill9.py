@@ -24,11 +24,11 @@ from xml.sax.saxutils import escape
 
 import duckdb
 import pytest
-from httpserver import LocalServer, Reply, Seen
-from invariants import check_warehouse
-from kills import kill_group
-from sites import write_feeds_file
 
+from harness.httpserver import LocalServer, Reply, Seen
+from harness.invariants import check_warehouse
+from harness.kills import kill_group
+from harness.sites import write_feeds_file
 from tasks.urls import normalize_url
 
 pytestmark = pytest.mark.crash

@@ -12,11 +12,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from httpserver import LocalServer
-from invariants import check_warehouse
 from lakes import OverlapSite, postgres, start_ingest  # noqa: F401
-from sites import write_feeds_file
 
+from harness.httpserver import LocalServer
+from harness.invariants import check_warehouse
+from harness.sites import write_feeds_file
 from storage import Warehouse
 
 pytestmark = pytest.mark.prefect

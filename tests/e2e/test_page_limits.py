@@ -15,10 +15,10 @@ from xml.sax.saxutils import escape
 
 import duckdb
 import pytest
-from httpserver import LocalServer, Reply
-from sites import write_feeds_file
 
 from flows.ingest import ingest
+from harness.httpserver import LocalServer, Reply
+from harness.sites import write_feeds_file
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 

@@ -18,8 +18,9 @@ from pathlib import Path
 import duckdb
 import httpx
 import pytest
-from httpserver import LocalServer, free_port
-from sites import serve_sample_pages, write_feeds_file
+
+from harness.httpserver import LocalServer, free_port
+from harness.sites import serve_sample_pages, write_feeds_file
 
 BIN = Path(sys.executable).parent
 ARTIFACTS = Path(

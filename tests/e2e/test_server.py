@@ -9,8 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from httpserver import free_port
 from test_prefect_server import BIN, base_env
+
+from harness.httpserver import free_port
 
 
 def run(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:

@@ -23,14 +23,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from httpserver import LocalServer
-from invariants import check_warehouse
 from lakes import OverlapSite, PostgresServer, postgres  # noqa: F401
-from sites import write_feeds_file
 
 from bench.fleet import DEPLOY, kill_session, start_in_session
 from bench.throughput import PrefectServer
 from deployments.definitions import ingest_name, ingest_parameters
+from harness.httpserver import LocalServer
+from harness.invariants import check_warehouse
+from harness.sites import write_feeds_file
 from storage import Warehouse
 from tasks.models import FeedSpec
 from tasks.run.shards import in_shard

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from httpserver import free_port
-from sites import write_feeds_file
+
+from harness.httpserver import free_port
+from harness.sites import write_feeds_file
 
 NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
 COMMANDS = [
@@ -170,7 +171,7 @@ def test_feeds_import_of_a_broken_file_is_a_usage_error(tmp_path):
 
 
 def test_feeds_add_discovers_the_feed_of_a_home_page(tmp_path):
-    from httpserver import LocalServer, Reply
+    from harness.httpserver import LocalServer, Reply
 
     feeds = tmp_path / "feeds.toml"
     rss = (
@@ -196,8 +197,8 @@ def test_feeds_add_discovers_the_feed_of_a_home_page(tmp_path):
 
 
 def test_a_run_that_cannot_get_the_lock_spools_and_says_so(tmp_path, prefect_api) -> None:
-    from httpserver import LocalServer
-    from sites import serve_sample_pages
+    from harness.httpserver import LocalServer
+    from harness.sites import serve_sample_pages
 
     db = tmp_path / "news.duckdb"
     env = {"PREFECT_API_URL": prefect_api, "NEWSDESK_ALLOW_PRIVATE_NETWORK": "1"}

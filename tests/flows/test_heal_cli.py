@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import threading
 
-from httpserver import LocalServer, Reply, Seen
-from invariants import check_warehouse
 from lakes import Backend, backend, on, postgres  # noqa: F401
-from sites import conditional, write_feeds_file
 from test_cli import newsdesk
 
+from harness.httpserver import LocalServer, Reply, Seen
+from harness.invariants import check_warehouse
+from harness.sites import conditional, write_feeds_file
 from storage import Warehouse
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from httpserver import LocalServer, Reply, Seen
-from sites import conditional, write_feeds_file
 from test_cli import newsdesk
 
 from flows.ingest import ingest
+from harness.httpserver import LocalServer, Reply, Seen
+from harness.sites import conditional, write_feeds_file
 from tasks.models import RunReport
 
 pytestmark = pytest.mark.usefixtures("prefect_api")

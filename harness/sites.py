@@ -1,10 +1,11 @@
-"""Test sites on a real local HTTP server: the bundled sample, and corpus pages behind feeds."""
+"""Sites on a local HTTP server for tests and benchmarks: the bundled sample, corpus pages behind
+feeds, and the feeds file that lists them."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -12,12 +13,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
-from httpserver import LocalServer, Reply, Seen
-
+from harness.httpserver import LocalServer, Reply, Seen
 from newsdesk.demo import SAMPLE_DIR
 
 
-def conditional(body: bytes, content_type: str) -> object:
+def conditional(body: bytes, content_type: str) -> Callable[[Seen], Reply]:
     """A route that answers 304 to a matching If-None-Match, like a well-behaved feed server."""
     etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
 

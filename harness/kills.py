@@ -1,4 +1,4 @@
-"""Killing a `newsdesk ingest` process the way a power cut or the OOM killer would."""
+"""Killing a process and its group the way a power cut or the OOM killer would."""
 
 from __future__ import annotations
 

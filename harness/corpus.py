@@ -1,4 +1,4 @@
-"""Where the shared test corpus lives, and the marker for tests that need it."""
+"""Where the shared corpus lives (`../shared/corpus`), and the marker for tests that need it."""
 
 from __future__ import annotations
 

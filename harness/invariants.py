@@ -1,6 +1,7 @@
-"""What must hold in every warehouse, file or lake, after any number of concurrent, crashed or
-SIGKILLed runs: the one checker of the kill -9 trials and the concurrency tests of every
-backend."""
+"""What must hold in every warehouse, file or lake, after concurrent, crashed or killed runs.
+
+The one checker of the kill -9 trials and the concurrency tests of every backend, and of the
+benchmarks' writers."""
 
 from __future__ import annotations
 

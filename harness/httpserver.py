@@ -1,4 +1,4 @@
-"""A real HTTP server on 127.0.0.1 for tests: serves canned replies and records every request.
+"""A real HTTP server on 127.0.0.1 for tests and benchmarks: canned replies, every request recorded.
 
     with LocalServer({"/feed.xml": Reply(body=b"<rss/>")}) as server:
         ...fetch server.url("/feed.xml")...
