@@ -42,7 +42,11 @@ from bench import warehouse_scale
 from bench.procs import run_measured
 from bench.server import BenchServer
 from bench.site import corpus_pages, plan_feeds
-from bench.throughput import BIN, DEFAULT_CORPUS, ROOT, PrefectServer, _clean_env, _write_feeds
+from bench.throughput import ROOT, bench_env
+from harness.cli import BIN
+from harness.corpus import CORPUS
+from harness.prefect import PrefectServer
+from harness.sites import write_feeds_file
 from storage import Warehouse
 from storage.lake import LakeWarehouse, migrate_into
 from tasks.models import Batch
@@ -269,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.lake", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "lake.json")
     parser.add_argument("--rows", type=int, default=1_000_000, help="articles in the warehouse")
     parser.add_argument(
@@ -286,13 +290,13 @@ def main(argv: list[str] | None = None) -> int:
             BenchServer(args.corpus, limit=args.pages) as site,
             PrefectServer(workdir / "prefect") as prefect,
         ):
-            env = _clean_env(PREFECT_API_URL=prefect.api, PREFECT_HOME=str(workdir / "prefect"))
-            every = _write_feeds(
+            env = bench_env(PREFECT_API_URL=prefect.api, PREFECT_HOME=str(workdir / "prefect"))
+            every = write_feeds_file(
                 workdir / "feeds.toml",
                 [(f.name, f"http://{f.host}:{site.ports[f.host]}{f.path}") for f in feeds],
             )
             # The first run registers the flow with the server: on neither side.
-            _ingest(_write_feeds(workdir / "none.toml", []), str(workdir / "warm.duckdb"), env)
+            _ingest(write_feeds_file(workdir / "none.toml", []), str(workdir / "warm.duckdb"), env)
             ingest = compare_ingest(site, every, env, workdir)
         scale = compare_scale(args.rows, workdir)
     finally:

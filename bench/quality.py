@@ -57,6 +57,7 @@ import trafilatura
 
 from harness.corpus import CORPUS
 from harness.httpserver import LocalServer, Reply
+from harness.sites import write_feeds_file
 from tasks.encoding import decode_html
 from tasks.page.language import detect_language
 from tasks.text import language_code
@@ -244,20 +245,14 @@ def run_pipeline(served: list[Served], base_holder: list[str]) -> tuple[dict[str
         base_holder.append(base)
         for page in served:
             server.routes[page.path] = Reply(headers={"Content-Type": "text/html"}, body=page.body)
-        lines = []
+        feeds = {}
         for n in range(4):
             server.routes[f"/quality-feed-{n}.xml"] = Reply(
                 headers={"Content-Type": "application/rss+xml"},
                 body=undated_feed(base, served[n::4]),
             )
-            lines += [
-                "[[feeds]]",
-                f'name = "corpus-{n}"',
-                f'url = "{base}/quality-feed-{n}.xml"',
-                "",
-            ]
-        feeds_file = Path(tmp) / "feeds.toml"
-        feeds_file.write_text("\n".join(lines), encoding="utf-8")
+            feeds[f"corpus-{n}"] = f"{base}/quality-feed-{n}.xml"
+        feeds_file = write_feeds_file(Path(tmp) / "feeds.toml", feeds)
         db = Path(tmp) / "news.duckdb"
         env = {
             **os.environ,

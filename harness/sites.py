@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -14,7 +15,9 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from harness.httpserver import LocalServer, Reply, Seen
+from harness.pages import T0, article_page, atom, atom_entry, headline_item, rss
 from newsdesk.demo import SAMPLE_DIR
+from tasks.urls import normalize_url
 
 
 def conditional(body: bytes, content_type: str) -> Callable[[Seen], Reply]:
@@ -44,15 +47,19 @@ def serve_sample_pages(server: LocalServer) -> dict[str, str]:
 
 
 def write_feeds_file(
-    path: Path, feeds: dict[str, str], languages: dict[str, str] | None = None
+    path: Path,
+    feeds: Mapping[str, str] | Iterable[tuple[str, str]],
+    languages: Mapping[str, str] | None = None,
 ) -> Path:
+    """A feeds file listing `feeds` (name -> URL, or (name, URL) pairs) with any of their
+    `languages`; `feeds = []` when there are none."""
     lines = []
-    for name, url in feeds.items():
+    for name, url in feeds.items() if isinstance(feeds, Mapping) else feeds:
         lines += ["[[feeds]]", f'name = "{name}"', f'url = "{url}"']
         if languages and name in languages:
             lines.append(f'language = "{languages[name]}"')
         lines.append("")
-    path.write_text("\n".join(lines), encoding="utf-8")
+    path.write_text("\n".join(lines) if lines else "feeds = []\n", encoding="utf-8")
     return path
 
 
@@ -109,3 +116,69 @@ def rss_feed(server: LocalServer, pages: list[CorpusPage], *, dated: bool = True
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>corpus</title>'
         f"<link>{server.url('/')}</link>{''.join(items)}</channel></rss>"
     ).encode()
+
+
+def headline_feed(server: LocalServer, paths: list[str]) -> bytes:
+    """An RSS feed of `server`'s `paths`, each entry's headline and text the feed's own
+    (`harness.pages.headline_item`: NAME is the path without its slash)."""
+    return rss(headline_item(server.url(path), path[1:]) for path in paths)
+
+
+class OverlapSite:
+    """`feeds` Atom feeds; story n is listed by feeds n % feeds and (n + 1) % feeds, so every
+    story arrives through two feeds and every feed shares stories with two others."""
+
+    def __init__(self, server: LocalServer, feeds: int, stories: int) -> None:
+        self.server = server
+        self.feeds = feeds
+        self.stories = stories
+        for feed in range(feeds):
+            server.routes[f"/feed-{feed}.xml"] = self._feed_route(feed)
+        server.routes["/robots.txt"] = Reply(status=404)
+
+    def link(self, n: int) -> str:
+        return self.server.url(f"/story-{n}.html")
+
+    def listing(self, feed: int) -> list[int]:
+        return [n for n in range(self.stories) if feed in (n % self.feeds, (n + 1) % self.feeds)]
+
+    def listed(self) -> set[str]:
+        return {normalize_url(self.link(n)) or "" for n in range(self.stories)}
+
+    def sightings(self) -> int:
+        return sum(len(self.listing(f)) for f in range(self.feeds))
+
+    def feed_urls(self) -> dict[str, str]:
+        return {f"feed-{f}": self.server.url(f"/feed-{f}.xml") for f in range(self.feeds)}
+
+    def _feed_route(self, feed: int) -> Callable[[Seen], Reply]:
+        def route(seen: Seen) -> Reply:
+            entries = []
+            for n in self.listing(feed):
+                self.server.routes[f"/story-{n}.html"] = slow_page(
+                    article_page(f"Story {n}", n, paragraphs=5, ending=f" {n}."), 0.02
+                )
+                entries.append(
+                    atom_entry(
+                        f"Story {n}",
+                        self.link(n),
+                        f"urn:s:{n}",
+                        T0 + timedelta(hours=n),
+                        f"Summary {n}",
+                    )
+                )
+            body = atom(f"feed {feed}", f"urn:f:{feed}", entries)
+            return Reply(headers={"Content-Type": "application/atom+xml"}, body=body)
+
+        return route
+
+
+def slow_page(body: bytes, seconds: float) -> Callable[[Seen], Reply]:
+    """A route that answers with the HTML `body` after `seconds`: a page that takes a moment,
+    so that concurrent runs overlap and a kill lands while a run is alive."""
+
+    def route(seen: Seen) -> Reply:
+        time.sleep(seconds)
+        return Reply(headers={"Content-Type": "text/html"}, body=body)
+
+    return route

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import random
 import subprocess
 import sys
 import threading
@@ -24,7 +23,8 @@ import duckdb
 import pytest
 
 from flows.ingest import ingest
-from harness.httpserver import LocalServer, Reply, Seen, redirect
+from harness.httpserver import LocalServer, Reply, Seen, redirect, then
+from harness.pages import HTML, article_page, item, rss
 from harness.sites import conditional, write_feeds_file
 from storage import Warehouse, connect
 from tasks.models import RunReport
@@ -40,42 +40,8 @@ FAST_LIMITS = {
     "NEWSDESK_PER_HOST_CONCURRENCY": "8",
     "NEWSDESK_ALLOW_PRIVATE_NETWORK": "1",
 }
-VOCABULARY = (
-    "river council budget school harbour festival railway museum library bridge election "
-    "market weather doctor tram village orchestra stadium farmer ferry"
-)
-WORDS = VOCABULARY.split()
-HTML = {"Content-Type": "text/html; charset=utf-8"}
 RSS = {"Content-Type": "application/rss+xml"}
 MARKUP_OR_CONTROL = ("<b>", "</b>", "<i>", "<script", "\x07", "\x1b", "\x00")
-
-
-def article_page(title: str, seed: int, head: str = "") -> bytes:
-    """A page trafilatura reads as an article: a headline and six paragraphs."""
-    rng = random.Random(seed)
-    paragraphs = "".join(
-        "<p>" + " ".join(rng.choice(WORDS) for _ in range(40)) + ".</p>" for _ in range(6)
-    )
-    return (
-        f"<html><head><title>{title}</title>{head}</head><body><article><h1>{title}</h1>"
-        f"{paragraphs}</article></body></html>"
-    ).encode()
-
-
-def rss(items: list[dict[str, str]], extra_prolog: str = "") -> bytes:
-    """RSS 2.0; each item maps element names to (unescaped) text."""
-    body = "".join(
-        "<item>" + "".join(f"<{k}>{escape(v)}</{k}>" for k, v in item.items()) + "</item>"
-        for item in items
-    )
-    return (
-        f'<?xml version="1.0" encoding="utf-8"?>{extra_prolog}<rss version="2.0"><channel>'
-        f"<title>t</title><link>http://news.invalid/</link>{body}</channel></rss>"
-    ).encode()
-
-
-def item(link: str, title: str, guid: str | None = None) -> dict[str, str]:
-    return {"title": title, "link": link, "guid": guid or link, "description": f"About {title}"}
 
 
 def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
@@ -90,19 +56,6 @@ def one_value(db: Path, sql: str, params: list | None = None):
 
 def run(feeds_file: Path, db: Path, **params) -> RunReport:
     return ingest(feeds_file=str(feeds_file), db=str(db), max_articles_per_feed=0, **params)
-
-
-def then(*replies: Reply):
-    """A route that gives these replies in turn, then the last one forever; records times."""
-    answers = list(replies)
-    times: list[float] = []
-
-    def route(seen: Seen) -> Reply:
-        times.append(time.monotonic())
-        return answers.pop(0) if len(answers) > 1 else answers[0]
-
-    route.times = times  # type: ignore[attr-defined]
-    return route
 
 
 def silent(seconds: float):
@@ -343,7 +296,7 @@ def page_faults(fast_limits, tmp_path_factory) -> Iterator[PageFaults]:
             "/private/memo.html": Reply(headers=HTML, body=article_page("Private", 4)),
             "/dirty.html": Reply(
                 headers=HTML,
-                body=article_page("Dirty &lt;b&gt;headline&lt;/b&gt;\x07 here", 5, DIRTY_HEAD),
+                body=article_page("Dirty &lt;b&gt;headline&lt;/b&gt;\x07 here", 5, head=DIRTY_HEAD),
             ),
         }
         server.routes.update(pages)
@@ -757,7 +710,7 @@ def flaky_site(fast_limits, tmp_path, monkeypatch) -> Iterator[tuple[LocalServer
     answers 503 once and then works, one that is gone (404), one that is always down (503)."""
     monkeypatch.setenv("NEWSDESK_RETRY_SCHEDULE", "0s,0s")
     with LocalServer() as server:
-        story = article_page("Harbour bridge reopens after repairs", 7, STORY_HEAD)
+        story = article_page("Harbour bridge reopens after repairs", 7, head=STORY_HEAD)
         server.routes["/flaky"] = then(Reply(status=503), Reply(headers=HTML, body=story))
         server.routes["/down"] = Reply(status=503)
         items = [

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from harness.httpserver import free_port
-from harness.sites import write_feeds_file
+from harness.cli import newsdesk
+from harness.httpserver import LocalServer, Reply, free_port
+from harness.sites import serve_sample_pages, write_feeds_file
 
-NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
 COMMANDS = [
     "ingest",
     "demo",
@@ -25,16 +24,6 @@ COMMANDS = [
     "pending",
     "server",
 ]
-
-
-def newsdesk(*args: str, env: dict[str, str] | None = None, timeout: float = 300):
-    return subprocess.run(
-        [NEWSDESK, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-    )
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])
@@ -171,8 +160,6 @@ def test_feeds_import_of_a_broken_file_is_a_usage_error(tmp_path):
 
 
 def test_feeds_add_discovers_the_feed_of_a_home_page(tmp_path):
-    from harness.httpserver import LocalServer, Reply
-
     feeds = tmp_path / "feeds.toml"
     rss = (
         b'<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour Times</title>'
@@ -197,9 +184,6 @@ def test_feeds_add_discovers_the_feed_of_a_home_page(tmp_path):
 
 
 def test_a_run_that_cannot_get_the_lock_spools_and_says_so(tmp_path, prefect_api) -> None:
-    from harness.httpserver import LocalServer
-    from harness.sites import serve_sample_pages
-
     db = tmp_path / "news.duckdb"
     env = {"PREFECT_API_URL": prefect_api, "NEWSDESK_ALLOW_PRIVATE_NETWORK": "1"}
     with LocalServer() as server:
