@@ -256,7 +256,7 @@ def prefill(
     lake.prepare()
     for start in range(0, len(entries), chunk):
         part = entries[start : start + chunk]
-        articles = [warehouse_scale._article(e, start + n) for n, e in enumerate(part)]
+        articles = [warehouse_scale.make_article(e, start + n) for n, e in enumerate(part)]
         sightings = [sighting_of(e, a.article_id) for e, a in zip(part, articles, strict=True)]
         now = datetime.now(UTC)
         run = RunRecord(

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -55,7 +54,8 @@ from urllib.parse import urlsplit
 import duckdb
 import trafilatura
 
-from harness.corpus import CORPUS
+from harness.cli import NEWSDESK
+from harness.corpus import CORPUS, load_scorer
 from harness.httpserver import LocalServer, Reply
 from harness.sites import write_feeds_file
 from tasks.encoding import decode_html
@@ -261,11 +261,10 @@ def run_pipeline(served: list[Served], base_holder: list[str]) -> tuple[dict[str
             "NEWSDESK_PER_HOST_CONCURRENCY": "8",
             "NEWSDESK_PER_HOST_DELAY": "0",
         }
-        cli = Path(sys.executable).parent / "newsdesk"
         started = time.perf_counter()
         subprocess.run(
             [
-                str(cli),
+                NEWSDESK,
                 "ingest",
                 "--feeds",
                 str(feeds_file),
@@ -341,16 +340,6 @@ def run_in_process(served: list[Served], base: str) -> tuple[dict[str, Reading],
 
 
 # ---------------------------------------------------------------- the report
-
-
-def load_scorer(corpus: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "extract_f1", corpus.parent / "tools" / "extract_f1.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass

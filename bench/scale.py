@@ -241,7 +241,9 @@ def end_to_end(corpus: Path, pages: int, workdir: Path, shards: int = 2) -> dict
     articles = int(Warehouse(db).query("SELECT count(*) FROM articles")[1][0][0])
     wh = Warehouse(db)
     commits = [
-        lake._append(wh, warehouse_scale._Batch(10_000_000 + k * 100, 100, f"commit-{k}"))
+        lake.append_timed(
+            wh, warehouse_scale.PrebuiltBatch(10_000_000 + k * 100, 100, f"commit-{k}")
+        )
         for k in range(5)
     ]
     return {

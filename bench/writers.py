@@ -13,8 +13,8 @@ For each catalog and each number of writers (and 1 writer first, the baseline, i
 run), on a fresh lake (created and migrated before the clock starts, untimed):
 
 - N writer processes (multiprocessing, spawn) each build `batches` batches of `rows` articles
-  with their sightings, feed polls and run record (`bench.lake_growth._batch`, with
-  `bench.warehouse_scale._Batch`'s articles; no network), load the lake once (imports,
+  with their sightings, feed polls and run record (`bench.lake_growth.make_batch`, with
+  `bench.warehouse_scale.PrebuiltBatch`'s articles; no network), load the lake once (imports,
   extensions), then wait for one signal and all start together;
 - each batch goes through the `Warehouse` handle as a run's does: `find_known` for its
   entries, the entries already recorded dropped, then `write`. A fraction `overlap` of every
@@ -137,7 +137,7 @@ class Plan:
         """The article ids that `slots`, each having committed its first `batches` batches
         (all of them by default), leave stored."""
         return {
-            article_id(warehouse_scale._entry(i).url)
+            article_id(warehouse_scale.make_entry(i).url)
             for slot in slots
             for b in range(self.batches if batches is None else batches)
             for part in self.numbers(slot, b)
@@ -148,10 +148,10 @@ class Plan:
 def build_batch(plan: Plan, slot: int, batch: int, run_id: str) -> Batch:
     """`slot`'s batch `batch`, as a run's: articles, sightings, `POLLS` feed polls, run record."""
     shared, own = plan.numbers(slot, batch)
-    mine = lake_growth._batch(
+    mine = lake_growth.make_batch(
         own.start, len(own), POLLS, (slot * plan.batches + batch) * POLLS, run_id
     )
-    common = warehouse_scale._Batch(shared.start, len(shared), run_id)
+    common = warehouse_scale.PrebuiltBatch(shared.start, len(shared), run_id)
     return Batch(
         tuple(common.articles) + mine.articles,
         tuple(common.sightings) + mine.sightings,

@@ -96,6 +96,21 @@ def serve_corpus_pages(server: LocalServer, corpus: Path, pages: list[CorpusPage
         )
 
 
+def serve_corpus_feeds(
+    server: LocalServer, corpus: Path, pages: list[CorpusPage], feeds: int = 3
+) -> dict[str, str]:
+    """Serve `pages` (`serve_corpus_pages`) behind `feeds` RSS feeds that share them out in turn;
+    return feed name -> feed URL."""
+    serve_corpus_pages(server, corpus, pages)
+    urls = {}
+    for n in range(feeds):
+        server.routes[f"/feed{n}.xml"] = Reply(
+            headers={"Content-Type": "application/rss+xml"}, body=rss_feed(server, pages[n::feeds])
+        )
+        urls[f"corpus-{n}"] = server.url(f"/feed{n}.xml")
+    return urls
+
+
 def rss_feed(server: LocalServer, pages: list[CorpusPage], *, dated: bool = True) -> bytes:
     """An RSS 2.0 feed linking to the locally served pages (with a tracking parameter)."""
     items = []

@@ -15,10 +15,9 @@ from bench.quality import (
     date_is_right,
     headline_key,
     load_corpus,
-    load_scorer,
     run_in_process,
 )
-from harness.corpus import CORPUS, needs_corpus
+from harness.corpus import CORPUS, load_scorer, needs_corpus
 
 pytestmark = [needs_corpus, pytest.mark.corpus]
 
