@@ -23,6 +23,7 @@ import duckdb
 import pytest
 
 from flows.ingest import ingest
+from harness.analyst import AnalystSession
 from harness.httpserver import LocalServer, Reply, Seen, redirect, then
 from harness.pages import HTML, article_page, item, rss
 from harness.sites import conditional, write_feeds_file
@@ -587,43 +588,19 @@ def test_an_edited_article_gets_a_new_version_and_a_repeat_changes_nothing(
 # ---------------------------------------------------------------- a locked warehouse
 
 
-def hold_lock(db: Path, read_only: bool) -> subprocess.Popen:
-    """Another process with the warehouse open (an analyst's duckdb session); returns when it
-    holds the lock. Close its stdin to let go."""
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, sys; c = duckdb.connect({str(db)!r}, read_only={read_only}); "
-            "print('ok', flush=True); sys.stdin.read()",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
-    return holder
-
-
-def release(holder: subprocess.Popen) -> None:
-    assert holder.stdin is not None
-    holder.stdin.close()
-    holder.wait(timeout=30)
-
-
 def test_a_lock_taken_during_the_run_sends_the_batch_to_the_spool_and_nothing_is_lost(
     tmp_path, monkeypatch, private_network
 ) -> None:
     monkeypatch.setenv("NEWSDESK_LOCK_WAIT", "1")
     db = tmp_path / "news.duckdb"
-    holders: list[subprocess.Popen] = []
+    holders: list[AnalystSession] = []
     lock = threading.Lock()
 
     def page_that_calls_an_analyst(seen: Seen) -> Reply:
         # While the run downloads, someone opens the warehouse read-write and keeps it.
         with lock:
             if not holders:
-                holders.append(hold_lock(db, read_only=False))
+                holders.append(AnalystSession(db, read_only=False))
         return Reply(headers=HTML, body=article_page("Locked out", 1))
 
     with LocalServer() as server:
@@ -634,7 +611,7 @@ def test_a_lock_taken_during_the_run_sends_the_batch_to_the_spool_and_nothing_is
             spooled = run(feeds_file, db)
         finally:
             for holder in holders:
-                release(holder)
+                holder.close()
         assert spooled.spooled_to is not None and spooled.articles_new == 0
         assert (
             spooled.lock_error and "another process holds the warehouse lock" in spooled.lock_error
@@ -665,11 +642,8 @@ def test_a_reader_holding_the_file_all_run_long_means_a_spooled_batch(
         server.routes["/feed.xml"] = Reply(
             headers=RSS, body=rss([item(server.url("/story"), "S"), item(server.url("/b"), "B")])
         )
-        reader = hold_lock(db, read_only=True)  # `duckdb -readonly data/news.duckdb`
-        try:
+        with AnalystSession(db, read_only=True):  # `duckdb -readonly data/news.duckdb`
             report = run(feeds_file, db)
-        finally:
-            release(reader)
         assert report.spooled_to is not None
         run(feeds_file, db)
     assert one_value(db, "SELECT count(*) FROM articles") == 2
@@ -686,12 +660,8 @@ def test_a_writer_holding_the_file_from_the_start_stops_the_run_before_any_fetch
         server.routes["/feed.xml"] = Reply(headers=RSS, body=rss([]))
         feeds_file = write_feeds_file(tmp_path / "feeds.toml", {"f": server.url("/feed.xml")})
         run(feeds_file, db)
-        writer = hold_lock(db, read_only=False)
-        try:
-            with pytest.raises(WarehouseLocked):
-                run(feeds_file, db)
-        finally:
-            release(writer)
+        with AnalystSession(db, read_only=False), pytest.raises(WarehouseLocked):
+            run(feeds_file, db)
         assert len(server.requests) == 1  # only the first run's poll
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import timedelta
@@ -24,6 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from harness.analyst import AnalystSession
 from harness.cli import start_ingest
 from harness.httpserver import LocalServer, Reply, Seen
 from harness.invariants import check_warehouse
@@ -96,24 +95,6 @@ class GrowingSite:
         return route
 
 
-def hold_read_lock(db: Path) -> subprocess.Popen | None:
-    if not db.exists():
-        return None
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, sys; c = duckdb.connect({str(db)!r}, read_only=True); "
-            "print('ok', flush=True); sys.stdin.read()",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
-    return holder
-
-
 def test_kill_9_at_random_moments_loses_and_duplicates_nothing(tmp_path, prefect_api) -> None:
     seed = int(os.environ.get("NEWSDESK_KILL9_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)
@@ -148,7 +129,7 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(tmp_path, prefect
             site.trial = trial
             # Every fourth trial a reader holds the file all along: the batch goes to the
             # spool, and the kill may land while it is written, or while the next run merges.
-            reader = hold_read_lock(db) if trial % 4 == 0 else None
+            reader = AnalystSession(db) if trial % 4 == 0 and db.exists() else None
             runs_before = _runs(db, tmp_path)
             requests_before = len(server.requests)
             proc = start_ingest(feeds_file, db, env)
@@ -158,9 +139,7 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(tmp_path, prefect
             seen = server.requests[requests_before:]
             kill_group(proc)
             if reader is not None:
-                assert reader.stdin is not None
-                reader.stdin.close()
-                reader.wait(timeout=30)
+                reader.close()
             check_warehouse(db, batched_runs=True)
             if alive:
                 landed.append(round(moment, 2))

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
+from harness.analyst import AnalystSession
 from harness.cli import newsdesk
 from harness.httpserver import LocalServer, Reply, free_port
 from harness.sites import serve_sample_pages, write_feeds_file
+from storage import connect
 
 COMMANDS = [
     "ingest",
@@ -190,22 +188,9 @@ def test_a_run_that_cannot_get_the_lock_spools_and_says_so(tmp_path, prefect_api
         feeds = write_feeds_file(tmp_path / "feeds.toml", serve_sample_pages(server))
         missing = newsdesk("snapshot", str(tmp_path / "copy.duckdb"), "--db", str(db))
         assert missing.returncode == 1 and "no warehouse here yet" in missing.stderr
-        reader = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "import duckdb, sys; from storage import connect\n"
-                f"with connect({str(db)!r}): pass\n"
-                f"c = duckdb.connect({str(db)!r}, read_only=True); print('ok', flush=True); "
-                "sys.stdin.read()",
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=Path(__file__).parents[2],
-        )
-        try:
-            assert reader.stdout is not None and reader.stdout.readline().strip() == "ok"
+        with connect(db):  # a migrated warehouse, held read-only by an analyst
+            pass
+        with AnalystSession(db, read_only=True):
             locked = newsdesk(
                 "ingest",
                 "--feeds",
@@ -214,10 +199,6 @@ def test_a_run_that_cannot_get_the_lock_spools_and_says_so(tmp_path, prefect_api
                 str(db),
                 env={**env, "NEWSDESK_LOCK_WAIT": "0.5"},
             )
-        finally:
-            assert reader.stdin is not None
-            reader.stdin.close()
-            reader.wait(timeout=30)
         assert locked.returncode == 1, locked.stderr
         assert "9 new articles" not in locked.stdout
         assert (
