@@ -17,7 +17,10 @@ from pathlib import Path
 
 from bench.server import BenchServer
 from bench.site import ENTRIES_PER_FEED, corpus_pages, plan_feeds
-from bench.throughput import MIB, PrefectServer, _clean_env, _ingest, _last_run, _write_feeds
+from bench.throughput import MIB, bench_env, last_run, measured_ingest
+from harness.corpus import CORPUS
+from harness.prefect import PrefectServer
+from harness.sites import write_feeds_file
 
 RUNS = ((200, 100), (2000, 100), (2000, 0))
 """(articles, batch size); 0 is one batch for the whole run."""
@@ -30,19 +33,19 @@ def measure(corpus: Path, workdir: Path) -> list[dict[str, float]]:
         listed = [(f.name, f"http://{f.host}:{site.ports[f.host]}{f.path}") for f in feeds]
         for articles, size in RUNS:
             name = f"{articles}-{size}"
-            feeds_file = _write_feeds(
+            feeds_file = write_feeds_file(
                 workdir / f"feeds-{name}.toml", listed[: articles // ENTRIES_PER_FEED]
             )
-            env = _clean_env(
+            env = bench_env(
                 PREFECT_API_URL=prefect.api,
                 PREFECT_HOME=str(workdir / "prefect"),
                 NEWSDESK_BATCH_SIZE=str(size),
             )
             db = workdir / f"{name}.duckdb"
-            run = _ingest(feeds_file, db, env)
+            run = measured_ingest(feeds_file, db, env)
             rows.append(
                 {
-                    "articles": float(_last_run(db)["articles_total"]),
+                    "articles": float(last_run(db)["articles_total"]),
                     "batch_size": float(size),
                     "seconds": run.seconds,
                     "peak_rss_mib": run.peak_rss_bytes / MIB,
@@ -69,7 +72,7 @@ def table(rows: list[dict[str, float]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=Path("../shared/corpus"))
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="newsdesk-batch-memory-") as tmp:
         print(table(measure(args.corpus.resolve(), Path(tmp))))

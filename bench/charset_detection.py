@@ -27,10 +27,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.corpus import CORPUS
 from tasks.encoding import decode_html
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
 TRIES = 3
 LEGACY_SCRIPT = {
     "aeb-0ec95c7261d122f3.html": "euc_kr",
@@ -80,7 +79,7 @@ def page_sets(corpus: Path) -> dict[str, list[bytes]]:
 
 
 def main() -> None:
-    corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_CORPUS
+    corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else CORPUS
     if not (corpus / "articles").is_dir():
         sys.exit(f"corpus not found at {corpus}: pass its path (../shared/corpus)")
     print(f"{'set':<34}{'pages':>6}{'median ms':>11}{'max ms':>9}{'total ms':>10}")

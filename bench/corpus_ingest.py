@@ -10,7 +10,6 @@ A measurement, not a test.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -22,47 +21,25 @@ from pathlib import Path
 import duckdb
 import trafilatura
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from httpserver import LocalServer, Reply  # noqa: E402
-from sites import corpus_pages, local_path, rss_feed, serve_corpus_pages, write_feeds_file  # noqa: E402
-
-from tasks.urls import normalize_url  # noqa: E402
-
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
-
-
-def load_scorer(corpus: Path):
-    spec = importlib.util.spec_from_file_location(
-        "extract_f1", corpus.parent / "tools" / "extract_f1.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from harness.cli import NEWSDESK
+from harness.corpus import CORPUS, load_scorer
+from harness.httpserver import LocalServer
+from harness.sites import corpus_pages, local_path, serve_corpus_feeds, write_feeds_file
+from tasks.urls import normalize_url
 
 
 def main() -> None:
-    corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_CORPUS
+    corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else CORPUS
     if not (corpus / "articles").is_dir():
         sys.exit(f"corpus not found at {corpus}: pass its path (../shared/corpus)")
     scorer = load_scorer(corpus)
     pages = corpus_pages(corpus, ["aeb-"])
     with LocalServer() as server, tempfile.TemporaryDirectory() as tmp:
-        serve_corpus_pages(server, corpus, pages)
-        feeds = {}
-        for n in range(3):
-            chunk = pages[n::3]
-            server.routes[f"/feed{n}.xml"] = Reply(
-                headers={"Content-Type": "application/rss+xml"}, body=rss_feed(server, chunk)
-            )
-            feeds[f"corpus-{n}"] = server.url(f"/feed{n}.xml")
+        feeds = serve_corpus_feeds(server, corpus, pages)
         feeds_file = write_feeds_file(Path(tmp) / "feeds.toml", feeds)
         db = Path(tmp) / "news.duckdb"
         env = {**os.environ, "NEWSDESK_ALLOW_PRIVATE_NETWORK": "1"}
-        cli = Path(sys.executable).parent / "newsdesk"
-        args = [str(cli), "ingest", "--feeds", str(feeds_file), "--db", str(db)]
+        args = [NEWSDESK, "ingest", "--feeds", str(feeds_file), "--db", str(db)]
         started = time.perf_counter()
         subprocess.run(
             [*args, "--max-articles-per-feed", "0"], env=env, check=True, capture_output=True

@@ -41,10 +41,9 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from harness.corpus import CORPUS
 from tasks.feeds.parse import parse_feed
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
 TRIES = 3
 
 
@@ -115,7 +114,7 @@ def run(corpus: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_CORPUS
+    corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else CORPUS
     if not (corpus / "feeds" / "manifest.jsonl").is_file():
         sys.exit(f"corpus not found at {corpus}: pass its path (../shared/corpus)")
     result = run(corpus)

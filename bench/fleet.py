@@ -44,22 +44,17 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import contextlib
 import json
 import multiprocessing
-import os
 import shutil
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -70,13 +65,16 @@ from xml.sax.saxutils import escape
 import httpx
 
 from bench import warehouse_scale
-from bench.postgres import PostgresServer
 from bench.procs import rss_bytes, tree_rss_bytes
 from bench.scale import BODY_ENTRIES, DAY, SimFeed, simulated_feeds
-from bench.server import BenchServer, _serve, _Stats, listening_sockets
+from bench.server import BenchServer, Stats, listening_sockets, serve_host
 from bench.site import ROBOTS, Page, Resource, corpus_pages, page_body
-from bench.throughput import BIN, DEFAULT_CORPUS, PER_HOST_DELAY, PrefectServer, _clean_env
-from deployments.definitions import ingest_name, ingest_parameters
+from bench.throughput import PER_HOST_DELAY
+from deployments.definitions import ingest_name
+from harness.corpus import CORPUS
+from harness.postgres import PostgresServer
+from harness.prefect import PrefectServer, work_pool
+from harness.sites import write_feeds_file
 from storage.lake import LakeWarehouse
 from tasks.feeds.parse import parse_feed
 from tasks.models import Batch, RunRecord
@@ -88,22 +86,6 @@ T0 = DAY
 """The simulated time (seconds after `bench.scale.EPOCH`) at which the benchmark starts."""
 MIB = 2**20
 TERMINAL = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED")
-
-DEPLOY = textwrap.dedent(
-    """
-    import json, sys
-    from prefect import flow
-    from prefect.runner.storage import GitRepository
-    repo, pool = sys.argv[1], sys.argv[2]
-    shards, env = json.loads(sys.argv[3]), json.loads(sys.argv[4])
-    for name, parameters in shards:
-        flow.from_source(GitRepository(url=repo), "flows/ingest.py:ingest").deploy(
-            name=name, work_pool_name=pool, parameters=parameters,
-            job_variables={"env": env}, print_next_steps=False,
-        )
-    """
-)
-
 
 # ---------------------------------------------------------------- the site
 
@@ -141,8 +123,8 @@ def body_window(feed: SimFeed, sim: float) -> range:
     return range(max(0, upto - BODY_ENTRIES), upto)
 
 
-class _FleetHost:
-    """What one loopback host serves, built on request (`bench.server._serve` calls `get`)."""
+class FleetHost:
+    """What one loopback host serves, built on request (`bench.server.serve_host` calls `get`)."""
 
     def __init__(
         self,
@@ -213,13 +195,13 @@ def _site_main(
 
     hosts = tuple(sockets)
     ports = {host: sock.getsockname()[1] for host, sock in sockets.items()}
-    stats = _Stats()
+    stats = Stats()
     ready.send(ports)
 
     async def all_hosts() -> None:
         await asyncio.gather(
             *(
-                _serve(_FleetHost(h, hosts, ports, feeds, pages, clock), h, stats, s)  # type: ignore[arg-type]
+                serve_host(FleetHost(h, hosts, ports, feeds, pages, clock), h, stats, s)  # type: ignore[arg-type]
                 for h, s in sockets.items()
             )
         )
@@ -253,7 +235,7 @@ class FleetSite(BenchServer):
 
 def prefill(
     lake: LakeWarehouse,
-    site: dict[str, _FleetHost],
+    site: dict[str, FleetHost],
     feeds: list[SimFeed],
     clock: Clock,
     period: float,
@@ -274,7 +256,7 @@ def prefill(
     lake.prepare()
     for start in range(0, len(entries), chunk):
         part = entries[start : start + chunk]
-        articles = [warehouse_scale._article(e, start + n) for n, e in enumerate(part)]
+        articles = [warehouse_scale.make_article(e, start + n) for n, e in enumerate(part)]
         sightings = [sighting_of(e, a.article_id) for e, a in zip(part, articles, strict=True)]
         now = datetime.now(UTC)
         run = RunRecord(
@@ -296,20 +278,6 @@ def prefill(
 
 
 # ---------------------------------------------------------------- the pool
-
-
-def start_in_session(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """`args` in a session (and process group) of its own, its output in `log`."""
-    return subprocess.Popen(
-        args, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
-    )
-
-
-def kill_session(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL to `process`'s group: a worker may sit out its first SIGTERM for 30 s."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(30)
 
 
 class PeakSampler:
@@ -334,72 +302,6 @@ class PeakSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-
-
-@contextmanager
-def work_pool(
-    workdir: Path, api: str, workers: int, job_env: dict[str, str]
-) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
-    """A process pool with `workers` workers and one deployment per shard, from git."""
-    bare = workdir / "newsdesk.git"
-    subprocess.run(["git", "clone", "--quiet", "--bare", str(ROOT), str(bare)], check=True)
-    client_env = _clean_env(PREFECT_API_URL=api, PREFECT_HOME=str(workdir / "client-home"))
-    prefect = str(BIN / "prefect")
-    subprocess.run(
-        [prefect, "work-pool", "create", POOL, "--type", "process"],
-        env=client_env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    shards = [
-        (ingest_name(s, workers), ingest_parameters(s, workers)) for s in range(1, workers + 1)
-    ]
-    subprocess.run(
-        [sys.executable, "-c", DEPLOY, str(bare), POOL, json.dumps(shards), json.dumps(job_env)],
-        env=client_env,
-        check=True,
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-    )
-    started: dict[str, subprocess.Popen[bytes]] = {}
-    try:
-        for n in range(1, workers + 1):
-            name = f"worker-{n}"
-            started[name] = start_in_session(
-                [prefect, "worker", "start", "--pool", POOL, "--name", name, "--limit", "1"],
-                _clean_env(
-                    PREFECT_API_URL=api,
-                    PREFECT_HOME=str(workdir / f"{name}-home"),
-                    PREFECT_WORKER_QUERY_SECONDS="1",
-                ),
-                workdir / f"{name}.log",
-            )
-        yield started
-    finally:
-        for process in started.values():
-            kill_session(process)
-        # A process worker starts each flow run in a session of its own, which outlives the
-        # worker; one still flushing to an API about to stop would linger for minutes.
-        for pid in _flow_runs_of(api):
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-
-
-def _flow_runs_of(api: str) -> list[int]:
-    """The flow-run processes reporting to `api`."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = Path(f"/proc/{entry.name}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if f"PREFECT_API_URL={api}".encode() in environ and any(
-            e.startswith(b"PREFECT__FLOW_RUN_ID=") for e in environ
-        ):
-            found.append(int(entry.name))
-    return found
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -472,12 +374,10 @@ def measure(
         db = f"ducklake:postgres:{catalog}"
         pages = [(p, p.path.read_bytes()) for p in corpus_pages(corpus)]
         site = stack.enter_context(FleetSite(feeds, hosts, pages, clock))
-        lines = [
-            f'[[feeds]]\nname = "{f.spec.name}"\nurl = "{feed_url(i, hosts, site.ports)}"\n'
-            for i, f in enumerate(feeds)
-        ]
-        feeds_file = workdir / "feeds.toml"
-        feeds_file.write_text("\n".join(lines), encoding="utf-8")
+        feeds_file = write_feeds_file(
+            workdir / "feeds.toml",
+            [(f.spec.name, feed_url(i, hosts, site.ports)) for i, f in enumerate(feeds)],
+        )
         data_path = workdir / "lake-data"
         data_path.mkdir()
         job_env = {
@@ -492,12 +392,13 @@ def measure(
         }
         lake = LakeWarehouse(db, data_path=f"{data_path}/")
         started = time.perf_counter()
-        served = {h: _FleetHost(h, hosts, site.ports, feeds, pages, clock) for h in hosts}
+        served = {h: FleetHost(h, hosts, site.ports, feeds, pages, clock) for h in hosts}
         result["history"] = prefill(lake, served, feeds, clock, period)
         result["prefill_s"] = time.perf_counter() - started
         print(f"history: {result['history']:,} entries in {result['prefill_s']:.0f} s", flush=True)
         prefect = stack.enter_context(PrefectServer(workdir / "prefect", postgres.url("prefect")))
-        pool = stack.enter_context(work_pool(workdir, prefect.api, workers, job_env))
+        names = [f"worker-{n}" for n in range(1, workers + 1)]
+        pool = stack.enter_context(work_pool(workdir, prefect.api, POOL, names, job_env))
         client = stack.enter_context(httpx.Client(base_url=prefect.api, timeout=60))
         time.sleep(5)  # the workers' first poll of the pool
         result["worker_idle_mib"] = statistics.median(rss_bytes(p.pid) / MIB for p in pool.values())
@@ -594,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--hosts", type=int, default=32)
     parser.add_argument("--period", type=float, default=900.0, help="seconds between schedules")
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "fleet.json")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
     args = parser.parse_args(argv)

@@ -42,7 +42,11 @@ from bench import warehouse_scale
 from bench.procs import run_measured
 from bench.server import BenchServer
 from bench.site import corpus_pages, plan_feeds
-from bench.throughput import BIN, DEFAULT_CORPUS, ROOT, PrefectServer, _clean_env, _write_feeds
+from bench.throughput import ROOT, bench_env
+from harness.cli import BIN
+from harness.corpus import CORPUS
+from harness.prefect import PrefectServer
+from harness.sites import write_feeds_file
 from storage import Warehouse
 from storage.lake import LakeWarehouse, migrate_into
 from tasks.models import Batch
@@ -92,7 +96,9 @@ def compare_ingest(
     }
 
 
-def _append(wh: Warehouse, batch: warehouse_scale._Batch) -> float:
+def append_timed(wh: Warehouse, batch: warehouse_scale.PrebuiltBatch) -> float:
+    """Milliseconds to commit `batch` as a run does (`find_known`, then `write`); it must be
+    all new."""
     started = time.perf_counter()
     known = wh.find_known(
         [(e.feed_name, e.url) for e in batch.entries],
@@ -107,7 +113,8 @@ def _append(wh: Warehouse, batch: warehouse_scale._Batch) -> float:
     return elapsed
 
 
-def _median_ms(action: Callable[[], object], repeats: int = 3) -> float:
+def median_ms(action: Callable[[], object], repeats: int = 3) -> float:
+    """The median of `repeats` timings of `action`, in milliseconds."""
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -116,7 +123,8 @@ def _median_ms(action: Callable[[], object], repeats: int = 3) -> float:
     return statistics.median(times)
 
 
-def _open(wh: Warehouse) -> None:
+def open_read_only(wh: Warehouse) -> None:
+    """Open a read-only connection to `wh` and close it."""
     with wh.connect(read_only=True):
         pass
 
@@ -155,22 +163,22 @@ def compare_scale(rows: int, workdir: Path, repeats: int = 3) -> dict[str, objec
     whs = {"file": Warehouse(path), "lake": lake}
     numbers = iter(range(rows, rows + (2 * repeats + 2) * BATCH, BATCH))
     for name, wh in whs.items():  # one-time costs: first plans, the lake's first commit
-        _append(wh, warehouse_scale._Batch(next(numbers), BATCH, f"warmup-{name}"))
+        append_timed(wh, warehouse_scale.PrebuiltBatch(next(numbers), BATCH, f"warmup-{name}"))
     append: dict[str, list[float]] = {name: [] for name in whs}
     for r in range(repeats):
         for name, wh in whs.items():
-            batch = warehouse_scale._Batch(next(numbers), BATCH, f"{name}-{r}")
-            append[name].append(_append(wh, batch))
-    query = {name: _median_ms(lambda wh=wh: wh.query(QUERY), 5) for name, wh in whs.items()}
+            batch = warehouse_scale.PrebuiltBatch(next(numbers), BATCH, f"{name}-{r}")
+            append[name].append(append_timed(wh, batch))
+    query = {name: median_ms(lambda wh=wh: wh.query(QUERY), 5) for name, wh in whs.items()}
     opening, open_query = {}, {}
     first: dict[str, list[float]] = {name: [] for name in whs}
     for _ in range(3):
         for name, wh in whs.items():
             first[name].append(_first_open_ms(str(wh)))
     for name, wh in whs.items():
-        opening[name] = _median_ms(lambda wh=wh: _open(wh), 5)
+        opening[name] = median_ms(lambda wh=wh: open_read_only(wh), 5)
         with wh.connect(read_only=True) as con:
-            open_query[name] = _median_ms(lambda con=con: con.execute(QUERY).fetchall(), 5)
+            open_query[name] = median_ms(lambda con=con: con.execute(QUERY).fetchall(), 5)
     answers = {name: wh.query(QUERY)[1] for name, wh in whs.items()}
     # The appends differ (each side got its own new articles), their sums may not.
     totals = {name: sum(row[1] for row in rows) for name, rows in answers.items()}
@@ -269,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.lake", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "lake.json")
     parser.add_argument("--rows", type=int, default=1_000_000, help="articles in the warehouse")
     parser.add_argument(
@@ -286,13 +294,13 @@ def main(argv: list[str] | None = None) -> int:
             BenchServer(args.corpus, limit=args.pages) as site,
             PrefectServer(workdir / "prefect") as prefect,
         ):
-            env = _clean_env(PREFECT_API_URL=prefect.api, PREFECT_HOME=str(workdir / "prefect"))
-            every = _write_feeds(
+            env = bench_env(PREFECT_API_URL=prefect.api, PREFECT_HOME=str(workdir / "prefect"))
+            every = write_feeds_file(
                 workdir / "feeds.toml",
                 [(f.name, f"http://{f.host}:{site.ports[f.host]}{f.path}") for f in feeds],
             )
             # The first run registers the flow with the server: on neither side.
-            _ingest(_write_feeds(workdir / "none.toml", []), str(workdir / "warm.duckdb"), env)
+            _ingest(write_feeds_file(workdir / "none.toml", []), str(workdir / "warm.duckdb"), env)
             ingest = compare_ingest(site, every, env, workdir)
         scale = compare_scale(args.rows, workdir)
     finally:

@@ -25,7 +25,7 @@ Every `every` commits, and after compaction, it records:
   PostgreSQL), data files the current snapshot reads (count, bytes), Parquet files on
   disk under the data path (count, bytes), inlined rows (in the catalog, live and all);
 - the times: the mean of the last `every` lean commits; one commit of 100 articles through
-  the `Warehouse` handle as a run makes it (`bench.lake._append`: `find_known` and `write`,
+  the `Warehouse` handle as a run makes it (`bench.lake.append_timed`: `find_known` and `write`,
   opens included; median of 3; these commits count towards the day); the analyst query of
   `bench.lake` (articles and feeds per day over the whole lake) through `Warehouse.query`
   (opening included) and on the open connection, median of 3 each; opening read-only, median
@@ -79,8 +79,10 @@ HANDLE_ROWS = 100
 """Articles in each commit through the `Warehouse` handle, whatever `rows` is."""
 
 
-def _batch(first: int, rows: int, polls: int, poll_first: int, run_id: str) -> Batch:
-    built = warehouse_scale._Batch(first, rows, run_id)
+def make_batch(first: int, rows: int, polls: int, poll_first: int, run_id: str) -> Batch:
+    """A run's batch: `rows` new articles from number `first` with their sightings, `polls`
+    feed polls from feed number `poll_first`, and the run's record."""
+    built = warehouse_scale.PrebuiltBatch(first, rows, run_id)
     finished = built.run.finished_at
     states = tuple(
         FeedState(
@@ -176,7 +178,7 @@ class Day:
         self.commits = 0
 
     def batch(self, rows: int, prefix: str) -> Batch:
-        batch = _batch(
+        batch = make_batch(
             self.next_article, rows, self.polls, self.next_poll, f"{prefix}-{self.commits}"
         )
         self.next_article += rows
@@ -185,10 +187,12 @@ class Day:
         return batch
 
     def handle_commit(self) -> float:
-        built = warehouse_scale._Batch(self.next_article, HANDLE_ROWS, f"handle-{self.commits}")
+        built = warehouse_scale.PrebuiltBatch(
+            self.next_article, HANDLE_ROWS, f"handle-{self.commits}"
+        )
         self.next_article += HANDLE_ROWS
         self.commits += 1
-        return lake_bench._append(self.wh, built)
+        return lake_bench.append_timed(self.wh, built)
 
     def figures(self, con: duckdb.DuckDBPyConnection, lean_ms: list[float]) -> dict[str, object]:
         """The lake's size and the times of its readers and writers now."""
@@ -204,13 +208,13 @@ class Day:
             "handle_commit_ms": statistics.median(
                 self.handle_commit() for _ in range(self.repeats)
             ),
-            "query_ms": lake_bench._median_ms(
-                lambda: self.wh.query(lake_bench.QUERY), self.repeats
-            ),
-            "open_query_ms": lake_bench._median_ms(
+            "query_ms": lake_bench.median_ms(lambda: self.wh.query(lake_bench.QUERY), self.repeats),
+            "open_query_ms": lake_bench.median_ms(
                 lambda: con.execute(lake_bench.QUERY).fetchall(), self.repeats
             ),
-            "open_ms": lake_bench._median_ms(lambda: lake_bench._open(self.wh), self.repeats),
+            "open_ms": lake_bench.median_ms(
+                lambda: lake_bench.open_read_only(self.wh), self.repeats
+            ),
             "feed_states_ms": feed_states_ms,
         }
 
@@ -356,7 +360,7 @@ def _lake(catalog: str, workdir: Path) -> Iterator[LakeWarehouse]:
         yield LakeWarehouse(lake_bench.lake_url(workdir / "lake"))
         return
     # Debian's PostgreSQL on a free loopback port, as the tests start it, stopped afterwards.
-    from bench.postgres import PostgresServer
+    from harness.postgres import PostgresServer
 
     server = PostgresServer(workdir / "postgres")
     try:

@@ -31,21 +31,14 @@ from xml.sax.saxutils import escape
 
 import duckdb
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+from harness.cli import NEWSDESK
+from harness.httpserver import LocalServer, Reply, Seen, free_port, redirect
+from harness.pages import article_page, item, rss
+from harness.sites import write_feeds_file
 
-from httpserver import LocalServer, Reply, Seen, free_port, redirect  # noqa: E402
-from sites import write_feeds_file  # noqa: E402
-
-NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
 FEEDS_PER_HOST = 10
 FAILING = ("http-500", "http-404", "http-410", "refused", "html-page")
 HOSTILE = ("gzip-bomb", "huge", "trickle", "never-answers", "redirect-loop", "billion-laughs")
-VOCABULARY = (
-    "river council budget school harbour festival railway museum library bridge election "
-    "market weather doctor tram village orchestra stadium farmer ferry"
-)
-WORDS = VOCABULARY.split()
 ENV = {
     "NEWSDESK_ALLOW_PRIVATE_NETWORK": "1",  # every "site" is on loopback
     "NEWSDESK_CONNECT_TIMEOUT": "5",
@@ -81,25 +74,6 @@ class LoadResult:
     output_tail: str = ""
 
 
-def article_page(name: str) -> bytes:
-    rng = random.Random(name)
-    paragraphs = "".join(
-        "<p>" + " ".join(rng.choice(WORDS) for _ in range(40)) + ".</p>" for _ in range(5)
-    )
-    return (
-        f"<html><head><title>Story {name}</title></head><body><article><h1>Story {name}</h1>"
-        f"{paragraphs}</article></body></html>"
-    ).encode()
-
-
-def rss(link: str, title: str) -> bytes:
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
-        f"<item><title>{escape(title)}</title><link>{escape(link)}</link>"
-        f"<description>About {escape(title)}</description></item></channel></rss>"
-    ).encode()
-
-
 def assign_kinds(count: int, seed: int = 7) -> list[str]:
     """5% failing, 5% slow, 1% hostile (at least one of each), the rest healthy."""
     failing = max(1, round(count * 0.05))
@@ -128,10 +102,13 @@ def route_feed(server: LocalServer, index: int, kind: str) -> str:
     path = f"/feeds/{index}.xml"
     page = f"/stories/{index}.html"
     link = server.url(page)
-    ok = Reply(headers={"Content-Type": "application/rss+xml"}, body=rss(link, f"Story {index}"))
+    ok = Reply(
+        headers={"Content-Type": "application/rss+xml"}, body=rss([item(link, f"Story {index}")])
+    )
     if kind in ("healthy", "slow", "billion-laughs"):
         server.routes[page] = Reply(
-            headers={"Content-Type": "text/html"}, body=article_page(str(index))
+            headers={"Content-Type": "text/html"},
+            body=article_page(f"Story {index}", str(index), paragraphs=5),
         )
     if kind == "refused":
         return f"http://{server.host}:{free_port()}{path}"
@@ -148,7 +125,10 @@ def _feed_route(kind: str, ok: Reply, path: str, link: str):
     if kind.startswith("http-"):
         return Reply(status=int(kind.removeprefix("http-")))
     if kind == "html-page":
-        return Reply(headers={"Content-Type": "text/html"}, body=article_page("home"))
+        return Reply(
+            headers={"Content-Type": "text/html"},
+            body=article_page("Story home", "home", paragraphs=5),
+        )
     if kind == "gzip-bomb":
         return Reply(
             headers={**rss_type, "Content-Encoding": "gzip"},

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -58,18 +57,18 @@ from urllib.parse import urlsplit
 import duckdb
 import trafilatura
 
+from bench.credits import credit_report
+from harness.cli import NEWSDESK
+from harness.corpus import CORPUS, load_scorer
+from harness.httpserver import LocalServer, Reply
+from harness.sites import write_feeds_file
+from tasks.encoding import decode_html
+from tasks.page.language import detect_language
+from tasks.text import language_code
+from tasks.urls import normalize_url
+
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
 DOCS = ROOT / "docs" / "benchmarks.md"
-sys.path.insert(0, str(ROOT / "tests"))
-
-from httpserver import LocalServer, Reply  # noqa: E402
-
-from bench.credits import credit_report  # noqa: E402
-from tasks.encoding import decode_html  # noqa: E402
-from tasks.page.language import detect_language  # noqa: E402
-from tasks.text import language_code  # noqa: E402
-from tasks.urls import normalize_url  # noqa: E402
 
 # ---------------------------------------------------------------- scoring
 
@@ -250,20 +249,14 @@ def run_pipeline(served: list[Served], base_holder: list[str]) -> tuple[dict[str
         base_holder.append(base)
         for page in served:
             server.routes[page.path] = Reply(headers={"Content-Type": "text/html"}, body=page.body)
-        lines = []
+        feeds = {}
         for n in range(4):
             server.routes[f"/quality-feed-{n}.xml"] = Reply(
                 headers={"Content-Type": "application/rss+xml"},
                 body=undated_feed(base, served[n::4]),
             )
-            lines += [
-                "[[feeds]]",
-                f'name = "corpus-{n}"',
-                f'url = "{base}/quality-feed-{n}.xml"',
-                "",
-            ]
-        feeds_file = Path(tmp) / "feeds.toml"
-        feeds_file.write_text("\n".join(lines), encoding="utf-8")
+            feeds[f"corpus-{n}"] = f"{base}/quality-feed-{n}.xml"
+        feeds_file = write_feeds_file(Path(tmp) / "feeds.toml", feeds)
         db = Path(tmp) / "news.duckdb"
         env = {
             **os.environ,
@@ -272,11 +265,10 @@ def run_pipeline(served: list[Served], base_holder: list[str]) -> tuple[dict[str
             "NEWSDESK_PER_HOST_CONCURRENCY": "8",
             "NEWSDESK_PER_HOST_DELAY": "0",
         }
-        cli = Path(sys.executable).parent / "newsdesk"
         started = time.perf_counter()
         subprocess.run(
             [
-                str(cli),
+                NEWSDESK,
                 "ingest",
                 "--feeds",
                 str(feeds_file),
@@ -352,16 +344,6 @@ def run_in_process(served: list[Served], base: str) -> tuple[dict[str, Reading],
 
 
 # ---------------------------------------------------------------- the report
-
-
-def load_scorer(corpus: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "extract_f1", corpus.parent / "tools" / "extract_f1.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
@@ -669,7 +651,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         prog="python -m bench.quality", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--in-process", action="store_true", help="call extract_article directly")
     parser.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     parser.add_argument("--misses", action="store_true", help="list every miss")

@@ -49,7 +49,11 @@ from bench import lake, warehouse_scale
 from bench.procs import Measured, run_measured
 from bench.server import BenchServer
 from bench.site import corpus_pages, plan_feeds
-from bench.throughput import BIN, DEFAULT_CORPUS, PrefectServer, _clean_env, _write_feeds
+from bench.throughput import bench_env
+from harness.cli import BIN
+from harness.corpus import CORPUS
+from harness.prefect import PrefectServer
+from harness.sites import write_feeds_file
 from storage import Warehouse
 from tasks.models import FeedEntry, FeedSpec, FeedState, FetchedFeed, ParsedFeed
 from tasks.run.feedstate import PollPolicy, feeds_to_poll, next_feed_state
@@ -208,12 +212,12 @@ def end_to_end(corpus: Path, pages: int, workdir: Path, shards: int = 2) -> dict
         BenchServer(corpus, limit=pages) as site,
         PrefectServer(workdir / "prefect") as prefect,
     ):
-        env = _clean_env(PREFECT_API_URL=prefect.api, PREFECT_HOME=str(workdir / "prefect"))
-        every = _write_feeds(
+        env = bench_env(PREFECT_API_URL=prefect.api, PREFECT_HOME=str(workdir / "prefect"))
+        every = write_feeds_file(
             workdir / "feeds.toml",
             [(f.name, f"http://{f.host}:{site.ports[f.host]}{f.path}") for f in feeds],
         )
-        none = _write_feeds(workdir / "none.toml", [])
+        none = write_feeds_file(workdir / "none.toml", [])
         # The first run registers the flow with the server and creates the lake.
         _ingest(["--feeds", str(none), "--db", db], env)
         runs: dict[int, Measured] = {}
@@ -237,7 +241,9 @@ def end_to_end(corpus: Path, pages: int, workdir: Path, shards: int = 2) -> dict
     articles = int(Warehouse(db).query("SELECT count(*) FROM articles")[1][0][0])
     wh = Warehouse(db)
     commits = [
-        lake._append(wh, warehouse_scale._Batch(10_000_000 + k * 100, 100, f"commit-{k}"))
+        lake.append_timed(
+            wh, warehouse_scale.PrebuiltBatch(10_000_000 + k * 100, 100, f"commit-{k}")
+        )
         for k in range(5)
     ]
     return {
@@ -312,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench.scale", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--feeds", type=int, default=18_000, help="feeds in the simulation")
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument(
         "--pages", type=int, default=100, help="corpus pages per host for the end-to-end runs"
     )

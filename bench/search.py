@@ -43,12 +43,14 @@ from pathlib import Path
 
 import duckdb
 
+from harness.cli import NEWSDESK
+from harness.corpus import CORPUS
+from harness.httpserver import LocalServer
+from harness.sites import corpus_pages, serve_corpus_feeds, write_feeds_file
 from storage import search
 from storage.extensions import load_extension
 from storage.migrations import lookup_key
 
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
 STEMMERS = {
     "en": "english",
     "de": "german",
@@ -132,21 +134,10 @@ def scale(rows: int) -> dict[str, float]:
 
 def ingest_corpus(work: Path) -> Path:
     """The corpus pages ingested through the CLI into `work/corpus.duckdb`."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from httpserver import LocalServer, Reply
-    from sites import corpus_pages, rss_feed, serve_corpus_pages, write_feeds_file
-
     pages = corpus_pages(CORPUS, ["aeb-", "wcxb-", "traf-"])
     db = work / "corpus.duckdb"
     with LocalServer() as server:
-        serve_corpus_pages(server, CORPUS, pages)
-        feeds = {}
-        for n in range(3):
-            body = rss_feed(server, pages[n::3])
-            server.routes[f"/feed{n}.xml"] = Reply(
-                headers={"Content-Type": "application/rss+xml"}, body=body
-            )
-            feeds[f"corpus-{n}"] = server.url(f"/feed{n}.xml")
+        feeds = serve_corpus_feeds(server, CORPUS, pages)
         feeds_file = write_feeds_file(work / "feeds.toml", feeds)
         env = {
             **os.environ,
@@ -154,7 +145,7 @@ def ingest_corpus(work: Path) -> Path:
             "NEWSDESK_PER_HOST_DELAY": "0",
             "NEWSDESK_PREFECT_SERVER": os.environ.get("NEWSDESK_PREFECT_SERVER", "ephemeral"),
         }
-        cli = [str(Path(sys.executable).parent / "newsdesk"), "ingest"]
+        cli = [NEWSDESK, "ingest"]
         cli += ["--feeds", str(feeds_file), "--db", str(db), "--max-articles-per-feed", "0"]
         subprocess.run(cli, env=env, check=True, capture_output=True)
     return db

@@ -29,7 +29,9 @@ _REASONS = {200: "OK", 304: "Not Modified", 404: "Not Found", 400: "Bad Request"
 _MODIFIED_AT = parsedate_to_datetime(LAST_MODIFIED)
 
 
-class _Stats:
+class Stats:
+    """What the server answered, and the shortest gap between two requests to one host."""
+
     def __init__(self) -> None:
         self.reset()
 
@@ -80,7 +82,9 @@ def _answer(status: int, headers: dict[str, str], body: bytes) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-async def _serve(resources: dict[str, Resource], host: str, stats: _Stats, sock: socket.socket):
+async def serve_host(resources: dict[str, Resource], host: str, stats: Stats, sock: socket.socket):
+    """Answer on `sock`, listening for `host`, from `resources` (path -> resource)."""
+
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
@@ -142,12 +146,12 @@ def _main(
 ) -> None:
     ports = {host: sock.getsockname()[1] for host, sock in sockets.items()}
     site = build_site(corpus, ports, tuple(sockets), limit)
-    stats = _Stats()
+    stats = Stats()
     ready.send(ports)
 
     async def all_hosts() -> None:
         await asyncio.gather(
-            *(_serve(site[host], host, stats, sock) for host, sock in sockets.items())
+            *(serve_host(site[host], host, stats, sock) for host, sock in sockets.items())
         )
 
     asyncio.run(all_hosts())

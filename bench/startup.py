@@ -23,8 +23,6 @@ table and the ratios to the import floor (the target: at most 2.5× with a runni
 
 from __future__ import annotations
 
-import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,13 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from harness.cli import BIN, clean_env
+from harness.httpserver import free_port
+from harness.sites import write_feeds_file
 
 
 def _timed(args: list[str], env: dict[str, str], cwd: Path) -> float:
@@ -51,16 +45,10 @@ def run(repeats: int = 3) -> dict[str, float]:
     root = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        feeds = work / "feeds.toml"
-        feeds.write_text("feeds = []\n")
-        db = work / "news.duckdb"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSDESK_"))}
-        env |= {
-            "PREFECT_HOME": str(work / "prefect-home"),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false",
-            "NEWSDESK_DB": str(db),
-        }
+        feeds = write_feeds_file(work / "feeds.toml", {})
+        env = clean_env(
+            PREFECT_HOME=str(work / "prefect-home"), NEWSDESK_DB=str(work / "news.duckdb")
+        )
         ingest = [str(BIN / "newsdesk"), "ingest", "--feeds", str(feeds)]
         commands = {
             "import_floor_s": ([sys.executable, "-c", "import flows.ingest"], env),
@@ -69,7 +57,7 @@ def run(repeats: int = 3) -> dict[str, float]:
             "empty_server_s": (ingest, env),
         }
         server = [str(BIN / "newsdesk"), "server"]
-        port = str(_free_port())
+        port = str(free_port())
         results = {"server_start_s": _timed([*server, "start", "--port", port], env, root)}
         try:
             for args, command_env in commands.values():

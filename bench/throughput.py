@@ -39,9 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -56,86 +54,30 @@ from bench import baseline
 from bench.procs import Measured, run_measured
 from bench.server import BenchServer
 from bench.site import ENTRIES_PER_FEED, HOSTS, corpus_pages, page_url, plan_feeds
+from harness.cli import BIN, clean_env
+from harness.corpus import CORPUS
+from harness.prefect import PrefectServer
+from harness.sites import write_feeds_file
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
-BIN = Path(sys.executable).parent
 PER_HOST_DELAY = 0.01
 MIB = 1024 * 1024
 LAKE_ROWS = 100_000
 """The file-vs-lake comparison's warehouse size here; `python -m bench.lake` takes 1,000,000."""
 
 
-def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSDESK_"))}
-    env.update(
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY="false",
+def bench_env(**extra: str) -> dict[str, str]:
+    """The environment of the benchmark's CLI runs: a clean one (`harness.cli.clean_env`) in
+    which loopback sites are allowed and requests to one host are spaced by `PER_HOST_DELAY`."""
+    return clean_env(
         NEWSDESK_ALLOW_PRIVATE_NETWORK="1",  # every site of the benchmark is on loopback
         NEWSDESK_PER_HOST_DELAY=str(PER_HOST_DELAY),
+        **extra,
     )
-    env.update(extra)
-    return env
 
 
-class PrefectServer:
-    """`prefect server start` on a free loopback port with its own PREFECT_HOME; on its own
-    SQLite database, or on `database_url` (`postgresql+asyncpg://…`)."""
-
-    def __init__(self, home: Path, database_url: str | None = None) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.api = f"http://127.0.0.1:{self.port}/api"
-        self.home = home
-        self.database_url = database_url
-        home.mkdir(parents=True, exist_ok=True)
-        self._log = (home / "server.log").open("w")
-
-    def __enter__(self) -> PrefectServer:
-        env = _clean_env(
-            PREFECT_HOME=str(self.home),
-            PREFECT_SERVER_API_HOST="127.0.0.1",
-            PREFECT_SERVER_API_PORT=str(self.port),
-            PREFECT_UI_ENABLED="false",
-        )
-        if self.database_url:
-            env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database_url
-        self._process = subprocess.Popen(
-            [str(BIN / "prefect"), "server", "start"],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.api}/health", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if self._process.poll() is not None:
-                break
-            time.sleep(0.5)
-        self.__exit__()
-        raise RuntimeError(f"the Prefect server did not start; see {self.home / 'server.log'}")
-
-    def __exit__(self, *exc: object) -> None:
-        self._process.terminate()
-        try:
-            self._process.wait(30)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-        self._log.close()
-
-
-def _write_feeds(path: Path, feeds: list[tuple[str, str]]) -> Path:
-    lines = [f'[[feeds]]\nname = "{name}"\nurl = "{url}"\n' for name, url in feeds]
-    path.write_text("\n".join(lines) if lines else "feeds = []\n", encoding="utf-8")
-    return path
-
-
-def _ingest(feeds_file: Path, db: Path, env: dict[str, str]) -> Measured:
+def measured_ingest(feeds_file: Path, db: Path, env: dict[str, str]) -> Measured:
+    """`newsdesk ingest` of every entry into `db`, measured; it must succeed."""
     args = [str(BIN / "newsdesk"), "ingest", "--feeds", str(feeds_file), "--db", str(db)]
     measured = run_measured([*args, "--max-articles-per-feed", "0"], env)
     if measured.returncode != 0:
@@ -143,7 +85,8 @@ def _ingest(feeds_file: Path, db: Path, env: dict[str, str]) -> Measured:
     return measured
 
 
-def _last_run(db: Path) -> dict[str, object]:
+def last_run(db: Path) -> dict[str, object]:
+    """The latest run's record in the file `db`, with the articles stored in all."""
     with duckdb.connect(str(db), read_only=True) as con:
         cursor = con.execute("SELECT * FROM ingest_runs ORDER BY started_at DESC LIMIT 1")
         names = [d[0] for d in cursor.description]
@@ -187,32 +130,33 @@ def measure(
 
     with BenchServer(corpus, limit=limit) as site, PrefectServer(workdir / "prefect") as prefect:
         ports = site.ports
-        env = _clean_env(PREFECT_API_URL=prefect.api, PREFECT_HOME=str(workdir / "prefect"))
+        env = bench_env(PREFECT_API_URL=prefect.api, PREFECT_HOME=str(workdir / "prefect"))
         all_feeds = [(f.name, f"http://{f.host}:{ports[f.host]}{f.path}") for f in feeds]
-        every = _write_feeds(workdir / "feeds.toml", all_feeds)
-        small = _write_feeds(workdir / "feeds-200.toml", all_feeds[: 200 // ENTRIES_PER_FEED])
-        empty = _write_feeds(workdir / "feeds-empty.toml", [])
+        every = write_feeds_file(workdir / "feeds.toml", all_feeds)
+        small = write_feeds_file(workdir / "feeds-200.toml", all_feeds[: 200 // ENTRIES_PER_FEED])
+        empty = write_feeds_file(workdir / "feeds-empty.toml", [])
 
         step("baseline: bare trafilatura pool")
         jobs = [(p.path, page_url(h, ports[h], p.id)) for h in HOSTS for p in pages]
         results["baseline"] = baseline.run(jobs)
 
         step("fixed cost: empty runs")
-        _ingest(empty, workdir / "warm.duckdb", env)  # the first run also registers the flow
-        empties = [_ingest(empty, workdir / "empty.duckdb", env) for _ in range(3)]
+        # The first run also registers the flow.
+        measured_ingest(empty, workdir / "warm.duckdb", env)
+        empties = [measured_ingest(empty, workdir / "empty.duckdb", env) for _ in range(3)]
         python = str(BIN / "python")
         results["empty"] = {
             "seconds": statistics.median(m.seconds for m in empties),
             "python_s": _timed([python, "-c", "pass"], env),
             "imports_s": _timed([python, "-c", "import newsdesk.cli, flows.ingest"], env),
-            "flow_s": _last_run(workdir / "empty.duckdb")["duration_seconds"],
+            "flow_s": last_run(workdir / "empty.duckdb")["duration_seconds"],
         }
 
         step("cold ingest: every feed, fresh warehouse")
         site.reset()
-        cold = _ingest(every, workdir / "cold.duckdb", env)
+        cold = measured_ingest(every, workdir / "cold.duckdb", env)
         stats = site.stats()
-        run = _last_run(workdir / "cold.duckdb")
+        run = last_run(workdir / "cold.duckdb")
         results["cold"] = {
             "seconds": cold.seconds,
             "feeds": len(all_feeds),
@@ -228,13 +172,13 @@ def measure(
 
         step("idle re-poll: the same feeds, unchanged (three times)")
         site.reset()
-        idle = _ingest(every, workdir / "cold.duckdb", env)
+        idle = measured_ingest(every, workdir / "cold.duckdb", env)
         answers = site.stats()["answers"]  # the first re-poll's: 304s and same bodies
-        idle_runs = [_last_run(workdir / "cold.duckdb")]
+        idle_runs = [last_run(workdir / "cold.duckdb")]
         seconds = [idle.seconds]
         for _ in range(2):
-            seconds.append(_ingest(every, workdir / "cold.duckdb", env).seconds)
-            idle_runs.append(_last_run(workdir / "cold.duckdb"))
+            seconds.append(measured_ingest(every, workdir / "cold.duckdb", env).seconds)
+            idle_runs.append(last_run(workdir / "cold.duckdb"))
         run = idle_runs[0]
         results["idle"] = {
             "seconds": statistics.median(seconds),
@@ -251,14 +195,14 @@ def measure(
         from bench import lake
 
         step("file vs lake: cold ingest and idle re-polls of a quarter of the feeds")
-        quarter = _write_feeds(workdir / "feeds-quarter.toml", all_feeds[: len(all_feeds) // 4])
+        quarter = write_feeds_file(workdir / "feeds-quarter.toml", all_feeds[: len(all_feeds) // 4])
         results["lake_ingest"] = lake.compare_ingest(site, quarter, env, workdir)
 
         step("memory: 200 articles, fresh warehouse")
-        few = _ingest(small, workdir / "small.duckdb", env)
+        few = measured_ingest(small, workdir / "small.duckdb", env)
         results["small"] = {
             "seconds": few.seconds,
-            "articles": _last_run(workdir / "small.duckdb")["articles_total"],
+            "articles": last_run(workdir / "small.duckdb")["articles_total"],
             "peak_rss_mib": few.peak_rss_bytes / MIB,
         }
 
@@ -267,8 +211,8 @@ def measure(
     ephemeral_env["PREFECT_HOME"] = str(workdir / "prefect-ephemeral")
     # Without it the CLI would start (and leave running) its background server on port 4200.
     ephemeral_env["NEWSDESK_PREFECT_SERVER"] = "ephemeral"
-    first = _ingest(empty, workdir / "eph.duckdb", ephemeral_env)
-    again = _ingest(empty, workdir / "eph.duckdb", ephemeral_env)
+    first = measured_ingest(empty, workdir / "eph.duckdb", ephemeral_env)
+    again = measured_ingest(empty, workdir / "eph.duckdb", ephemeral_env)
     results["ephemeral"] = {"first_s": first.seconds, "seconds": again.seconds}
 
     from bench import feed_parsing, warehouse_scale
@@ -372,7 +316,7 @@ def table(r: dict[str, dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument(
         "--scale-rows", type=int, default=1_000_000, help="articles pre-filled for the scale test"

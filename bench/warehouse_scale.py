@@ -84,8 +84,8 @@ def _sentences(count: int) -> tuple[str, ...]:
 
 SENTENCES = _sentences(97)
 
-# Every column is a function of the article number `i`; `_entry`, `_text` and `_article` below
-# build the same values in Python. Parameters are named ($first, $count, ...) and bound.
+# Every column is a function of the article number `i`; `make_entry`, `_text` and `make_article`
+# below build the same values in Python. Parameters are named ($first, $count, ...) and bound.
 _NUMBERED = """
     WITH numbered AS (
         SELECT i,
@@ -203,7 +203,8 @@ def _feed_name(i: int) -> str:
     return f"feed-{i % FEEDS:02d}"
 
 
-def _entry(i: int) -> FeedEntry:
+def make_entry(i: int) -> FeedEntry:
+    """The feed entry of article number `i`."""
     published = _published(i)
     site = i % SITES
     url = f"https://site{site}.example/news/{published:%Y/%m/%d}/{i}.html"
@@ -223,7 +224,8 @@ def _text(i: int) -> str:
     return f"Report {i} from site {i % SITES}. " + " ".join(SENTENCES[p] for p in picks)
 
 
-def _article(entry: FeedEntry, i: int) -> Article:
+def make_article(entry: FeedEntry, i: int) -> Article:
+    """Article number `i`, as read from the page of `entry`."""
     text = _text(i)
     return Article(
         article_id=article_id(entry.url),
@@ -248,13 +250,13 @@ def _article(entry: FeedEntry, i: int) -> Article:
     )
 
 
-class _Batch:
+class PrebuiltBatch:
     """One run's worth of new articles, built before the clock starts."""
 
     def __init__(self, first: int, size: int, run_id: str) -> None:
         numbers = range(first, first + size)
-        self.entries = [_entry(i) for i in numbers]
-        self.articles = [_article(e, i) for e, i in zip(self.entries, numbers, strict=True)]
+        self.entries = [make_entry(i) for i in numbers]
+        self.articles = [make_article(e, i) for e, i in zip(self.entries, numbers, strict=True)]
         self.sightings = [
             sighting_of(e, a.article_id) for e, a in zip(self.entries, self.articles, strict=True)
         ]
@@ -288,7 +290,7 @@ class _Batch:
         )
 
 
-def append_once(path: Path, batch: _Batch) -> float:
+def append_once(path: Path, batch: PrebuiltBatch) -> float:
     """Look the batch up and append it as a run does; return the milliseconds taken."""
     started = time.perf_counter()
     with connect(path, read_only=True) as con:
@@ -339,12 +341,14 @@ def run(
         fill_seconds = prefill(filled, rows, batch)
         # Article numbers past the pre-filled ones: every append brings only new articles.
         numbers = iter(range(rows, rows + (2 * repeats + 1) * batch, batch))
-        append_once(_created(root / "warmup.duckdb"), _Batch(next(numbers), batch, "warmup"))
+        append_once(_created(root / "warmup.duckdb"), PrebuiltBatch(next(numbers), batch, "warmup"))
         empty_ms, filled_ms = [], []
         for r in range(repeats):
             empty = _created(root / f"empty-{r}.duckdb")
-            empty_ms.append(append_once(empty, _Batch(next(numbers), batch, f"empty-{r}")))
-            filled_ms.append(append_once(filled, _Batch(next(numbers), batch, f"filled-{r}")))
+            empty_ms.append(append_once(empty, PrebuiltBatch(next(numbers), batch, f"empty-{r}")))
+            filled_ms.append(
+                append_once(filled, PrebuiltBatch(next(numbers), batch, f"filled-{r}"))
+            )
 
     empty_median = statistics.median(empty_ms)
     filled_median = statistics.median(filled_ms)

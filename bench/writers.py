@@ -13,8 +13,8 @@ For each catalog and each number of writers (and 1 writer first, the baseline, i
 run), on a fresh lake (created and migrated before the clock starts, untimed):
 
 - N writer processes (multiprocessing, spawn) each build `batches` batches of `rows` articles
-  with their sightings, feed polls and run record (`bench.lake_growth._batch`, with
-  `bench.warehouse_scale._Batch`'s articles; no network), load the lake once (imports,
+  with their sightings, feed polls and run record (`bench.lake_growth.make_batch`, with
+  `bench.warehouse_scale.PrebuiltBatch`'s articles; no network), load the lake once (imports,
   extensions), then wait for one signal and all start together;
 - each batch goes through the `Warehouse` handle as a run's does: `find_known` for its
   entries, the entries already recorded dropped, then `write`. A fraction `overlap` of every
@@ -44,14 +44,15 @@ is SIGKILLed, alternately a random live one at a random moment and the one holdi
 lock, a moment after it took it; a replacement starts at once on the same slot (the same
 articles: what the killed run had committed it finds recorded). When every writer is done, a
 later writer must commit a batch within a minute (the lock died with its holder), and the
-invariants must hold: no duplicate article_id, url or (feed_name, entry_url) sighting, no
-sighting without its article, every article any writer reported committed is stored, and every
-article of every slot is stored once.
+invariants must hold: those every warehouse keeps (`harness.invariants`: no duplicate
+article_id, url, canonical_url or sighting, batches whole, versions complete), every article any
+writer reported committed is stored, and every article of every slot is stored once.
 
 With `--plain` the writers write through `LakeWarehouse` itself and only `find_known` and
 `write` are timed (no lock split, no check of the holds): this runs on a tree from before
 `commit_lock` (12779b1), the claims design, for a comparison on the same machine (copy this file
-into a worktree of that commit and run it there with `--plain --kills 0`).
+as it was at 8cd4903, before the harness package, into a worktree of that commit's parent and
+run it there with `--plain --kills 0`).
 
 The machine's load average is printed with the figures: on a shared 2-core machine the times
 move with it, the invariants do not.
@@ -79,6 +80,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import lake_growth, warehouse_scale
+from harness.invariants import violations
 from storage.lake import LakeWarehouse
 from storage.schemas import stage_batch, writable
 from tasks.models import Batch, BatchResult, WriteOutcome
@@ -137,7 +139,7 @@ class Plan:
         """The article ids that `slots`, each having committed its first `batches` batches
         (all of them by default), leave stored."""
         return {
-            article_id(warehouse_scale._entry(i).url)
+            article_id(warehouse_scale.make_entry(i).url)
             for slot in slots
             for b in range(self.batches if batches is None else batches)
             for part in self.numbers(slot, b)
@@ -148,10 +150,10 @@ class Plan:
 def build_batch(plan: Plan, slot: int, batch: int, run_id: str) -> Batch:
     """`slot`'s batch `batch`, as a run's: articles, sightings, `POLLS` feed polls, run record."""
     shared, own = plan.numbers(slot, batch)
-    mine = lake_growth._batch(
+    mine = lake_growth.make_batch(
         own.start, len(own), POLLS, (slot * plan.batches + batch) * POLLS, run_id
     )
-    common = warehouse_scale._Batch(shared.start, len(shared), run_id)
+    common = warehouse_scale.PrebuiltBatch(shared.start, len(shared), run_id)
     return Batch(
         tuple(common.articles) + mine.articles,
         tuple(common.sightings) + mine.sightings,
@@ -379,30 +381,12 @@ class Writers:
 
 
 def check(url: str, expected: set[str] | None, committed: set[str]) -> dict[str, Any]:
-    """The invariants of a lake after concurrent (and killed) writers; `failures` lists any
-    that do not hold."""
+    """The invariants of a lake after concurrent (and killed) writers (`harness.invariants`,
+    and that what was reported committed, or `expected`, is stored); `failures` lists any that
+    do not hold."""
+    broken, counts = violations(url)
+    failures = [f"{name}: {found}" for name, found in broken.items()]
     wh = LakeWarehouse(url)
-
-    def value(sql: str) -> int:
-        return int(wh.query(sql)[1][0][0])
-
-    failures = []
-    for name, sql in (
-        ("duplicate article_id", "SELECT count(*) - count(DISTINCT article_id) FROM articles"),
-        ("duplicate url", "SELECT count(*) - count(DISTINCT url) FROM articles"),
-        (
-            "duplicate (feed_name, entry_url)",
-            "SELECT count(*) FROM (SELECT feed_name, entry_url FROM feed_entries "
-            "GROUP BY ALL HAVING count(*) > 1)",
-        ),
-        (
-            "sighting without its article",
-            "SELECT count(*) FROM feed_entries e WHERE NOT EXISTS "
-            "(SELECT 1 FROM articles a WHERE a.article_id = e.article_id)",
-        ),
-    ):
-        if found := value(sql):
-            failures.append(f"{name}: {found}")
     stored = {row[0] for row in wh.query("SELECT article_id FROM articles")[1]}
     if missing := committed - stored:
         failures.append(f"{len(missing)} articles reported committed are not stored")
@@ -413,8 +397,8 @@ def check(url: str, expected: set[str] | None, committed: set[str]) -> dict[str,
         )
     return {
         "articles": len(stored),
-        "sightings": value("SELECT count(*) FROM feed_entries"),
-        "runs": value("SELECT count(*) FROM ingest_runs"),
+        "sightings": counts["sightings"],
+        "runs": counts["runs"],
         "failures": failures,
     }
 
@@ -524,7 +508,7 @@ def lakes(catalog: str, workdir: Path) -> Iterator[Lakes]:
             lambda name: (f"ducklake:sqlite:{workdir / name / 'catalog.sqlite'}", None),
         )
         return
-    from bench.postgres import PostgresServer
+    from harness.postgres import PostgresServer
 
     root = workdir / "postgres"
     root.mkdir(parents=True)

@@ -67,12 +67,13 @@ def _prefect_environment(verbose: bool = False) -> None:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "ERROR")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def parser() -> argparse.ArgumentParser:
+    """The `newsdesk` command's parser: every command and option (the docs test reads it)."""
+    root = argparse.ArgumentParser(
         prog="newsdesk",
         description="Poll news feeds, extract articles, and store them in a DuckDB warehouse.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ingest = sub.add_parser(
         "ingest", help="run the ingest flow once", description="Run the ingest flow once."
@@ -274,7 +275,7 @@ def _parser() -> argparse.ArgumentParser:
     feeds.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
     _output_options(feeds)
     _feeds_actions(feeds)
-    return parser
+    return root
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
@@ -364,7 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         own, duckdb_args = split_arguments(argv[1:])
         argv = ["shell", *own]
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     if args.command == "shell":
         args.duckdb_args = duckdb_args
     try:

@@ -1,45 +1,22 @@
-"""Lakes for tests: a real PostgreSQL server for catalogs, the backends the storage contract runs
-on, and a site whose feeds overlap (the invariants every warehouse keeps are `invariants`')."""
+"""Lakes for tests: a real PostgreSQL server for catalogs, and the backends the storage contract
+runs on (`harness.invariants` checks what every warehouse keeps)."""
 
 from __future__ import annotations
 
 import contextlib
-import os
-import random
 import shutil
 import sqlite3
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 import pytest
-from httpserver import LocalServer, Reply, Seen
 
-from bench.postgres import PostgresServer, PostgresUnavailable
+from harness.postgres import PostgresServer, PostgresUnavailable
 from storage import Warehouse
-from tasks.urls import normalize_url
-
-NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
-WORDS = [
-    "river",
-    "council",
-    "budget",
-    "school",
-    "harbour",
-    "festival",
-    "railway",
-    "museum",
-    "library",
-    "bridge",
-]
-T0 = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")
@@ -199,78 +176,3 @@ def on(*names: str) -> pytest.MarkDecorator:
     """Run a test of the contract on these backends only (see `backend`)."""
     assert set(names) <= set(BACKENDS), names
     return pytest.mark.parametrize("backend", names, indirect=True)
-
-
-class OverlapSite:
-    """`feeds` Atom feeds; story n is listed by feeds n % feeds and (n + 1) % feeds, so every
-    story arrives through two feeds and every feed shares stories with two others."""
-
-    def __init__(self, server: LocalServer, feeds: int, stories: int) -> None:
-        self.server = server
-        self.feeds = feeds
-        self.stories = stories
-        for feed in range(feeds):
-            server.routes[f"/feed-{feed}.xml"] = self._feed_route(feed)
-        server.routes["/robots.txt"] = Reply(status=404)
-
-    def link(self, n: int) -> str:
-        return self.server.url(f"/story-{n}.html")
-
-    def listing(self, feed: int) -> list[int]:
-        return [n for n in range(self.stories) if feed in (n % self.feeds, (n + 1) % self.feeds)]
-
-    def listed(self) -> set[str]:
-        return {normalize_url(self.link(n)) or "" for n in range(self.stories)}
-
-    def sightings(self) -> int:
-        return sum(len(self.listing(f)) for f in range(self.feeds))
-
-    def feed_urls(self) -> dict[str, str]:
-        return {f"feed-{f}": self.server.url(f"/feed-{f}.xml") for f in range(self.feeds)}
-
-    def _feed_route(self, feed: int):
-        def route(seen: Seen) -> Reply:
-            entries = []
-            for n in self.listing(feed):
-                self.server.routes[f"/story-{n}.html"] = _page(n)
-                updated = T0 + timedelta(hours=n)
-                entries.append(
-                    f"<entry><title>Story {n}</title><link href='{escape(self.link(n))}'/>"
-                    f"<id>urn:s:{n}</id><updated>{updated:%Y-%m-%dT%H:%M:%SZ}</updated>"
-                    f"<summary>Summary {n}</summary></entry>"
-                )
-            body = (
-                '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-                f"<title>feed {feed}</title><id>urn:f:{feed}</id>"
-                f"<updated>2026-06-01T00:00:00Z</updated>{''.join(entries)}</feed>"
-            ).encode()
-            return Reply(headers={"Content-Type": "application/atom+xml"}, body=body)
-
-        return route
-
-
-def _page(n: int):
-    rng = random.Random(n)
-    paragraphs = "".join(
-        "<p>" + " ".join(rng.choice(WORDS) for _ in range(40)) + f" {n}.</p>" for _ in range(5)
-    )
-    body = (
-        f"<html><head><title>Story {n}</title></head><body><article>"
-        f"<h1>Story {n}</h1>{paragraphs}</article></body></html>"
-    ).encode()
-
-    def route(seen: Seen) -> Reply:
-        time.sleep(0.02)  # a page takes a moment, so concurrent runs overlap
-        return Reply(headers={"Content-Type": "text/html"}, body=body)
-
-    return route
-
-
-def start_ingest(feeds_file: Path, db: str, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [NEWSDESK, "ingest", "--feeds", str(feeds_file), "--db", db],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, **env},
-        start_new_session=True,
-    )

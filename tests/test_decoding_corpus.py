@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from corpus import CORPUS, needs_corpus
 
+from harness.corpus import CORPUS, needs_corpus
 from tasks.encoding import decode_html
 from tasks.feeds.parse import parse_feed
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from newsdesk.cli import _parser
+from newsdesk.cli import parser
 from newsdesk.settings import Settings
 from storage import connect
 
@@ -53,7 +53,7 @@ def test_every_setting_is_documented(field):
 
 
 def test_every_command_is_documented():
-    commands = _parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    commands = parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     for name in commands:
         assert f"`newsdesk {name}" in README, name
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from corpus import CORPUS, needs_corpus
 from legacy_news import LEGACY_NEWS, LegacyNews
 from w3lib.encoding import html_body_declared_encoding
 
+from harness.corpus import CORPUS, needs_corpus
 from tasks.encoding import decode_html
 from tasks.feeds.parse import parse_feed
 from tasks.models import FeedEntry, Page

@@ -4,6 +4,8 @@
     tasks/{fetch,feeds,page,run}/ import the leaves of tasks/ (models, text, urls, …), never
     each other; only flows/ wires them together.
     storage/ imports only the models; neither tasks/ nor storage/ imports Prefect.
+    harness/ (what tests and benchmarks share) is reached as a package, never through sys.path,
+    and no code of the product imports it; no module takes another's underscore names.
 
 Read with `ast` from the source, like the docs test reads the README.
 """
@@ -101,3 +103,56 @@ def test_the_ingest_flow_reads_as_its_steps() -> None:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
     }
     assert built & {"Sighting", "RunRecord", "FeedReport"} == set()
+
+
+PRODUCT = ("newsdesk", "flows", "tasks", "storage", "deployments")
+TOOLING = [*modules("harness"), *modules("bench"), *modules("tests")]
+
+
+@pytest.mark.parametrize("folder", PRODUCT)
+def test_the_product_never_imports_the_harness_or_the_benchmarks(folder: str) -> None:
+    for path in modules(folder):
+        assert {top(n) for n in imported(path)} & {"harness", "bench", "tests"} == set(), where(
+            path
+        )
+
+
+@pytest.mark.parametrize("path", TOOLING, ids=where)
+def test_tests_and_benchmarks_edit_no_import_path(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    assert not [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr == "path"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "sys"
+    ]
+
+
+@pytest.mark.parametrize("path", TOOLING, ids=where)
+def test_no_module_takes_another_modules_underscore_names(path: Path) -> None:
+    """`from m import _x`, or `m._x` on a module imported from the harness or the benchmarks
+    (tests of storage may reach into the module they test)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    ours: set[str] = set()
+    taken = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module != "__future__":
+            taken += [a.name for a in node.names if a.name.startswith("_") and a.name[1] != "_"]
+            if top(node.module) in ("harness", "bench"):
+                ours.update(a.asname or a.name for a in node.names)
+        elif isinstance(node, ast.Import):
+            ours.update(
+                a.asname or a.name for a in node.names if top(a.name) in ("harness", "bench")
+            )
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in ours
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            taken.append(f"{node.value.id}.{node.attr}")
+    assert taken == [], taken

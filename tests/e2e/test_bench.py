@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from corpus import CORPUS, needs_corpus
 
 from bench.server import BenchServer
 from bench.site import HOSTS
+from harness.corpus import CORPUS, needs_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ benchmark's history is one its runs recognise."""
 import time
 from pathlib import Path
 
-from bench.fleet import T0, Clock, _FleetHost, feed_url, host_of, prefill
+from bench.fleet import T0, Clock, FleetHost, feed_url, host_of, prefill
 from bench.scale import DAY, SIMULATED_DAYS, simulate, simulated_feeds
 from bench.site import Page
 from storage.lake import LakeWarehouse
@@ -29,7 +29,7 @@ def test_the_fleet_history_is_what_a_run_would_find_known(tmp_path: Path) -> Non
     hosts = ("127.0.1.1", "127.0.1.2")
     ports = dict.fromkeys(hosts, 8000)
     page = Page("p", tmp_path / "p.html", "A title & more", "Its summary.")
-    site = {h: _FleetHost(h, hosts, ports, feeds, [(page, b"<html></html>")], clock) for h in hosts}
+    site = {h: FleetHost(h, hosts, ports, feeds, [(page, b"<html></html>")], clock) for h in hosts}
     lake = LakeWarehouse(f"ducklake:sqlite:{tmp_path / 'catalog.sqlite'}")
     stored = prefill(lake, site, feeds, clock, period=900)
 

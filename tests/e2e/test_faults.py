@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import random
 import subprocess
 import sys
 import threading
@@ -22,10 +21,12 @@ from xml.sax.saxutils import escape
 
 import duckdb
 import pytest
-from httpserver import LocalServer, Reply, Seen, redirect
-from sites import conditional, write_feeds_file
 
 from flows.ingest import ingest
+from harness.analyst import AnalystSession
+from harness.httpserver import LocalServer, Reply, Seen, redirect, then
+from harness.pages import HTML, article_page, item, rss
+from harness.sites import conditional, write_feeds_file
 from storage import Warehouse, connect
 from tasks.models import RunReport
 
@@ -40,42 +41,8 @@ FAST_LIMITS = {
     "NEWSDESK_PER_HOST_CONCURRENCY": "8",
     "NEWSDESK_ALLOW_PRIVATE_NETWORK": "1",
 }
-VOCABULARY = (
-    "river council budget school harbour festival railway museum library bridge election "
-    "market weather doctor tram village orchestra stadium farmer ferry"
-)
-WORDS = VOCABULARY.split()
-HTML = {"Content-Type": "text/html; charset=utf-8"}
 RSS = {"Content-Type": "application/rss+xml"}
 MARKUP_OR_CONTROL = ("<b>", "</b>", "<i>", "<script", "\x07", "\x1b", "\x00")
-
-
-def article_page(title: str, seed: int, head: str = "") -> bytes:
-    """A page trafilatura reads as an article: a headline and six paragraphs."""
-    rng = random.Random(seed)
-    paragraphs = "".join(
-        "<p>" + " ".join(rng.choice(WORDS) for _ in range(40)) + ".</p>" for _ in range(6)
-    )
-    return (
-        f"<html><head><title>{title}</title>{head}</head><body><article><h1>{title}</h1>"
-        f"{paragraphs}</article></body></html>"
-    ).encode()
-
-
-def rss(items: list[dict[str, str]], extra_prolog: str = "") -> bytes:
-    """RSS 2.0; each item maps element names to (unescaped) text."""
-    body = "".join(
-        "<item>" + "".join(f"<{k}>{escape(v)}</{k}>" for k, v in item.items()) + "</item>"
-        for item in items
-    )
-    return (
-        f'<?xml version="1.0" encoding="utf-8"?>{extra_prolog}<rss version="2.0"><channel>'
-        f"<title>t</title><link>http://news.invalid/</link>{body}</channel></rss>"
-    ).encode()
-
-
-def item(link: str, title: str, guid: str | None = None) -> dict[str, str]:
-    return {"title": title, "link": link, "guid": guid or link, "description": f"About {title}"}
 
 
 def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
@@ -90,19 +57,6 @@ def one_value(db: Path, sql: str, params: list | None = None):
 
 def run(feeds_file: Path, db: Path, **params) -> RunReport:
     return ingest(feeds_file=str(feeds_file), db=str(db), max_articles_per_feed=0, **params)
-
-
-def then(*replies: Reply):
-    """A route that gives these replies in turn, then the last one forever; records times."""
-    answers = list(replies)
-    times: list[float] = []
-
-    def route(seen: Seen) -> Reply:
-        times.append(time.monotonic())
-        return answers.pop(0) if len(answers) > 1 else answers[0]
-
-    route.times = times  # type: ignore[attr-defined]
-    return route
 
 
 def silent(seconds: float):
@@ -343,7 +297,7 @@ def page_faults(fast_limits, tmp_path_factory) -> Iterator[PageFaults]:
             "/private/memo.html": Reply(headers=HTML, body=article_page("Private", 4)),
             "/dirty.html": Reply(
                 headers=HTML,
-                body=article_page("Dirty &lt;b&gt;headline&lt;/b&gt;\x07 here", 5, DIRTY_HEAD),
+                body=article_page("Dirty &lt;b&gt;headline&lt;/b&gt;\x07 here", 5, head=DIRTY_HEAD),
             ),
         }
         server.routes.update(pages)
@@ -634,43 +588,19 @@ def test_an_edited_article_gets_a_new_version_and_a_repeat_changes_nothing(
 # ---------------------------------------------------------------- a locked warehouse
 
 
-def hold_lock(db: Path, read_only: bool) -> subprocess.Popen:
-    """Another process with the warehouse open (an analyst's duckdb session); returns when it
-    holds the lock. Close its stdin to let go."""
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, sys; c = duckdb.connect({str(db)!r}, read_only={read_only}); "
-            "print('ok', flush=True); sys.stdin.read()",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
-    return holder
-
-
-def release(holder: subprocess.Popen) -> None:
-    assert holder.stdin is not None
-    holder.stdin.close()
-    holder.wait(timeout=30)
-
-
 def test_a_lock_taken_during_the_run_sends_the_batch_to_the_spool_and_nothing_is_lost(
     tmp_path, monkeypatch, private_network
 ) -> None:
     monkeypatch.setenv("NEWSDESK_LOCK_WAIT", "1")
     db = tmp_path / "news.duckdb"
-    holders: list[subprocess.Popen] = []
+    holders: list[AnalystSession] = []
     lock = threading.Lock()
 
     def page_that_calls_an_analyst(seen: Seen) -> Reply:
         # While the run downloads, someone opens the warehouse read-write and keeps it.
         with lock:
             if not holders:
-                holders.append(hold_lock(db, read_only=False))
+                holders.append(AnalystSession(db, read_only=False))
         return Reply(headers=HTML, body=article_page("Locked out", 1))
 
     with LocalServer() as server:
@@ -681,7 +611,7 @@ def test_a_lock_taken_during_the_run_sends_the_batch_to_the_spool_and_nothing_is
             spooled = run(feeds_file, db)
         finally:
             for holder in holders:
-                release(holder)
+                holder.close()
         assert spooled.spooled_to is not None and spooled.articles_new == 0
         assert (
             spooled.lock_error and "another process holds the warehouse lock" in spooled.lock_error
@@ -712,11 +642,8 @@ def test_a_reader_holding_the_file_all_run_long_means_a_spooled_batch(
         server.routes["/feed.xml"] = Reply(
             headers=RSS, body=rss([item(server.url("/story"), "S"), item(server.url("/b"), "B")])
         )
-        reader = hold_lock(db, read_only=True)  # `duckdb -readonly data/news.duckdb`
-        try:
+        with AnalystSession(db, read_only=True):  # `duckdb -readonly data/news.duckdb`
             report = run(feeds_file, db)
-        finally:
-            release(reader)
         assert report.spooled_to is not None
         run(feeds_file, db)
     assert one_value(db, "SELECT count(*) FROM articles") == 2
@@ -733,12 +660,8 @@ def test_a_writer_holding_the_file_from_the_start_stops_the_run_before_any_fetch
         server.routes["/feed.xml"] = Reply(headers=RSS, body=rss([]))
         feeds_file = write_feeds_file(tmp_path / "feeds.toml", {"f": server.url("/feed.xml")})
         run(feeds_file, db)
-        writer = hold_lock(db, read_only=False)
-        try:
-            with pytest.raises(WarehouseLocked):
-                run(feeds_file, db)
-        finally:
-            release(writer)
+        with AnalystSession(db, read_only=False), pytest.raises(WarehouseLocked):
+            run(feeds_file, db)
         assert len(server.requests) == 1  # only the first run's poll
 
 
@@ -757,7 +680,7 @@ def flaky_site(fast_limits, tmp_path, monkeypatch) -> Iterator[tuple[LocalServer
     answers 503 once and then works, one that is gone (404), one that is always down (503)."""
     monkeypatch.setenv("NEWSDESK_RETRY_SCHEDULE", "0s,0s")
     with LocalServer() as server:
-        story = article_page("Harbour bridge reopens after repairs", 7, STORY_HEAD)
+        story = article_page("Harbour bridge reopens after repairs", 7, head=STORY_HEAD)
         server.routes["/flaky"] = then(Reply(status=503), Reply(headers=HTML, body=story))
         server.routes["/down"] = Reply(status=503)
         items = [

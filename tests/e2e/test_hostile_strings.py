@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
-from httpserver import LocalServer, Reply
-from sites import write_feeds_file
-from test_faults import article_page, item, rss
 
-NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
-HTML = {"Content-Type": "text/html; charset=utf-8"}
+from harness.cli import newsdesk
+from harness.httpserver import LocalServer, Reply
+from harness.pages import HTML, article_page, item, rss
+from harness.sites import write_feeds_file
+
 RSS = {"Content-Type": "application/rss+xml"}
 
 
@@ -22,19 +20,8 @@ def jsonld(data: str) -> str:
 
 
 def ingest(feeds: Path, db: Path, prefect_api: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "COLUMNS": "200",
-        "PREFECT_API_URL": prefect_api,
-        "NEWSDESK_ALLOW_PRIVATE_NETWORK": "1",
-    }
-    return subprocess.run(
-        [NEWSDESK, "ingest", "--feeds", str(feeds), "--db", str(db)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
+    env = {"PREFECT_API_URL": prefect_api, "NEWSDESK_ALLOW_PRIVATE_NETWORK": "1"}
+    return newsdesk("ingest", "--feeds", str(feeds), "--db", str(db), env=env, timeout=600)
 
 
 def test_a_lone_surrogate_in_a_pages_author_stops_nothing(tmp_path, prefect_api) -> None:
@@ -43,7 +30,7 @@ def test_a_lone_surrogate_in_a_pages_author_stops_nothing(tmp_path, prefect_api)
     db = tmp_path / "news.duckdb"
     with LocalServer() as first, LocalServer(host="127.0.0.2") as other:
         first.routes["/bad"] = Reply(
-            headers=HTML, body=article_page("Council budget", 1, jsonld(bad_author))
+            headers=HTML, body=article_page("Council budget", 1, head=jsonld(bad_author))
         )
         first.routes["/good"] = Reply(headers=HTML, body=article_page("Harbour festival", 2))
         other.routes["/elsewhere"] = Reply(headers=HTML, body=article_page("Railway museum", 3))

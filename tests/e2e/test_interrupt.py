@@ -8,34 +8,24 @@ Prefect's temporary API alike); SIGTERM as `kill` or a supervisor sends it, to t
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 import duckdb
 import pytest
-from httpserver import LocalServer, Reply, Seen
-from sites import write_feeds_file
 
-NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
-VOCABULARY = "river council budget school harbour festival railway museum library bridge"
-WORDS = VOCABULARY.split()
-HTML = {"Content-Type": "text/html; charset=utf-8"}
+from harness.cli import NEWSDESK
+from harness.httpserver import LocalServer, Reply, Seen
+from harness.kills import group_alive
+from harness.pages import HTML, article_page
+from harness.sites import write_feeds_file
+
 FIRST_RUN = 3
 EXIT_WITHIN = 15.0
 """Seconds from the signal to the exit: generous for 2 busy cores; the point is not minutes."""
-
-
-def healthy_page(n: int) -> bytes:
-    rng = random.Random(n)
-    paragraphs = "".join(
-        "<p>" + " ".join(rng.choice(WORDS) for _ in range(40)) + ".</p>" for _ in range(6)
-    )
-    return f"<html><body><article><h1>Story {n}</h1>{paragraphs}</article></body></html>".encode()
 
 
 STALLING_PAGE = (
@@ -53,7 +43,7 @@ class Site:
         self.server = server
         self.links = [f"/story-{n}.html" for n in range(FIRST_RUN)]
         for n, link in enumerate(self.links):
-            server.routes[link] = Reply(headers=HTML, body=healthy_page(n))
+            server.routes[link] = Reply(headers=HTML, body=article_page(f"Story {n}", n))
         server.routes["/feed.xml"] = self._feed
         server.routes["/robots.txt"] = Reply(status=404)
 
@@ -98,21 +88,6 @@ def wait_until_extracting(server: LocalServer, proc: subprocess.Popen) -> None:
         assert time.monotonic() < deadline, "the run never reached the article pages"
         time.sleep(0.1)
     time.sleep(1.5)
-
-
-def group_alive(pgid: int) -> list[str]:
-    """Processes of the group still running (zombies aside)."""
-    alive = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                alive.append(command)
-    return alive
 
 
 def articles(db: Path) -> tuple[set[str], int]:

@@ -14,35 +14,31 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
-import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import duckdb
 import pytest
-from httpserver import LocalServer, Reply, Seen
-from invariants import check_warehouse
-from kills import kill_group
-from sites import write_feeds_file
 
+from harness.analyst import AnalystSession
+from harness.cli import start_ingest
+from harness.httpserver import LocalServer, Reply, Seen
+from harness.invariants import check_warehouse
+from harness.kills import kill_group
+from harness.pages import T0, article_page, atom, atom_entry
+from harness.sites import slow_page, write_feeds_file
 from tasks.urls import normalize_url
 
 pytestmark = pytest.mark.crash
 
-NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
 KILLS = 20
 """Trials whose kill landed while the run was alive; the issue asks for at least 20."""
 MAX_TRIALS = 40
 FEEDS = 3
 START_ENTRIES = 10
 NEW_PER_TRIAL = 2
-VOCABULARY = "river council budget school harbour festival railway museum library bridge"
-WORDS = VOCABULARY.split()
-T0 = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 class GrowingSite:
@@ -76,67 +72,27 @@ class GrowingSite:
             entries = []
             for n in reversed(range(self.entries(feed))):
                 edition = self.edition(feed, n)
-                updated = T0 + timedelta(hours=n, days=edition)
                 entries.append(
-                    f"<entry><title>Story {feed}-{n} edition {edition}</title>"
-                    f"<link href='{escape(self.link(feed, n))}'/><id>urn:s:{feed}:{n}</id>"
-                    f"<updated>{updated:%Y-%m-%dT%H:%M:%SZ}</updated>"
-                    f"<summary>Summary {feed}-{n}</summary></entry>"
+                    atom_entry(
+                        f"Story {feed}-{n} edition {edition}",
+                        self.link(feed, n),
+                        f"urn:s:{feed}:{n}",
+                        T0 + timedelta(hours=n, days=edition),
+                        f"Summary {feed}-{n}",
+                    )
                 )
-                self.server.routes[f"/f{feed}/story-{n}.html"] = self._page(feed, n, edition)
-            body = (
-                '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-                f"<title>feed {feed}</title><id>urn:f:{feed}</id>"
-                f"<updated>2026-06-01T00:00:00Z</updated>{''.join(entries)}</feed>"
-            ).encode()
+                page = article_page(
+                    f"Story {feed}-{n}",
+                    f"{feed}-{n}-{edition}",
+                    paragraphs=5,
+                    heading=f"Story {feed}-{n} edition {edition}",
+                )
+                # A page takes a moment, so runs last long enough to be hit.
+                self.server.routes[f"/f{feed}/story-{n}.html"] = slow_page(page, 0.05)
+            body = atom(f"feed {feed}", f"urn:f:{feed}", entries)
             return Reply(headers={"Content-Type": "application/atom+xml"}, body=body)
 
         return route
-
-    @staticmethod
-    def _page(feed: int, n: int, edition: int):
-        rng = random.Random(f"{feed}-{n}-{edition}")
-        paragraphs = "".join(
-            "<p>" + " ".join(rng.choice(WORDS) for _ in range(40)) + ".</p>" for _ in range(5)
-        )
-        body = (
-            f"<html><head><title>Story {feed}-{n}</title></head><body><article>"
-            f"<h1>Story {feed}-{n} edition {edition}</h1>{paragraphs}</article></body></html>"
-        ).encode()
-
-        def route(seen: Seen) -> Reply:
-            time.sleep(0.05)  # a page takes a moment, so runs last long enough to be hit
-            return Reply(headers={"Content-Type": "text/html"}, body=body)
-
-        return route
-
-
-def start_ingest(feeds_file: Path, db: Path, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [NEWSDESK, "ingest", "--feeds", str(feeds_file), "--db", str(db)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, **env},
-        start_new_session=True,  # its own process group: the kill takes its workers too
-    )
-
-
-def hold_read_lock(db: Path) -> subprocess.Popen | None:
-    if not db.exists():
-        return None
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, sys; c = duckdb.connect({str(db)!r}, read_only=True); "
-            "print('ok', flush=True); sys.stdin.read()",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
-    return holder
 
 
 def test_kill_9_at_random_moments_loses_and_duplicates_nothing(tmp_path, prefect_api) -> None:
@@ -173,7 +129,7 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(tmp_path, prefect
             site.trial = trial
             # Every fourth trial a reader holds the file all along: the batch goes to the
             # spool, and the kill may land while it is written, or while the next run merges.
-            reader = hold_read_lock(db) if trial % 4 == 0 else None
+            reader = AnalystSession(db) if trial % 4 == 0 and db.exists() else None
             runs_before = _runs(db, tmp_path)
             requests_before = len(server.requests)
             proc = start_ingest(feeds_file, db, env)
@@ -183,9 +139,7 @@ def test_kill_9_at_random_moments_loses_and_duplicates_nothing(tmp_path, prefect
             seen = server.requests[requests_before:]
             kill_group(proc)
             if reader is not None:
-                assert reader.stdin is not None
-                reader.stdin.close()
-                reader.wait(timeout=30)
+                reader.close()
             check_warehouse(db, batched_runs=True)
             if alive:
                 landed.append(round(moment, 2))

@@ -12,11 +12,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from httpserver import LocalServer
-from invariants import check_warehouse
-from lakes import OverlapSite, postgres, start_ingest  # noqa: F401
-from sites import write_feeds_file
+from lakes import postgres  # noqa: F401
 
+from harness.cli import start_ingest
+from harness.httpserver import LocalServer
+from harness.invariants import check_warehouse
+from harness.sites import OverlapSite, write_feeds_file
 from storage import Warehouse
 
 pytestmark = pytest.mark.prefect

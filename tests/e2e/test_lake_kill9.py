@@ -20,12 +20,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from httpserver import LocalServer
-from invariants import check_warehouse
-from kills import kill_group
-from lakes import OverlapSite, lake_url, postgres, start_ingest  # noqa: F401
-from sites import write_feeds_file
+from lakes import lake_url, postgres  # noqa: F401
 
+from harness.cli import start_ingest
+from harness.httpserver import LocalServer
+from harness.invariants import check_warehouse
+from harness.kills import kill_group
+from harness.sites import OverlapSite, write_feeds_file
 from storage import Warehouse
 
 pytestmark = pytest.mark.crash

@@ -6,7 +6,6 @@ the lost one from its feed's text with why, and the stalling feed is recorded as
 from __future__ import annotations
 
 import os
-import random
 import signal
 import threading
 import time
@@ -15,28 +14,15 @@ from xml.sax.saxutils import escape
 
 import duckdb
 import pytest
-from httpserver import LocalServer, Reply
-from sites import write_feeds_file
 
 from flows.ingest import ingest
+from harness.httpserver import LocalServer, Reply
+from harness.pages import HTML, article_page
+from harness.sites import write_feeds_file
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
-VOCABULARY = "river council budget school harbour festival railway museum library bridge"
-WORDS = VOCABULARY.split()
-HTML = {"Content-Type": "text/html; charset=utf-8"}
 HEALTHY = 5
-
-
-def healthy_page(n: int) -> bytes:
-    rng = random.Random(n)
-    paragraphs = "".join(
-        "<p>" + " ".join(rng.choice(WORDS) for _ in range(40)) + ".</p>" for _ in range(6)
-    )
-    return (
-        f"<html><head><title>Story {n}</title></head><body><article><h1>Story {n}</h1>"
-        f"{paragraphs}</article></body></html>"
-    ).encode()
 
 
 def stalling_page() -> bytes:
@@ -50,7 +36,7 @@ def stalling_page() -> bytes:
 
 
 def serve_site(server: LocalServer, tmp: Path) -> Path:
-    links = {f"story-{n}": healthy_page(n) for n in range(HEALTHY)}
+    links = {f"story-{n}": article_page(f"Story {n}", n) for n in range(HEALTHY)}
     links["endless"] = stalling_page()
     items = []
     for name, body in links.items():

@@ -18,10 +18,11 @@ from pathlib import Path
 import duckdb
 import httpx
 import pytest
-from httpserver import LocalServer, free_port
-from sites import serve_sample_pages, write_feeds_file
 
-BIN = Path(sys.executable).parent
+from harness.cli import BIN, clean_env
+from harness.httpserver import LocalServer, free_port
+from harness.sites import serve_sample_pages, write_feeds_file
+
 ARTIFACTS = Path(
     os.environ.get("NEWSDESK_TEST_ARTIFACTS", Path(__file__).parents[2] / "test-artifacts")
 )
@@ -67,21 +68,12 @@ def wait_for(check, timeout: float, what: str, interval: float = 0.5):
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def base_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSDESK_"))}
-    env |= {
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false",
-    }
-    return env
-
-
 @pytest.fixture(scope="module")
 def prefect_server(tmp_path_factory) -> Iterator[str]:
     """A real Prefect server (API and UI) on a free loopback port with its own PREFECT_HOME."""
     home = tmp_path_factory.mktemp("prefect-home")
     port = free_port()
-    env = base_env() | {
+    env = clean_env() | {
         "PREFECT_HOME": str(home),
         "PREFECT_SERVER_API_HOST": "127.0.0.1",
         "PREFECT_SERVER_API_PORT": str(port),
@@ -118,7 +110,7 @@ def served(prefect_server, tmp_path_factory) -> Iterator[Served]:
     work = tmp_path_factory.mktemp("served")
     with LocalServer() as site:
         feeds = write_feeds_file(work / "feeds.toml", serve_sample_pages(site))
-        env = base_env() | {
+        env = clean_env() | {
             "PREFECT_API_URL": prefect_server,
             "PREFECT_RUNNER_POLL_FREQUENCY": "1",
             "NEWSDESK_FEEDS": str(feeds),

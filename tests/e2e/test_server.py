@@ -9,8 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from httpserver import free_port
-from test_prefect_server import BIN, base_env
+
+from harness.cli import BIN, clean_env
+from harness.httpserver import free_port
 
 
 def run(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
@@ -22,7 +23,7 @@ def run(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.Com
 @pytest.mark.prefect
 def test_runs_use_the_background_server_and_show_in_it_until_it_is_stopped(tmp_path):
     db = tmp_path / "data" / "news.duckdb"
-    env = base_env() | {"NEWSDESK_DB": str(db), "COLUMNS": "200"}
+    env = clean_env() | {"NEWSDESK_DB": str(db), "COLUMNS": "200"}
     feeds = tmp_path / "feeds.toml"
     feeds.write_text("feeds = []\n")
     port = free_port()

@@ -12,10 +12,6 @@ worker may sit out its first SIGTERM for 30 s.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -23,36 +19,25 @@ from pathlib import Path
 
 import httpx
 import pytest
-from httpserver import LocalServer
-from invariants import check_warehouse
-from lakes import OverlapSite, PostgresServer, postgres  # noqa: F401
-from sites import write_feeds_file
+from lakes import postgres  # noqa: F401
 
-from bench.fleet import DEPLOY, kill_session, start_in_session
-from bench.throughput import PrefectServer
-from deployments.definitions import ingest_name, ingest_parameters
+from deployments.definitions import ingest_name
+from harness.httpserver import LocalServer
+from harness.invariants import check_warehouse
+from harness.postgres import PostgresServer
+from harness.prefect import PrefectServer, work_pool
+from harness.sites import OverlapSite, write_feeds_file
 from storage import Warehouse
 from tasks.models import FeedSpec
 from tasks.run.shards import in_shard
 
 pytestmark = pytest.mark.load
 
-BIN = Path(sys.executable).parent
-REPO = Path(__file__).parents[2]
 POOL = "newsdesk-two-workers"
 SHARDS = 2
 FEEDS = 6
 STORIES = 40
 WORKERS = ("worker-a", "worker-b")
-
-
-def base_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "NEWSDESK_"))}
-    return env | {
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false",
-        **extra,
-    }
 
 
 def wait_for(check, timeout: float, what: str, interval: float = 0.5):
@@ -73,15 +58,7 @@ def prefect_server(tmp_path, postgres: PostgresServer) -> Iterator[str]:  # noqa
 
 def test_the_shards_of_one_ingest_run_on_two_workers_into_one_lake(tmp_path, prefect_server):
     api = prefect_server
-    bare = tmp_path / "newsdesk.git"
-    subprocess.run(["git", "clone", "--quiet", "--bare", str(REPO), str(bare)], check=True)
     db = f"ducklake:sqlite:{tmp_path / 'lake' / 'catalog.sqlite'}"
-    client_env = base_env(PREFECT_API_URL=api, PREFECT_HOME=str(tmp_path / "client-home"))
-    prefect = str(BIN / "prefect")
-    subprocess.run(
-        [prefect, "work-pool", "create", POOL, "--type", "process"], env=client_env, check=True
-    )
-    workers: list[subprocess.Popen] = []
     with LocalServer() as site_server, httpx.Client(base_url=api, timeout=30) as client:
         site = OverlapSite(site_server, FEEDS, STORIES)
         urls = site.feed_urls()
@@ -97,47 +74,7 @@ def test_the_shards_of_one_ingest_run_on_two_workers_into_one_lake(tmp_path, pre
             "NEWSDESK_WORKERS": "1",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         }
-        shards = [
-            (ingest_name(s, SHARDS), ingest_parameters(s, SHARDS)) for s in range(1, SHARDS + 1)
-        ]
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                DEPLOY,
-                str(bare),
-                POOL,
-                json.dumps(shards),
-                json.dumps(job_env),
-            ],
-            env=client_env,
-            check=True,
-            cwd=tmp_path,
-        )
-        try:
-            for name in WORKERS:
-                workers.append(
-                    start_in_session(
-                        [
-                            prefect,
-                            "worker",
-                            "start",
-                            "--pool",
-                            POOL,
-                            "--name",
-                            name,
-                            "--limit",
-                            "1",
-                        ],
-                        base_env(
-                            PREFECT_API_URL=api,
-                            PREFECT_HOME=str(tmp_path / f"{name}-home"),
-                            PREFECT_WORKER_QUERY_SECONDS="1",
-                        ),
-                        tmp_path / f"{name}.log",
-                    )
-                )
-
+        with work_pool(tmp_path, api, POOL, WORKERS, job_env):
             # Both workers polling before the runs exist: else a worker that starts slowly on a
             # busy machine finds the first one's second run already taken.
             def online() -> bool:
@@ -146,7 +83,8 @@ def test_the_shards_of_one_ingest_run_on_two_workers_into_one_lake(tmp_path, pre
 
             wait_for(online, 180, "both workers to come online", interval=1)
             runs = []
-            for name, _ in shards:
+            for shard in range(1, SHARDS + 1):
+                name = ingest_name(shard, SHARDS)
                 deployment = client.get(f"/deployments/name/ingest/{name}").json()
                 created = client.post(f"/deployments/{deployment['id']}/create_flow_run", json={})
                 created.raise_for_status()
@@ -161,9 +99,6 @@ def test_the_shards_of_one_ingest_run_on_two_workers_into_one_lake(tmp_path, pre
 
             wait_for(finished, 600, "both shards' runs to complete", interval=1)
             ran_on = {run: _worker_of(client, run) for run in runs}
-        finally:
-            for worker in workers:
-                kill_session(worker)
 
         # The shards ran on both workers.
         assert sorted(ran_on.values()) == sorted(WORKERS), ran_on

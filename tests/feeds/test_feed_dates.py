@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from corpus import CORPUS, needs_corpus
 
+from harness.corpus import CORPUS, needs_corpus
 from tasks.feeds.dates import parse_localized_date
 from tasks.feeds.parse import parse_feed
 from tasks.models import FeedEntry, Page

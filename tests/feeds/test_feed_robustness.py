@@ -12,11 +12,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from corpus import CORPUS, needs_corpus
-from httpserver import LocalServer, Reply
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.corpus import CORPUS, needs_corpus
+from harness.httpserver import LocalServer, Reply
 from newsdesk.demo import SAMPLE_DIR
 from tasks.feeds.parse import parse_feed
 from tasks.fetch.collect import fetch_feeds

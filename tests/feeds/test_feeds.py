@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 import pytest
-from corpus import CORPUS, needs_corpus
 
+from harness.corpus import CORPUS, needs_corpus
 from tasks.feeds.parse import feed_authors, html_to_text, parse_feed
 
 FEED_URL = "https://example.com/feed.xml"

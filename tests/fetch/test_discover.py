@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from httpserver import LocalServer, Reply, redirect
 
+from harness.httpserver import LocalServer, Reply, redirect
 from tasks.feeds.parse import parse_feed
 from tasks.fetch.config import FetchConfig
 from tasks.fetch.discover import COMMON_PATHS, DiscoveryError, discover_feeds, feed_links

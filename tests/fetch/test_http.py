@@ -12,9 +12,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from corpus import CORPUS, needs_corpus
-from httpserver import LocalServer, Reply, Seen, free_port, redirect
 
+from harness.corpus import CORPUS, needs_corpus
+from harness.httpserver import LocalServer, Reply, Seen, free_port, redirect
 from tasks.encoding import decode_html
 from tasks.fetch.config import FetchConfig
 from tasks.fetch.http import (

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from httpserver import LocalServer, Reply, Seen, redirect
 
+from harness.httpserver import LocalServer, Reply, Seen, redirect
 from tasks.fetch.config import DEFAULT_USER_AGENT, FetchConfig
 from tasks.fetch.http import (
     HostLimiter,

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-from httpserver import free_port
-from sites import write_feeds_file
 
-NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
+from harness.analyst import AnalystSession
+from harness.cli import newsdesk
+from harness.httpserver import LocalServer, Reply, free_port
+from harness.sites import serve_sample_pages, write_feeds_file
+from storage import connect
+
 COMMANDS = [
     "ingest",
     "demo",
@@ -24,16 +22,6 @@ COMMANDS = [
     "pending",
     "server",
 ]
-
-
-def newsdesk(*args: str, env: dict[str, str] | None = None, timeout: float = 300):
-    return subprocess.run(
-        [NEWSDESK, *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-    )
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])
@@ -170,8 +158,6 @@ def test_feeds_import_of_a_broken_file_is_a_usage_error(tmp_path):
 
 
 def test_feeds_add_discovers_the_feed_of_a_home_page(tmp_path):
-    from httpserver import LocalServer, Reply
-
     feeds = tmp_path / "feeds.toml"
     rss = (
         b'<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour Times</title>'
@@ -196,31 +182,15 @@ def test_feeds_add_discovers_the_feed_of_a_home_page(tmp_path):
 
 
 def test_a_run_that_cannot_get_the_lock_spools_and_says_so(tmp_path, prefect_api) -> None:
-    from httpserver import LocalServer
-    from sites import serve_sample_pages
-
     db = tmp_path / "news.duckdb"
     env = {"PREFECT_API_URL": prefect_api, "NEWSDESK_ALLOW_PRIVATE_NETWORK": "1"}
     with LocalServer() as server:
         feeds = write_feeds_file(tmp_path / "feeds.toml", serve_sample_pages(server))
         missing = newsdesk("snapshot", str(tmp_path / "copy.duckdb"), "--db", str(db))
         assert missing.returncode == 1 and "no warehouse here yet" in missing.stderr
-        reader = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "import duckdb, sys; from storage import connect\n"
-                f"with connect({str(db)!r}): pass\n"
-                f"c = duckdb.connect({str(db)!r}, read_only=True); print('ok', flush=True); "
-                "sys.stdin.read()",
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=Path(__file__).parents[2],
-        )
-        try:
-            assert reader.stdout is not None and reader.stdout.readline().strip() == "ok"
+        with connect(db):  # a migrated warehouse, held read-only by an analyst
+            pass
+        with AnalystSession(db, read_only=True):
             locked = newsdesk(
                 "ingest",
                 "--feeds",
@@ -229,10 +199,6 @@ def test_a_run_that_cannot_get_the_lock_spools_and_says_so(tmp_path, prefect_api
                 str(db),
                 env={**env, "NEWSDESK_LOCK_WAIT": "0.5"},
             )
-        finally:
-            assert reader.stdin is not None
-            reader.stdin.close()
-            reader.wait(timeout=30)
         assert locked.returncode == 1, locked.stderr
         assert "9 new articles" not in locked.stdout
         assert (

@@ -6,36 +6,14 @@ from __future__ import annotations
 
 import threading
 
-from httpserver import LocalServer, Reply, Seen
-from invariants import check_warehouse
 from lakes import Backend, backend, on, postgres  # noqa: F401
-from sites import conditional, write_feeds_file
-from test_cli import newsdesk
 
+from harness.cli import newsdesk
+from harness.httpserver import LocalServer, Reply, Seen
+from harness.invariants import check_warehouse
+from harness.pages import HTML, article_page
+from harness.sites import conditional, headline_feed, write_feeds_file
 from storage import Warehouse
-
-HTML = {"Content-Type": "text/html; charset=utf-8"}
-TEXT = " ".join(["The harbour bridge reopens after the council's repairs."] * 30)
-
-
-def page(title: str) -> bytes:
-    return (
-        f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
-        f"<p>{TEXT}</p><p>{TEXT}</p></article></body></html>"
-    ).encode()
-
-
-def feed(server: LocalServer, paths: list[str]) -> bytes:
-    items = "".join(
-        f"<item><title>Feed headline {path[1:]}</title><link>{server.url(path)}</link>"
-        f"<guid>{server.url(path)}</guid><description>About {path[1:]} from the feed."
-        "</description><pubDate>Sun, 04 Jan 2026 10:00:00 GMT</pubDate></item>"
-        for path in paths
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
-        f"<link>http://news.invalid/</link>{items}</channel></rss>"
-    ).encode()
 
 
 @on("sqlite-lake", "postgres-lake")
@@ -52,17 +30,18 @@ def test_a_page_that_answered_503_heals_on_a_later_run(
         "NEWSDESK_RETRY_SCHEDULE": "0s",
     }
     recovered = threading.Event()
+    flaky_page = article_page("Page headline flaky", 1)
 
     def flaky(seen: Seen) -> Reply:
         if recovered.is_set():
-            return Reply(headers=HTML, body=page("Page headline flaky"))
+            return Reply(headers=HTML, body=flaky_page)
         return Reply(status=503, headers=HTML, body=b"<html><body>Try later</body></html>")
 
     with LocalServer() as server:
         server.routes["/flaky"] = flaky
-        server.routes["/steady"] = Reply(headers=HTML, body=page("Page headline steady"))
+        server.routes["/steady"] = Reply(headers=HTML, body=article_page("Page headline steady", 2))
         server.routes["/feed.xml"] = conditional(
-            feed(server, ["/flaky", "/steady"]), "application/rss+xml"
+            headline_feed(server, ["/flaky", "/steady"]), "application/rss+xml"
         )
         feeds_file = write_feeds_file(tmp_path / "feeds.toml", {"site": server.url("/feed.xml")})
         wh = Warehouse(db)
@@ -93,7 +72,7 @@ def test_a_page_that_answered_503_heals_on_a_later_run(
 
         extraction, error, title, text = article("/flaky")
         assert (extraction, error, title) == ("page", None, "Page headline flaky")
-        assert "harbour bridge reopens" in text
+        assert text.split("\n")[0] in flaky_page.decode()  # the page's first paragraph
         assert wh.query("SELECT status, healed_at IS NOT NULL FROM page_retries")[1] == [
             ("healed", True)
         ]

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from corpus import CORPUS, needs_corpus
-from httpserver import LocalServer, Reply, free_port
 from lakes import Backend, backend, on, postgres  # noqa: F401
-from sites import (
+
+from flows.ingest import ingest
+from harness.corpus import CORPUS, needs_corpus
+from harness.httpserver import LocalServer, Reply, free_port
+from harness.sites import (
     conditional,
     corpus_pages,
     local_path,
@@ -25,8 +27,6 @@ from sites import (
     serve_sample_pages,
     write_feeds_file,
 )
-
-from flows.ingest import ingest
 from storage import Warehouse
 
 pytestmark = pytest.mark.usefixtures("prefect_api")

@@ -8,24 +8,23 @@ by then those pages serve the article.
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
-from httpserver import LocalServer, Reply, Seen
-from sites import conditional, write_feeds_file
-from test_cli import newsdesk
 
 from flows.ingest import ingest
+from harness.cli import newsdesk
+from harness.httpserver import LocalServer, Reply, then
+from harness.pages import HTML, article_page
+from harness.sites import conditional, headline_feed, write_feeds_file
 from tasks.models import RunReport
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
 FIXTURES = Path(__file__).parents[1] / "page" / "fixtures" / "junk"
-HTML = {"Content-Type": "text/html; charset=utf-8"}
 LIMITS = {
     "NEWSDESK_CONNECT_TIMEOUT": "2",
     "NEWSDESK_READ_TIMEOUT": "2",
@@ -34,19 +33,6 @@ LIMITS = {
     "NEWSDESK_ALLOW_PRIVATE_NETWORK": "1",
     "NEWSDESK_RETRY_SCHEDULE": "0s,0s",
 }
-WORDS = [
-    "river",
-    "council",
-    "budget",
-    "school",
-    "harbour",
-    "festival",
-    "railway",
-    "museum",
-    "library",
-    "bridge",
-]
-
 # path -> (fixture, status, reason, queued)
 JUNK = {
     "/challenge-en": ("challenge-cloudflare-en.html", 200, "page is a bot challenge", True),
@@ -68,40 +54,6 @@ JUNK = {
     "/error-es": ("error-es.html", 200, "page is an error page served with 200", False),
 }
 TEASERS = {"/teaser-en": "paywall-en.html", "/teaser-fr": "paywall-fr.html"}
-
-
-def article_page(title: str, seed: int) -> bytes:
-    rng = random.Random(seed)
-    paragraphs = "".join(
-        "<p>" + " ".join(rng.choice(WORDS) for _ in range(40)) + ".</p>" for _ in range(6)
-    )
-    return (
-        f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
-        f"{paragraphs}</article></body></html>"
-    ).encode()
-
-
-def then(*replies: Reply):
-    """A route that gives these replies in turn, then the last one forever."""
-    answers = list(replies)
-
-    def route(seen: Seen) -> Reply:
-        return answers.pop(0) if len(answers) > 1 else answers[0]
-
-    return route
-
-
-def feed(server: LocalServer, paths: list[str]) -> bytes:
-    items = "".join(
-        f"<item><title>Feed headline {path[1:]}</title><link>{server.url(path)}</link>"
-        f"<guid>{server.url(path)}</guid><description>About {path[1:]} from the feed."
-        "</description><pubDate>Sun, 04 Jan 2026 10:00:00 GMT</pubDate></item>"
-        for path in paths
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
-        f"<link>http://news.invalid/</link>{items}</channel></rss>"
-    ).encode()
 
 
 def rows(db: Path, sql: str, params: list | None = None) -> list[tuple]:
@@ -148,7 +100,7 @@ def runs(tmp_path_factory) -> Iterator[Runs]:
             server.routes[path] = then(wall, story) if queued else wall
         for path, name in TEASERS.items():
             server.routes[path] = Reply(headers=HTML, body=(FIXTURES / name).read_bytes())
-        body = feed(server, [*JUNK, *TEASERS])
+        body = headline_feed(server, [*JUNK, *TEASERS])
         server.routes["/feed.xml"] = conditional(body, "application/rss+xml")
         feeds_file = write_feeds_file(tmp / "feeds.toml", {"site": server.url("/feed.xml")})
         db = tmp / "news.duckdb"

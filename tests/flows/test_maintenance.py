@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import duckdb
 import pytest
-from httpserver import LocalServer, free_port
-from sites import serve_sample_pages, write_feeds_file
 
 from flows.ingest import ingest
 from flows.maintenance import maintenance
+from harness.httpserver import LocalServer, free_port
+from harness.sites import serve_sample_pages, write_feeds_file
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from httpserver import LocalServer
-from sites import conditional, write_feeds_file
 
 from flows.ingest import ingest
+from harness.httpserver import LocalServer
+from harness.sites import conditional, write_feeds_file
 from storage import Warehouse
 from tasks.run.shards import shard_of
 

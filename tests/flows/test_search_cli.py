@@ -9,8 +9,8 @@ import shlex
 from pathlib import Path
 
 import pytest
-from test_cli import newsdesk
 
+from harness.cli import newsdesk
 from storage.connection import connect
 
 README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from httpserver import LocalServer
-from lakes import OverlapSite
-from sites import write_feeds_file
-from test_cli import NEWSDESK, newsdesk
 
+from harness.cli import NEWSDESK, newsdesk
+from harness.httpserver import LocalServer
+from harness.sites import OverlapSite, write_feeds_file
 from newsdesk.shell import split_arguments
 from storage import Warehouse
 

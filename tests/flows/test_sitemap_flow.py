@@ -7,10 +7,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from httpserver import LocalServer, Reply
-from sites import serve_sample_pages, write_feeds_file
 
 from flows.ingest import ingest
+from harness.httpserver import LocalServer, Reply
+from harness.sites import serve_sample_pages, write_feeds_file
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 FIXTURES = Path(__file__).parents[1] / "feeds" / "fixtures"

@@ -8,10 +8,10 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from corpus import CORPUS
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from harness.corpus import CORPUS
 from newsdesk.demo import SAMPLE_DIR
 
 SCALE = max(1, int(os.environ.get("NEWSDESK_FUZZ_SCALE", "1")))

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from bounds import check_entry, check_storable
-from corpus import CORPUS, needs_corpus
 from hypothesis import given
 from hypothesis import strategies as st
 from mutations import (
@@ -30,6 +29,7 @@ from mutations import (
 )
 
 from flows.steps import WORKER_PRELOAD
+from harness.corpus import CORPUS, needs_corpus
 from newsdesk.demo import SAMPLE_DIR
 from newsdesk.settings import Settings
 from tasks.fetch.pool import WorkerLost, WorkerPool

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 
 import pytest
 from bounds import check_article
-from corpus import CORPUS, needs_corpus
 from hypothesis import given
 from mutations import (
     ENTITY,
@@ -24,6 +23,7 @@ from mutations import (
 )
 
 from flows.steps import WORKER_PRELOAD
+from harness.corpus import CORPUS, needs_corpus
 from newsdesk.demo import SAMPLE_DIR
 from newsdesk.settings import Settings
 from storage.schemas import stage_batch

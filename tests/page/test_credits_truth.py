@@ -4,14 +4,10 @@ scores against them as its docstring says."""
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
-from corpus import CORPUS, needs_corpus
 
-sys.path.insert(0, str(Path(__file__).parents[2]))
 from bench.credits import (
     HALVES,
     LABELS,
@@ -22,6 +18,7 @@ from bench.credits import (
     load_labels,
     score,
 )
+from harness.corpus import CORPUS, needs_corpus
 
 FIELDS = {"id", "half", "authors", "wire_agency", "wire_credits", "dateline"}
 

@@ -9,9 +9,9 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-from corpus import CORPUS, needs_corpus
 from w3lib.encoding import html_to_unicode
 
+from harness.corpus import CORPUS, needs_corpus
 from tasks.models import Article, FeedEntry, Page
 from tasks.page.extract import (
     NO_PAGE_TEXT,

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
-from corpus import CORPUS, needs_corpus
 
+from harness.corpus import CORPUS, needs_corpus
 from newsdesk.demo import SAMPLE_DIR
 from tasks.encoding import decode_html
 from tasks.models import FeedEntry, Page

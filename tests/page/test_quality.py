@@ -6,22 +6,18 @@ trafilatura; this test keeps the figures from sliding back.
 
 from __future__ import annotations
 
-import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
-from corpus import CORPUS, needs_corpus
 
-sys.path.insert(0, str(Path(__file__).parents[2]))
 from bench.quality import (
     body_score,
     date_is_right,
     headline_key,
     load_corpus,
-    load_scorer,
     run_in_process,
 )
+from harness.corpus import CORPUS, load_scorer, needs_corpus
 
 pytestmark = [needs_corpus, pytest.mark.corpus]
 

@@ -15,6 +15,7 @@ import pytest
 from lakes import lake_url, postgres  # noqa: F401
 
 import storage.lake
+from harness.cli import NEWSDESK
 from storage import Warehouse
 from storage.extensions import load_extension
 from storage.lake import LakeWarehouse, lake_sql
@@ -22,7 +23,6 @@ from storage.migrations import MIGRATIONS
 from tasks.models import Article, Batch, FeedState, RunRecord, Sighting
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
 
 
 def article(n: int, text: str = "Text", at: datetime = NOW) -> Article:

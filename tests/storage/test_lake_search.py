@@ -7,19 +7,18 @@ import json
 import multiprocessing
 import os
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from lakes import lake_url, postgres  # noqa: F401
 
+from harness.cli import NEWSDESK
 from storage import Warehouse, search
 from storage.lake import LakeWarehouse
 from tasks.models import Article, Batch, FeedState, RunRecord, Sighting
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
-NEWSDESK = str(Path(sys.executable).parent / "newsdesk")
 
 # (id, language, title, text): headlines and text in several alphabets, accents and unspaced
 # scripts; several share words so BM25's document frequencies and lengths matter.

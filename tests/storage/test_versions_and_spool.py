@@ -5,10 +5,6 @@ lake); the spool on real DuckDB files with a real second process holding the loc
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from lakes import Backend, backend, on, postgres  # noqa: F401
 
+from harness.analyst import AnalystSession
 from storage import Warehouse, spool
 from tasks.models import (
     Article,
@@ -219,35 +216,12 @@ def test_fingerprints_and_guids_of_recorded_sightings_are_found(db: Warehouse) -
 # never block its writers), so these tests skip there (`spooling`).
 
 
-@contextmanager
-def lock_held(db: Path) -> Iterator[None]:
-    """Another process with the warehouse open read-write, like an analyst's duckdb session."""
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, sys; c = duckdb.connect({str(db)!r}); print('ok', flush=True); "
-            "sys.stdin.read()",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
-        yield
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=30)
-
-
 def test_a_locked_warehouse_spools_the_batch_and_the_next_run_merges_it(db: Warehouse) -> None:
     path = spooling(db)
     write(db, T0, "r0", [article(1)], [sighting(1)])
     state = FeedState("f", "https://news.example/feed", etag='"v2"', last_polled_at=T0)
 
-    with lock_held(path):
+    with AnalystSession(path, read_only=False):
         outcome = Warehouse(path, lock_wait=0.5).write(
             Batch(
                 (article(2), article(1, text="Edited")),
@@ -279,7 +253,7 @@ def test_a_spooled_batch_merged_twice_changes_nothing(db: Warehouse) -> None:
     # A crash after the merge commits but before the directory is deleted replays it.
     path = spooling(db)
     write(db, T0, "r0")
-    with lock_held(path):
+    with AnalystSession(path, read_only=False):
         outcome = Warehouse(path, lock_wait=0.2).write(
             Batch((article(1),), (sighting(1),), (), run("r1", T0 + timedelta(hours=1)))
         )
@@ -304,7 +278,7 @@ def test_the_batches_of_a_run_record_the_run_once_with_their_sum(db: Warehouse) 
     write(db, T0, "r0")
     at = T0 + timedelta(hours=1)
     state = FeedState("f", "https://news.example/feed", etag='"v2"', last_polled_at=at)
-    with lock_held(path):
+    with AnalystSession(path, read_only=False):
         first = Warehouse(path, lock_wait=0.2).write(
             Batch((article(1),), (sighting(1),), (), run("r1", at), last=False)
         )
@@ -359,29 +333,13 @@ def test_a_half_written_spool_directory_is_ignored(db: Warehouse) -> None:
 def test_reads_go_on_while_a_reader_holds_the_file_and_writes_spool(db: Warehouse) -> None:
     path = spooling(db)
     write(db, T0, "r0", [article(1)], [sighting(1)])
-    reader = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, sys; c = duckdb.connect({str(path)!r}, read_only=True); "
-            "print('ok', flush=True); sys.stdin.read()",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert reader.stdout is not None and reader.stdout.readline().strip() == "ok"
+    with AnalystSession(path, read_only=True):
         assert Warehouse(path, lock_wait=0.2).prepare() == ()  # cannot merge, can go on
         assert "f" not in Warehouse(path, lock_wait=1).feed_states()
         outcome = Warehouse(path, lock_wait=0.2).write(
             Batch((article(2),), (sighting(2),), (), run("r1", T0 + timedelta(hours=1)))
         )
         assert outcome.spooled_to is not None
-    finally:
-        assert reader.stdin is not None
-        reader.stdin.close()
-        reader.wait(timeout=30)
 
 
 def test_a_snapshot_is_a_consistent_copy_that_locks_nothing(db: Warehouse, tmp_path: Path) -> None:
@@ -469,7 +427,7 @@ def test_the_queue_waits_in_the_spool_with_its_batch(db: Warehouse) -> None:
     path = spooling(db)
     write(db, T0, "r0")
     fallback = article(1, text="Teaser", extraction="feed", extraction_error="HTTP 503")
-    with lock_held(path):
+    with AnalystSession(path, read_only=False):
         outcome = Warehouse(path, lock_wait=0.2).write(
             Batch((fallback,), (), (), run("r1", T0), retries=(queued(1, T0),))
         )
@@ -515,7 +473,7 @@ def test_a_batch_spooled_before_text_partial_existed_is_merged_with_it_unknown(
 ) -> None:
     path = spooling(db)
     write(db, T0, "r0")
-    with lock_held(path):
+    with AnalystSession(path, read_only=False):
         outcome = Warehouse(path, lock_wait=0.2).write(
             Batch((article(1),), (sighting(1),), (), run("r1", T0 + timedelta(hours=1)))
         )

@@ -1,4 +1,4 @@
-"""A real HTTP server on 127.0.0.1 for tests: serves canned replies and records every request.
+"""A real HTTP server on 127.0.0.1 for tests and benchmarks: canned replies, every request recorded.
 
     with LocalServer({"/feed.xml": Reply(body=b"<rss/>")}) as server:
         ...fetch server.url("/feed.xml")...
@@ -46,7 +46,22 @@ Route = Reply | Callable[[Seen], Reply]
 
 
 def redirect(location: str, status: int = 302) -> Reply:
+    """A redirect to `location`."""
     return Reply(status=status, headers={"Location": location})
+
+
+def then(*replies: Reply) -> Callable[[Seen], Reply]:
+    """A route that gives these replies in turn, then the last one forever; the times it was
+    asked (`time.monotonic()`) are in its `times`."""
+    answers = list(replies)
+    times: list[float] = []
+
+    def route(seen: Seen) -> Reply:
+        times.append(time.monotonic())
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+
+    route.times = times  # type: ignore[attr-defined]
+    return route
 
 
 def free_port() -> int:

@@ -1,6 +1,7 @@
-"""A PostgreSQL server of Debian's package on a free loopback port: a lake's catalog and the
-Prefect server's database, for the tests and the benchmarks (`tests/lakes.py` wraps it in a
-session fixture)."""
+"""A PostgreSQL server on a free loopback port: a lake's catalog or the Prefect server's database.
+
+Debian's package, for the tests and the benchmarks (`tests/lakes.py` wraps it in a session
+fixture)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""What must hold in every warehouse, file or lake, after any number of concurrent, crashed or
-SIGKILLed runs: the one checker of the kill -9 trials and the concurrency tests of every
-backend."""
+"""What must hold in every warehouse, file or lake, after concurrent, crashed or killed runs.
+
+The one checker of the kill -9 trials and the concurrency tests of every backend, and of the
+benchmarks' writers."""
 
 from __future__ import annotations
 
@@ -55,12 +56,15 @@ COUNTS = {
 }
 
 
-def check_warehouse(db: str | Path, *, batched_runs: bool = False) -> dict[str, int]:
-    """Open the warehouse at `db` read-write (a file replays its log; either is migrated),
-    assert every invariant, and return a few counts (all 0 where no file was created yet).
-    `batched_runs`: the runs wrote in several batches (see `RUN_RECORDED`)."""
+def violations(
+    db: str | Path, *, batched_runs: bool = False
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Open the warehouse at `db` read-write (a file replays its log; either is migrated) and
+    return the invariants that do not hold, with how many rows break each, and a few counts (all
+    0 where no file was created yet). `batched_runs`: the runs wrote in several batches (see
+    `RUN_RECORDED`)."""
     if not str(db).startswith("ducklake:") and not Path(db).exists():
-        return dict.fromkeys(COUNTS, 0)  # a file killed before its first write
+        return {}, dict.fromkeys(COUNTS, 0)  # a file killed before its first write
     wh = Warehouse(db, lock_wait=30)
     wh.prepare(merge=False)
     checks = dict(INVARIANTS)
@@ -71,6 +75,12 @@ def check_warehouse(db: str | Path, *, batched_runs: bool = False) -> dict[str, 
     _, [row] = wh.query(f"SELECT {columns}")
     values = dict(zip(names, map(int, row), strict=True))
     broken = {name: values[name] for name in checks if values[name]}
+    return broken, {name: values[name] for name in COUNTS}
+
+
+def check_warehouse(db: str | Path, *, batched_runs: bool = False) -> dict[str, int]:
+    """Assert every invariant of the warehouse at `db` (`violations`); return its counts."""
+    broken, counts = violations(db, batched_runs=batched_runs)
     # A helper module's asserts are not rewritten by pytest: the message says what broke.
     assert not broken, f"{db}: {broken}"
-    return {name: values[name] for name in COUNTS}
+    return counts
