@@ -63,8 +63,9 @@ JUNK_WINDOW = timedelta(days=14)
 JUNK_PAGES = 20
 MAD_TO_SIGMA = 1.4826
 """The MAD of normally spread values times this estimates their standard deviation."""
-DIGEST_FEEDS = 100
-"""Feeds a digest event names one by one (its counts cover them all)."""
+DIGEST_FEEDS = 50
+"""Feeds a digest event names one by one (its counts cover them all); Prefect takes at most
+100 related resources per event, and the run adds its own."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ COMMANDS = [
     "feeds",
     "pending",
     "server",
+    "alerts",
 ]
 
 
