@@ -292,7 +292,8 @@ def _parser() -> argparse.ArgumentParser:
         "alerts",
         help="deploy the automation that sends feed status changes through a notification block",
         description=(
-            "Create or update, on the Prefect server in PREFECT_API_URL, the automation that "
+            "Create or update, on the Prefect server runs report to (PREFECT_API_URL, else the "
+            "background server, else 127.0.0.1:4200), the automation that "
             "turns each run's feed status events into a notification through one Prefect "
             "notification block (NEWSDESK_ALERT_BLOCK, default custom-webhook/newsdesk-alerts). "
             "Running it again changes nothing that is already so."
@@ -1068,8 +1069,13 @@ def _feeds(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _alerts(args: argparse.Namespace, settings: Settings) -> int:
+    from newsdesk import server
+
     _prefect_environment()
-    os.environ.setdefault("PREFECT_API_URL", DEFAULT_API_URL)
+    if not os.environ.get("PREFECT_API_URL"):
+        # The server runs report to: the background one when it runs, else the usual address.
+        api = server.running_api(server.state_dir(settings.db))
+        os.environ["PREFECT_API_URL"] = api or DEFAULT_API_URL
     deployed = _deploy_alerts(args.block or settings.alert_block, args.webhook)
     return EXIT_OK if deployed else EXIT_FAILED
 

@@ -897,6 +897,7 @@ MIGRATED_TABLES = (
     ("feed_entries", "feed_entries"),
     ("story_sketches", "story_sketches"),
     ("page_retries", "page_retries"),
+    ("feed_status", "feed_status"),
 )
 
 
