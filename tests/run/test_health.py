@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from tasks.models import (
+    NOT_THE_ARTICLE,
     FeedEntry,
     FeedSpec,
     FeedState,
@@ -19,6 +20,7 @@ from tasks.models import (
     ParsedFeed,
     StatusChange,
 )
+from tasks.page.junk import REASONS
 from tasks.run.feedstate import next_feed_state
 from tasks.run.health import (
     DIGEST_EVENT,
@@ -287,3 +289,8 @@ def test_a_run_where_many_feeds_change_sends_one_digest():
     assert [a.event for a in few] == [FEED_EVENT] * 3
     assert few[0].resource["prefect.resource.id"] == "newsdesk.feed.feed-0"
     assert few[0].payload["reason"].endswith("connection refused")
+
+
+def test_every_page_served_in_place_of_the_article_is_told_by_its_error():
+    # The warehouse counts a feed's junk pages by this prefix of `extraction_error`.
+    assert all(reason.startswith(NOT_THE_ARTICLE) for reason in REASONS.values())
