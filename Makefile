@@ -36,8 +36,11 @@ pool: setup
 		.venv/bin/prefect work-pool create newsdesk --type process
 	.venv/bin/prefect work-pool set-concurrency-limit newsdesk $(POOL_LIMIT)
 
-# Register the deployments in prefect.yaml to the pool. Workers clone the code from git: the
-# repository and branch default to this checkout's `origin` and current branch.
+# Register the deployments in prefect.yaml to the pool, and the automation that sends feed
+# status changes through the notification block NEWSDESK_ALERT_BLOCK (`ALERT_WEBHOOK=URL` makes
+# the default block post to URL; without a block the automation waits, and make goes on).
+# Workers clone the code from git: the repository and branch default to this checkout's
+# `origin` and current branch.
 NEWSDESK_GIT_REPOSITORY ?= $(shell git remote get-url origin 2>/dev/null)
 NEWSDESK_GIT_BRANCH ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
 deploy: setup
@@ -45,6 +48,7 @@ deploy: setup
 		{ echo "set NEWSDESK_GIT_REPOSITORY (no git remote 'origin' here)" >&2; exit 2; }
 	NEWSDESK_GIT_REPOSITORY=$(NEWSDESK_GIT_REPOSITORY) NEWSDESK_GIT_BRANCH=$(NEWSDESK_GIT_BRANCH) \
 		.venv/bin/prefect --no-prompt deploy --all
+	-.venv/bin/newsdesk alerts $(if $(ALERT_WEBHOOK),--webhook "$(ALERT_WEBHOOK)")
 
 test: setup
 	.venv/bin/pytest

@@ -15,15 +15,17 @@ from prefect import flow, get_run_logger, runtime
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows import steps
+from flows.alerts import announce
 from flows.batches import large, write_in_batches
 from newsdesk.settings import Settings
+from storage import Warehouse, WarehouseError
 from tasks.feeds.feedlist import load_feeds, select_feeds
-from tasks.models import RunReport
+from tasks.models import RunReport, StatusChange
 from tasks.run.feedstate import feeds_to_poll
 from tasks.run.plan import plan_for
 from tasks.run.report import feed_table, run_report, summary_markdown
 from tasks.run.retries import due_retries
-from tasks.run.settle import RunTally
+from tasks.run.settle import RunTally, Settlement
 from tasks.run.shards import in_shard
 
 _large = large
@@ -115,6 +117,7 @@ def ingest(
         logger=logger,
     )
     merged = (*merged, *tally.merged)
+    changes = _judge_feeds(warehouse, settled, tally, settings, dry_run, logger)
     report = run_report(
         settlement=settled,
         tally=tally,
@@ -126,10 +129,38 @@ def ingest(
         db=str(warehouse),
         dry_run=dry_run,
         merged=[r.run_id for r in merged],
+        changes=changes,
     )
     _log_run(logger, report, tally, [(r.run_id, r.articles_new) for r in merged])
     publish_artifacts(report)
+    announce(report.changes, run_id, settings.health_policy())
     return report
+
+
+def _judge_feeds(
+    warehouse: Warehouse,
+    settled: Settlement,
+    tally: RunTally,
+    settings: Settings,
+    dry_run: bool,
+    logger: Logger | LoggerAdapter[Any],
+) -> list[StatusChange]:
+    """Judge the feeds the run polled (`steps.judge_feeds`), once their entries are stored: not
+    in a dry run, nor when the batch waits in the spool (the next run judges them)."""
+    batch = settled.batch
+    if dry_run or tally.spooled_to is not None or not batch.feed_states:
+        return []
+    try:
+        return steps.judge_feeds(
+            warehouse,
+            large(batch.feed_states),
+            batch.run.finished_at,
+            batch.run.run_id,
+            settings.health_policy(),
+        )
+    except WarehouseError as exc:
+        logger.warning("feeds not judged this time (the next run does): %s", exc)
+        return []
 
 
 def _log_run(
@@ -190,5 +221,6 @@ def publish_artifacts(report: RunReport) -> None:
     create_markdown_artifact(
         key="ingest-summary",
         markdown=summary_markdown(report),
-        description="Totals, slowest and failing feeds, and where the warehouse is.",
+        description="Totals, slowest and failing feeds, feeds that changed status, and where "
+        "the warehouse is.",
     )

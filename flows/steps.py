@@ -37,11 +37,14 @@ from tasks.models import (
     KnownUrls,
     ParsedFeed,
     RunRecord,
+    StatusChange,
     StoredState,
     StorySketch,
     WriteOutcome,
 )
 from tasks.page.extract import extract_article
+from tasks.run import health
+from tasks.run.health import HealthPolicy
 
 # Imported once by the workers' fork server, for every worker forked from it.
 WORKER_PRELOAD = ("tasks.page.worker_preload", "tasks.feeds.parse")
@@ -176,3 +179,27 @@ def compact_lake(
     """Merge a lake's small files and remove the ones no snapshot needs (see
     `Warehouse.compact`)."""
     return warehouse.compact(keep_snapshots=keep_snapshots, file_grace=file_grace)
+
+
+@task(name="judge-feeds", cache_policy=NO_CACHE, persist_result=False)
+def judge_feeds(
+    warehouse: Warehouse,
+    states: Sequence[FeedState],
+    now: datetime,
+    run_id: str,
+    policy: HealthPolicy,
+) -> list[StatusChange]:
+    """Judge the feeds this run polled against their own normal (`tasks.run.health`), record
+    the statuses and alerts that moved, and return the changes."""
+    names = [s.name for s in states]
+    histories, statuses = warehouse.feed_judgement_inputs(
+        names,
+        since=health.history_since(now, policy),
+        pages_since=now - health.JUNK_WINDOW,
+        pages=health.JUNK_PAGES,
+    )
+    rows, changes = health.judge_feeds(
+        histories, {s.name: s for s in states}, statuses, names, now, run_id, policy
+    )
+    warehouse.record_feed_status(rows)
+    return changes

@@ -40,6 +40,8 @@ class Seen:
     method: str
     path: str
     headers: dict[str, str]
+    body: bytes = b""
+    """What a POST sent."""
 
 
 Route = Reply | Callable[[Seen], Reply]
@@ -150,11 +152,27 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_GET(self) -> None:
-        seen = Seen(
-            method="GET",
-            path=self.path,
-            headers={name.lower(): value for name, value in self.headers.items()},
+        self._reply(
+            Seen(
+                method="GET",
+                path=self.path,
+                headers={name.lower(): value for name, value in self.headers.items()},
+            )
         )
+
+    def do_POST(self) -> None:
+        """A webhook's request: recorded with its body, answered like a GET."""
+        length = int(self.headers.get("Content-Length") or 0)
+        self._reply(
+            Seen(
+                method="POST",
+                path=self.path,
+                headers={name.lower(): value for name, value in self.headers.items()},
+                body=self.rfile.read(length),
+            )
+        )
+
+    def _reply(self, seen: Seen) -> None:
         reply = self.server.owner._answer(seen)
         self.send_response(reply.status)
         names = {name.lower() for name in reply.headers}

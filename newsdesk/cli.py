@@ -273,8 +273,44 @@ def parser() -> argparse.ArgumentParser:
         ),
     )
     feeds.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
+    feeds.add_argument(
+        "--changed",
+        action="store_true",
+        help="list only the feeds whose status changed (see --since), oldest change first; "
+        "nothing at all when none did, so a cron job mails only news",
+    )
+    feeds.add_argument(
+        "--since",
+        type=_since,
+        default="1d",
+        metavar="WHEN",
+        help="with --changed: changes from this age (12h, 7d, 2w) or date on (default: 1d)",
+    )
     _output_options(feeds)
     _feeds_actions(feeds)
+
+    alerts = sub.add_parser(
+        "alerts",
+        help="deploy the automation that sends feed status changes through a notification block",
+        description=(
+            "Create or update, on the Prefect server runs report to (PREFECT_API_URL, else the "
+            "background server, else 127.0.0.1:4200), the automation that "
+            "turns each run's feed status events into a notification through one Prefect "
+            "notification block (NEWSDESK_ALERT_BLOCK, default custom-webhook/newsdesk-alerts). "
+            "Running it again changes nothing that is already so."
+        ),
+    )
+    alerts.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="create or update the block as a Custom Webhook that posts JSON (text, subject, "
+        "body) to URL: a Slack or Mattermost incoming webhook, or any receiver",
+    )
+    alerts.add_argument(
+        "--block",
+        metavar="TYPE/NAME",
+        help="the notification block to send through (default: $NEWSDESK_ALERT_BLOCK)",
+    )
     return root
 
 
@@ -391,6 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "snapshot": _snapshot,
         "migrate": _migrate,
         "shell": _shell,
+        "alerts": _alerts,
     }[args.command]
     return handler(args, settings)
 
@@ -819,6 +856,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from deployments.definitions import build_deployments
 
+    # Without its notification block the automation waits for `newsdesk alerts`; serving goes on.
+    _deploy_alerts(settings.alert_block)
     with contextlib.suppress(KeyboardInterrupt):
         serve(*build_deployments(settings))
     out.print("stopped serving")
@@ -1010,7 +1049,13 @@ def _feeds(args: argparse.Namespace, settings: Settings) -> int:
     from storage import WarehouseError
 
     try:
-        columns, rows = settings.warehouse(args.db).feed_health()
+        warehouse = settings.warehouse(args.db)
+        if args.changed:
+            columns, rows = warehouse.status_changes(args.since)
+            if not rows:
+                return EXIT_OK  # nothing changed: nothing printed, nothing mailed
+        else:
+            columns, rows = warehouse.feed_health()
     except WarehouseError as exc:
         err.print(f"[red]error:[/] {exc}")
         return EXIT_FAILED
@@ -1022,6 +1067,39 @@ def _feeds(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_FAILED
     write_rows(args.format, out, columns, rows, wide=args.wide, max_width=args.max_width)
     return EXIT_OK
+
+
+def _alerts(args: argparse.Namespace, settings: Settings) -> int:
+    from newsdesk import server
+
+    _prefect_environment()
+    if not os.environ.get("PREFECT_API_URL"):
+        # The server runs report to: the background one when it runs, else the usual address.
+        api = server.running_api(server.state_dir(settings.db))
+        os.environ["PREFECT_API_URL"] = api or DEFAULT_API_URL
+    deployed = _deploy_alerts(args.block or settings.alert_block, args.webhook)
+    return EXIT_OK if deployed else EXIT_FAILED
+
+
+def _deploy_alerts(block: str, webhook: str | None = None) -> bool:
+    """Deploy the feed status automation (`deployments.alerts`); say what happened in one line."""
+    import httpx
+    from prefect.exceptions import PrefectException
+
+    from deployments.alerts import AlertsError, deploy_alerts
+
+    try:
+        deployed = deploy_alerts(block, webhook)
+    except AlertsError as exc:
+        err.print(f"[yellow]alerts not deployed:[/] {exc}")
+        return False
+    except (httpx.HTTPError, PrefectException) as exc:
+        api = os.environ.get("PREFECT_API_URL", DEFAULT_API_URL)
+        err.print(f"[red]error:[/] alerts not deployed: the Prefect API at {api} said {exc}")
+        return False
+    verb = "created" if deployed.created else "updated"
+    out.print(f"automation {deployed.automation_id} {verb}: feed status changes → {block}")
+    return True
 
 
 def _pending(args: argparse.Namespace, settings: Settings) -> int:

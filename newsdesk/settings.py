@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import fields
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -13,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from tasks.fetch.config import DEFAULT_USER_AGENT, FetchConfig
 from tasks.fetch.pool import PoolConfig
 from tasks.run.feedstate import Backoff, PollPolicy
+from tasks.run.health import HealthPolicy
 from tasks.run.retries import DEFAULT_SCHEDULE, RetryPolicy, parse_schedule
 
 if TYPE_CHECKING:
@@ -233,6 +235,30 @@ class Settings(BaseSettings):
         50, ge=0, description="Pages of the retry queue fetched again per run, after new articles."
     )
 
+    alert_cooldown_hours: float = Field(
+        6.0,
+        ge=0,
+        description=(
+            "After an alert about a feed, no other alert goes out for it for this long; its "
+            "status then is announced if it differs from the one last announced."
+        ),
+    )
+    alert_digest: int = Field(
+        5,
+        ge=0,
+        description=(
+            "A run that alerts about more feeds than this sends one digest event instead of "
+            "one per feed."
+        ),
+    )
+    alert_block: str = Field(
+        "custom-webhook/newsdesk-alerts",
+        description=(
+            "The Prefect notification block (`<block type>/<name>`) that `newsdesk alerts` "
+            "points the feed-status automation at."
+        ),
+    )
+
     @field_validator("retry_schedule")
     @classmethod
     def _readable_schedule(cls, value: str) -> str:
@@ -250,6 +276,12 @@ class Settings(BaseSettings):
             maximum=max(self.poll_interval_max, self.poll_interval_min),
             jitter=self.poll_jitter,
             backoff=Backoff(self.backoff_base, self.backoff_max),
+        )
+
+    def health_policy(self) -> HealthPolicy:
+        """How feeds are judged against their own normal and how their alerts go out."""
+        return HealthPolicy(
+            cool_down=timedelta(hours=self.alert_cooldown_hours), digest_over=self.alert_digest
         )
 
     def pool_config(self) -> PoolConfig:

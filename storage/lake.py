@@ -27,7 +27,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -47,6 +47,7 @@ from tasks.models import (
     Batch,
     BatchResult,
     FeedState,
+    FeedStatus,
     RunRecord,
     WriteOutcome,
 )
@@ -725,6 +726,17 @@ class LakeWarehouse(Warehouse):
         # only, never the batch: the next write or `maintain` adds what it missed.
         return result, update_search(con, result)
 
+    def record_feed_status(self, rows: Sequence[FeedStatus]) -> int:
+        """Append feeds' new `feed_status` rows holding the commit lock, as `write` does."""
+        if not rows:
+            return 0
+
+        def attempt() -> int:
+            with self.connect() as con, commit_lock(con, self.spec, wait=self.commit_wait):
+                return writer.record_feed_status(con, rows)
+
+        return self._retrying(attempt)
+
     def _index_search(self, ids: set[str], *, thorough: bool = False) -> int:
         """Index `ids` (and whatever is missing, with `thorough`), holding the commit lock."""
 
@@ -885,6 +897,7 @@ MIGRATED_TABLES = (
     ("feed_entries", "feed_entries"),
     ("story_sketches", "story_sketches"),
     ("page_retries", "page_retries"),
+    ("feed_status", "feed_status"),
 )
 
 

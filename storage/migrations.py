@@ -414,4 +414,98 @@ MIGRATIONS: tuple[Migration, ...] = (
         ORDER BY published DESC, article_id;
         """,
     ),
+    # A run judges each feed it polled against the feed's own normal (`tasks.run.health`) and
+    # appends a row here when the feed's status, or the alert sent for it, changes: a feed's
+    # current status is its latest row. Append-only, so DuckLake takes it as it is; small (a
+    # row per change), so no lookup keys.
+    Migration(
+        12,
+        "feed_status, and feed_health with the status's reason and since when",
+        """
+        CREATE TABLE feed_status (
+            feed_name      VARCHAR NOT NULL,
+            status         VARCHAR NOT NULL,
+            reason         VARCHAR NOT NULL,
+            since          TIMESTAMPTZ NOT NULL,
+            expected       DOUBLE,
+            seen           INTEGER,
+            alerted_status VARCHAR,
+            alerted_at     TIMESTAMPTZ,
+            assessed_at    TIMESTAMPTZ NOT NULL,
+            run_id         VARCHAR NOT NULL
+        );
+
+        CREATE OR REPLACE VIEW feed_health AS
+        WITH seen AS (
+            SELECT feed_name,
+                   count(*) FILTER (WHERE seen_at >= now() - INTERVAL 7 DAY) AS seen_7d,
+                   count(*) AS seen_total,
+                   max(seen_at) AS last_new_at
+            FROM feed_entries
+            GROUP BY feed_name
+        ), dated AS (
+            SELECT feed_name, entry_published_at,
+                   row_number() OVER (PARTITION BY feed_name ORDER BY entry_published_at DESC)
+                       AS newest
+            FROM feed_entries
+            WHERE entry_published_at IS NOT NULL
+        ), cadence AS (
+            SELECT feed_name,
+                   CASE WHEN count(*) > 1
+                        THEN (max(entry_published_at) - min(entry_published_at)) / (count(*) - 1)
+                   END AS publish_interval
+            FROM dated WHERE newest <= 20
+            GROUP BY feed_name
+        ), judged AS (
+            SELECT * FROM feed_status
+            QUALIFY row_number() OVER (PARTITION BY feed_name ORDER BY assessed_at DESC) = 1
+        ), health AS (
+            SELECT f.*, s.seen_7d, s.seen_total, s.last_new_at, c.publish_interval,
+                   j.status AS judged, j.reason AS judged_reason, j.since AS judged_since,
+                   j.expected, j.seen, j.alerted_status, j.alerted_at,
+                   CASE WHEN f.last_polled_at IS NULL THEN 'never polled'
+                        WHEN f.next_poll_at > now() THEN 'resting'
+                        WHEN f.last_status = 'failed' THEN 'failing'
+                        WHEN j.status IN ('silent', 'low', 'junk') THEN j.status
+                        WHEN coalesce(s.seen_7d, 0) = 0 THEN 'quiet'
+                        ELSE 'ok' END AS status
+            FROM feeds f
+            LEFT JOIN seen s ON s.feed_name = f.name
+            LEFT JOIN cadence c ON c.feed_name = f.name
+            LEFT JOIN judged j ON j.feed_name = f.name
+        )
+        SELECT h.name AS feed, h.status,
+               CASE WHEN h.status IN ('resting', 'failing')
+                    THEN CASE WHEN h.judged = 'failing' THEN h.judged_reason
+                              ELSE h.consecutive_failures || ' failed polls: ' || h.last_error END
+                    WHEN h.status IN ('silent', 'low', 'junk') THEN h.judged_reason
+                    WHEN h.status = 'quiet' THEN 'nothing new for 7 days'
+                    WHEN h.status = 'ok' AND h.judged = 'ok' THEN nullif(h.judged_reason, '')
+               END AS reason,
+               CASE WHEN h.status IN ('resting', 'failing') THEN h.failing_since
+                    WHEN h.status IN ('silent', 'low', 'junk') THEN h.judged_since
+                    WHEN h.status = 'quiet' THEN h.last_new_at
+                    WHEN h.status = 'ok' AND h.judged = 'ok' THEN h.judged_since
+               END AS since,
+               h.last_status, h.last_http_status, h.last_polled_at, h.last_success_at,
+               h.consecutive_failures, h.failing_since, h.next_poll_at AS resting_until,
+               to_seconds(h.poll_interval_seconds) AS poll_interval,
+               coalesce(h.next_poll_at, h.due_at) AS next_poll,
+               h.publish_interval,
+               round(coalesce(h.seen_7d, 0) / 7.0, 1) AS articles_per_day,
+               h.expected AS usual_per_week, h.seen AS last_week,
+               coalesce(h.seen_total, 0) AS articles_total,
+               h.last_new_at,
+               coalesce(r.waiting, 0) AS pages_waiting,
+               coalesce(r.gave_up, 0) AS pages_given_up,
+               h.alerted_status, h.alerted_at,
+               h.last_error
+        FROM health h
+        LEFT JOIN (
+            SELECT feed_name, count(*) FILTER (status = 'waiting') AS waiting,
+                   count(*) FILTER (status = 'gave_up') AS gave_up
+            FROM page_retries GROUP BY feed_name
+        ) r ON r.feed_name = h.name;
+        """,
+    ),
 )

@@ -4,16 +4,27 @@ and `newsdesk sql`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 
 import duckdb
 import pyarrow as pa
 
 from storage.migrations import GUID_KEY_TEXT
 from storage.migrations import lookup_key as _key
-from storage.schemas import FEED_COLUMNS, RETRY_COLUMNS
-from tasks.models import EntryFingerprint, FeedEntry, FeedState, KnownUrls, PageRetry, StorySketch
+from storage.schemas import FEED_COLUMNS, FEED_STATUS_COLUMNS, RETRY_COLUMNS
+from tasks.models import (
+    NOT_THE_ARTICLE,
+    EntryFingerprint,
+    FeedEntry,
+    FeedHistory,
+    FeedState,
+    FeedStatus,
+    KnownUrls,
+    PageRetry,
+    StorySketch,
+)
 
 
 def load_feed_states(con: duckdb.DuckDBPyConnection) -> dict[str, FeedState]:
@@ -158,14 +169,140 @@ def feed_health(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]
     last, how many of its articles wait for another fetch of their page or were given up."""
     cursor = con.execute(
         """
-        SELECT feed, status, articles_per_day, consecutive_failures AS failures,
-               last_polled_at, next_poll, resting_until, last_error,
-               last_http_status AS http, last_success_at, poll_interval AS interval,
-               publish_interval,
-               articles_total AS articles, last_new_at, pages_waiting, pages_given_up
+        SELECT feed, status, reason, since, articles_per_day, usual_per_week, last_week,
+               consecutive_failures AS failures, last_polled_at, next_poll, resting_until,
+               last_error, last_http_status AS http, last_success_at,
+               poll_interval AS interval, publish_interval,
+               articles_total AS articles, last_new_at, pages_waiting, pages_given_up,
+               alerted_status AS alerted, alerted_at
         FROM feed_health
         ORDER BY feed
         """
+    )
+    columns = [d[0] for d in cursor.description]
+    return columns, cursor.fetchall()
+
+
+# An entry's instant for a feed's history: its publication date, or when it was first seen if
+# that is earlier (a date in the future) or it has none.
+_INSTANT = "least(coalesce(entry_published_at, seen_at), seen_at)"
+
+
+def feed_histories(
+    con: duckdb.DuckDBPyConnection,
+    names: Sequence[str],
+    since: datetime,
+    pages_since: datetime,
+    pages: int,
+) -> dict[str, FeedHistory]:
+    """The history of each feed of `names` (`FeedHistory`): its entries per UTC day and its
+    longest gap between entries from `since` on, its first and last entry ever, and the
+    articles of its latest `pages` entries seen from `pages_since` on, with the pages among
+    them that were served in place of the article. `tasks.run.health.history_of` is the same
+    in Python."""
+    con.register("history_feeds", pa.table({"name": pa.array(sorted(set(names)), pa.string())}))
+    try:
+        entries = f"""
+            SELECT feed_name, {_INSTANT} AS t FROM feed_entries
+            WHERE feed_name IN (SELECT name FROM history_feeds)
+        """
+        ends = con.execute(
+            f"SELECT feed_name, min(t), max(t) FROM ({entries}) GROUP BY feed_name"
+        ).fetchall()
+        days = con.execute(
+            f"""
+            SELECT feed_name, CAST(timezone('UTC', t) AS DATE) AS day, count(*),
+                   max(epoch(gap))
+            FROM (
+                SELECT feed_name, t, t - lag(t) OVER (PARTITION BY feed_name ORDER BY t) AS gap
+                FROM ({entries}) WHERE t >= ?
+            )
+            GROUP BY ALL ORDER BY ALL
+            """,
+            [since],
+        ).fetchall()
+        latest = con.execute(
+            f"""
+            WITH latest AS (
+                SELECT feed_name, article_id FROM feed_entries
+                WHERE feed_name IN (SELECT name FROM history_feeds) AND seen_at >= ?
+                QUALIFY row_number() OVER (
+                    PARTITION BY feed_name ORDER BY seen_at DESC, entry_url
+                ) <= ?
+            )
+            SELECT l.feed_name, a.extraction_error, count(*)
+            FROM latest l JOIN (
+                SELECT article_id, extraction_error FROM articles WHERE rowid IN (
+                    SELECT rowid FROM articles
+                    WHERE article_id_key IN (SELECT {_key("article_id")} FROM latest)
+                )
+            ) a USING (article_id)
+            GROUP BY ALL ORDER BY ALL
+            """,
+            [pages_since, pages],
+        ).fetchall()
+    finally:
+        con.unregister("history_feeds")
+    daily: dict[str, list[tuple[date, int]]] = defaultdict(list)
+    gaps: dict[str, float] = {}
+    for feed, day, count, gap in days:
+        daily[feed].append((day, int(count)))
+        if gap is not None:
+            gaps[feed] = max(gaps.get(feed, 0.0), float(gap))
+    read: dict[str, int] = defaultdict(int)
+    walls: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for feed, error, count in latest:
+        read[feed] += int(count)
+        if error is not None and error.startswith(NOT_THE_ARTICLE):
+            walls[feed].append((error, int(count)))
+    return {
+        feed: FeedHistory(
+            feed,
+            days=tuple(daily[feed]),
+            first_at=first,
+            last_at=last,
+            longest_gap=gaps.get(feed),
+            pages=read[feed],
+            not_articles=tuple(walls[feed]),
+        )
+        for feed, first, last in ends
+    }
+
+
+def load_feed_statuses(
+    con: duckdb.DuckDBPyConnection, names: Sequence[str]
+) -> dict[str, FeedStatus]:
+    """The latest `feed_status` row of each feed of `names` that has one."""
+    rows = con.execute(
+        f"""
+        SELECT {FEED_STATUS_COLUMNS} FROM feed_status WHERE feed_name IN (SELECT unnest(?))
+        QUALIFY row_number() OVER (PARTITION BY feed_name ORDER BY assessed_at DESC) = 1
+        """,
+        [sorted(set(names))],
+    ).fetchall()
+    return {row[0]: FeedStatus(*row) for row in rows}
+
+
+def status_changes(
+    con: duckdb.DuckDBPyConnection, since: datetime
+) -> tuple[list[str], list[tuple]]:
+    """The feeds whose status changed from `since` on, oldest change first: each change with
+    the status before, its reason, since when, the volumes behind it and whether it was
+    alerted (`newsdesk feeds --changed`). A new feed found `ok` is no change."""
+    cursor = con.execute(
+        """
+        SELECT feed_name AS feed, previous, status, reason, since, assessed_at AS changed_at,
+               alerted_at = assessed_at AS alerted, expected AS usual_per_week,
+               seen AS last_week
+        FROM (
+            SELECT *, lag(status) OVER (PARTITION BY feed_name ORDER BY assessed_at) AS previous
+            FROM feed_status
+        )
+        WHERE assessed_at >= ? AND status IS DISTINCT FROM previous
+          AND NOT (previous IS NULL AND status = 'ok')
+        ORDER BY assessed_at, feed_name
+        """,
+        [since],
     )
     columns = [d[0] for d in cursor.description]
     return columns, cursor.fetchall()

@@ -22,6 +22,7 @@ from tasks.models import (
     Article,
     Batch,
     FeedState,
+    FeedStatus,
     PageRetry,
     RejectedArticle,
     RunRecord,
@@ -79,6 +80,7 @@ ARTICLE_SCHEMA = arrow_schema(
 SIGHTING_SCHEMA = arrow_schema(Sighting, extra=(("seen_at", TIMESTAMP), ("run_id", pa.string())))
 FEED_STATE_SCHEMA = arrow_schema(FeedState)
 RETRY_SCHEMA = arrow_schema(PageRetry)
+FEED_STATUS_SCHEMA = arrow_schema(FeedStatus)
 RUN_SCHEMA = arrow_schema(RunRecord)
 SKETCH_SCHEMA = pa.schema(
     [
@@ -93,6 +95,7 @@ ARTICLE_COLUMNS = ", ".join(ARTICLE_SCHEMA.names)
 SIGHTING_COLUMNS = ", ".join(SIGHTING_SCHEMA.names)
 FEED_COLUMNS = ", ".join(FEED_STATE_SCHEMA.names)
 RETRY_COLUMNS = ", ".join(RETRY_SCHEMA.names)
+FEED_STATUS_COLUMNS = ", ".join(FEED_STATUS_SCHEMA.names)
 # The lookup keys (migration 6) are computed by the statements that insert the rows, so staged
 # rows (and the spool) never hold them: `SELECT {ARTICLE_KEYS} FROM <staged rows>`.
 _ARTICLE_KEYED = ("article_id", "url", "canonical_url")
@@ -150,6 +153,10 @@ def feed_state_table(states: Sequence[FeedState]) -> pa.Table:
 
 def retry_table(retries: Sequence[PageRetry]) -> pa.Table:
     return pa.Table.from_pylist([asdict(r) for r in retries], schema=RETRY_SCHEMA)
+
+
+def feed_status_table(rows: Sequence[FeedStatus]) -> pa.Table:
+    return pa.Table.from_pylist([asdict(r) for r in rows], schema=FEED_STATUS_SCHEMA)
 
 
 def run_table(run: RunRecord) -> pa.Table:

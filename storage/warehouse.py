@@ -31,7 +31,9 @@ from tasks.models import (
     Batch,
     BatchResult,
     FeedEntry,
+    FeedHistory,
     FeedState,
+    FeedStatus,
     KnownUrls,
     PageRetry,
     RunRecord,
@@ -200,6 +202,35 @@ class Warehouse:
     def feed_health(self) -> tuple[list[str], list[tuple]]:
         """Each known feed with its health and the number of articles it brought."""
         return self._read(reads.feed_health)
+
+    def feed_judgement_inputs(
+        self,
+        names: Iterable[str],
+        *,
+        since: datetime,
+        pages_since: datetime,
+        pages: int,
+    ) -> tuple[dict[str, FeedHistory], dict[str, FeedStatus]]:
+        """The histories of the feeds `names` (see `reads.feed_histories`) and their latest
+        `feed_status` rows, from one read-only open."""
+        wanted = sorted(set(names))
+        return self._read(
+            lambda con: (
+                reads.feed_histories(con, wanted, since, pages_since, pages),
+                reads.load_feed_statuses(con, wanted),
+            )
+        )
+
+    def record_feed_status(self, rows: Sequence[FeedStatus]) -> int:
+        """Append feeds' new `feed_status` rows (see `writer.record_feed_status`)."""
+        if not rows:
+            return 0
+        with self.connect() as con:
+            return writer.record_feed_status(con, rows)
+
+    def status_changes(self, since: datetime) -> tuple[list[str], list[tuple]]:
+        """Feeds whose status changed from `since` on (see `reads.status_changes`)."""
+        return self._read(lambda con: reads.status_changes(con, since))
 
     def search(
         self,

@@ -28,6 +28,7 @@ from storage.schemas import (
     ARTICLE_KEYS,
     CONTENT_COLUMNS,
     FEED_COLUMNS,
+    FEED_STATUS_COLUMNS,
     RETRY_COLUMNS,
     SIGHTING_COLUMNS,
     SIGHTING_KEY_COLUMNS,
@@ -36,6 +37,7 @@ from storage.schemas import (
     VERSIONED_COLUMNS,
     conform_articles,
     feed_state_table,
+    feed_status_table,
     retry_table,
     run_table,
     stage_batch,
@@ -45,6 +47,7 @@ from tasks.models import (
     Batch,
     BatchResult,
     FeedState,
+    FeedStatus,
     PageRetry,
     RunRecord,
     Sighting,
@@ -490,6 +493,37 @@ def _insert_sketches(
 
 EARLIER_BATCH = "earlier_batch"
 """The spool table that marks a batch other than its run's last (see `Batch.last`)."""
+
+
+def record_feed_status(con: duckdb.DuckDBPyConnection, rows: Sequence[FeedStatus]) -> int:
+    """Append the feeds' new `feed_status` rows in one transaction; a row already recorded
+    (same feed, same judgement time: a replay) is not added twice. Returns the rows added."""
+    if not rows:
+        return 0
+    con.register("staged_status", feed_status_table(rows))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE adding_status AS
+            SELECT * FROM staged_status s WHERE NOT EXISTS (
+                SELECT 1 FROM feed_status f
+                WHERE f.feed_name = s.feed_name AND f.assessed_at = s.assessed_at
+            )
+            """
+        )
+        con.execute(
+            f"INSERT INTO feed_status ({FEED_STATUS_COLUMNS}) "
+            f"SELECT {FEED_STATUS_COLUMNS} FROM adding_status"
+        )
+        (added,) = con.execute("SELECT count(*) FROM adding_status").fetchone() or (0,)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("staged_status")
+    return int(added)
 
 
 def spool_batch(db: Path, batch: Batch) -> Path:

@@ -7,7 +7,7 @@ HTTP clients or the warehouse.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -33,6 +33,12 @@ DatePrecision = Literal["second", "minute", "day"]
 DateSource = Literal["page", "feed"]
 Extraction = Literal["page", "feed"]
 PageType = Literal["article", "index", "video"]
+Health = Literal["ok", "low", "silent", "junk", "failing"]
+"""A feed judged against its own normal (`tasks.run.health`): as usual; volume far below its
+usual; nothing new for several of its own intervals; its pages are not articles; failing."""
+NOT_THE_ARTICLE = "page is "
+"""How `extraction_error` starts when the page was served in place of the article (a bot
+challenge, a consent or sign-in wall, an app shell, an error page: `tasks.page.junk.REASONS`)."""
 RetryStatus = Literal["waiting", "healed", "gave_up"]
 """Where an article stored from its feed's text stands in the page retry queue: its page is to
 be fetched again, was fetched and replaced the feed's text, or kept failing (or failed for good)."""
@@ -296,6 +302,20 @@ class FeedReport:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A feed whose status changed in a run, and whether that run alerted about it (a change
+    inside the cool-down of the feed's last alert is recorded, not announced)."""
+
+    previous: Health | None
+    current: FeedStatus
+    alerted: bool
+
+    @property
+    def feed(self) -> str:
+        return self.current.feed_name
+
+
+@dataclass(frozen=True, slots=True)
 class RunReport:
     """What an ingest run did, for the CLI, logs and artifacts."""
 
@@ -325,6 +345,8 @@ class RunReport:
     """Articles whose page failed once more than the retry schedule allows, or for good."""
     rejected: tuple[RejectedArticle, ...] = ()
     """Articles that could not be stored; their feed's next run tries them again."""
+    changes: tuple[StatusChange, ...] = ()
+    """Feeds whose status changed in this run (`tasks.run.health`)."""
 
     @property
     def feeds_failed(self) -> int:
@@ -431,6 +453,50 @@ class Batch:
     last: bool = True
     """The run's last batch: only it records the run in `ingest_runs` (and carries the feed
     states); an earlier one's `run` gives its articles their run and time only."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHistory:
+    """What the warehouse holds of one feed's output, to judge it against its own normal
+    (`tasks.run.health`). An entry's instant is its publication date, or when it was first
+    seen if that is earlier (the date is in the future) or it has none."""
+
+    name: str
+    days: tuple[tuple[date, int], ...] = ()
+    """Entries per UTC day since the start of the history window, oldest first; days without
+    any are left out."""
+    first_at: datetime | None = None
+    """The feed's earliest entry: its history counts from the next UTC day on."""
+    last_at: datetime | None = None
+    """Its newest entry."""
+    longest_gap: float | None = None
+    """Seconds between the two consecutive entries furthest apart in the history window."""
+    pages: int = 0
+    """Articles of its latest entries (at most 20, seen in the last 14 days) …"""
+    not_articles: tuple[tuple[str, int], ...] = ()
+    """… and of those, the pages served in place of the article, by `extraction_error`."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """A feed's health as a run judged it: one row of `feed_status`, written when the status
+    or the alert sent for it changes."""
+
+    feed_name: str
+    status: Health
+    reason: str
+    since: datetime
+    """When the status began (the first failure, the last entry of a silent feed, else the
+    run that found it)."""
+    expected: float | None
+    """Entries the feed usually brings in 7 days (the median of its earlier weeks)."""
+    seen: int | None
+    """Entries it brought in the last 7 complete days."""
+    alerted_status: Health | None
+    """The status the latest alert announced (None: never alerted, taken as `ok`)."""
+    alerted_at: datetime | None
+    assessed_at: datetime
+    run_id: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ def test_every_warehouse_column_of_tables_and_views_is_documented(tmp_path):
         "articles",
         "article_versions",
         "feed_entries",
+        "feed_status",
         "feeds",
         "ingest_runs",
         "page_retries",

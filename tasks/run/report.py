@@ -13,6 +13,7 @@ from tasks.models import (
     FetchedFeed,
     ParsedFeed,
     RunReport,
+    StatusChange,
 )
 from tasks.run.settle import RunTally, Settlement
 
@@ -46,6 +47,7 @@ def run_report(
     db: str,
     dry_run: bool,
     merged: Sequence[str] = (),
+    changes: Sequence[StatusChange] = (),
 ) -> RunReport:
     """The report of a run whose last batch is `settlement` and whose batches, that one
     included, add up to `tally`: resting feeds first, then one line per feed polled. `merged`
@@ -87,6 +89,7 @@ def run_report(
         articles_healed=tally.articles_healed,
         retries_given_up=tally.retries_given_up,
         rejected=tally.rejected,
+        changes=tuple(changes),
     )
 
 
@@ -132,6 +135,17 @@ def summary_markdown(report: RunReport, slowest: int = 5) -> str:
     if failing:
         lines += ["| feed | http | error |", "|---|---:|---|"]
         lines += [f"| {f.name} | {f.http_status or ''} | {_cell(f.error or '')} |" for f in failing]
+    else:
+        lines.append("None.")
+    lines += ["", "## Feeds that changed status", ""]
+    if report.changes:
+        lines += ["| feed | was | now | since | reason | alerted |", "|---|---|---|---|---|---|"]
+        lines += [
+            f"| {c.feed} | {c.previous or ''} | {c.current.status} "
+            f"| {c.current.since:%Y-%m-%d %H:%M} UTC | {_cell(c.current.reason)} "
+            f"| {'yes' if c.alerted else 'no (cool-down)'} |"
+            for c in report.changes
+        ]
     else:
         lines.append("None.")
     if report.rejected:

@@ -21,6 +21,7 @@ COMMANDS = [
     "feeds",
     "pending",
     "server",
+    "alerts",
 ]
 
 

@@ -104,7 +104,9 @@ def test_views_are_valid_json_rows(demo_db):
     feeds = newsdesk("feeds", "--db", str(demo_db), "--format", "json")
     health = {row["feed"]: row for row in map(json.loads, feeds.stdout.splitlines())}
     assert set(health) == {"sample-dach", "sample-world"}
-    assert health["sample-dach"]["status"] == "ok" and health["sample-dach"]["articles"] == 6
+    # Its newest entries are years old: silent, with the reason.
+    assert health["sample-dach"]["status"] == "silent" and health["sample-dach"]["articles"] == 6
+    assert health["sample-dach"]["reason"].startswith("nothing new for")
 
 
 def test_search_on_a_warehouse_without_an_index_finds_nothing_and_says_so(tmp_path):

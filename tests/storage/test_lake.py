@@ -20,7 +20,7 @@ from storage import Warehouse
 from storage.extensions import load_extension
 from storage.lake import LakeWarehouse, lake_sql
 from storage.migrations import MIGRATIONS
-from tasks.models import Article, Batch, FeedState, RunRecord, Sighting
+from tasks.models import Article, Batch, FeedState, FeedStatus, RunRecord, Sighting
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -415,6 +415,10 @@ def test_migrate_copies_a_file_warehouse_into_a_lake_and_resumes(tmp_path):
     file = Warehouse(db)
     file.write(batch("r1", range(5)))
     file.write(batch("r2", range(3, 8), NOW + timedelta(hours=1), text="Edited"))
+    judged = NOW + timedelta(hours=1)
+    file.record_feed_status(
+        [FeedStatus("f", "silent", "nothing new", NOW, 7.0, 0, "silent", judged, judged, "r2")]
+    )
     url = f"ducklake:sqlite:{tmp_path / 'lake' / 'catalog.sqlite'}"
 
     def migrate() -> subprocess.CompletedProcess[str]:
@@ -429,7 +433,8 @@ def test_migrate_copies_a_file_warehouse_into_a_lake_and_resumes(tmp_path):
     assert first.returncode == 0, first.stderr
     assert "every count matches" in first.stdout
     lake = Warehouse(url)
-    for table in ("articles", "article_versions", "feed_entries", "ingest_runs", "feeds"):
+    tables = ("articles", "article_versions", "feed_entries", "ingest_runs", "feeds", "feed_status")
+    for table in tables:
         sql = f"SELECT * FROM {table} ORDER BY ALL"
         assert lake.query(sql) == file.query(sql), table
     # Run again (as after an interruption): nothing is copied twice.

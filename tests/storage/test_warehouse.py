@@ -273,7 +273,7 @@ def test_every_path_to_the_current_schema_ends_at_the_same_tables(tmp_path):
     with connect(fresh):
         pass
     with keyed_warehouse(from_1, versions=(1,)) as con:
-        assert migrate(con) == [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+        assert migrate(con) == [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
     with keyed_warehouse(from_5) as con:
         assert migrate(con) == [
             4,
@@ -283,9 +283,10 @@ def test_every_path_to_the_current_schema_ends_at_the_same_tables(tmp_path):
             9,
             10,
             11,
+            12,
         ]  # 4, lower than the highest applied, still applied
     with keyed_warehouse(from_unkeyed, versions=(1, 2, 3, 4, 5)) as con:
-        assert migrate(con) == [6, 7, 8, 9, 10, 11]
+        assert migrate(con) == [6, 7, 8, 9, 10, 11, 12]
 
     for upgraded in (from_1, from_5, from_unkeyed):
         assert schema(upgraded) == schema(fresh)
