@@ -111,7 +111,9 @@ def test_demo_ingests_the_bundled_sample_then_sql_and_feeds_read_it(tmp_path, pr
 
     health = newsdesk("feeds", "--db", str(db))
     assert health.returncode == 0
-    assert "sample-dach" in health.stdout and "ok" in health.stdout
+    # The bundled sample's stories are years old: judged against their own rhythm, its feeds
+    # have been silent for long.
+    assert "sample-dach" in health.stdout and "silent" in health.stdout
 
     bad_sql = newsdesk("sql", "--db", str(db), "SELEC nonsense")
     assert bad_sql.returncode == 2
