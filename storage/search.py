@@ -248,14 +248,16 @@ def _index_incrementally(con: duckdb.DuckDBPyConnection, ids: list[str], missing
     else:
         if not ids:
             return 0
+        # The rows of the wanted keys first (one pass over article_id_key), then the title and
+        # text of just those rows: a join would read every article's text to match the keys.
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE search_new AS
-            SELECT a.article_id, a.title, a.text
-            FROM articles a
-            JOIN (SELECT DISTINCT unnest(?::VARCHAR[]) AS article_id) wanted
-              ON a.article_id_key = {lookup_key("wanted.article_id")}
-             AND a.article_id = wanted.article_id
+            WITH wanted AS (SELECT DISTINCT unnest(?::VARCHAR[]) AS article_id)
+            SELECT article_id, title, text FROM articles WHERE rowid IN (
+                SELECT rowid FROM articles
+                WHERE article_id_key IN (SELECT {lookup_key("article_id")} FROM wanted)
+            ) AND article_id IN (SELECT article_id FROM wanted)
             """,
             [ids],
         )
