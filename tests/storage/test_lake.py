@@ -163,14 +163,19 @@ def test_two_writers_of_the_same_new_articles_at_once_store_each_once(
     assert value(lakes[0], "SELECT count(DISTINCT article_id) FROM feed_entries") == 20
 
 
-def test_an_analyst_session_outlives_runs_and_maintenance(lake):
+def test_an_analyst_session_outlives_runs_and_maintenance(
+    lake_url,  # noqa: F811
+    tmp_path,
+):
     # A reader attached as `newsdesk shell` attaches, kept open through three runs' commits
     # and a compaction that merges their files: every query answers, with the latest rows.
+    data = None if lake_url.startswith("ducklake:sqlite:") else f"{tmp_path / 'lake-data'}/"
+    lake = Warehouse(lake_url, data_path=data)
     lake.write(batch("r0", range(2)))
     reader = duckdb.connect()
     load_extension(reader, "ducklake")
-    load_extension(reader, "sqlite")
-    reader.execute(f"ATTACH 'ducklake:sqlite:{lake.path}' AS lake (READ_ONLY)")
+    load_extension(reader, lake_url.split(":")[1])
+    reader.execute(f"ATTACH '{lake_url}' AS lake (READ_ONLY)")
     reader.execute("USE lake")
     counts = [reader.execute("SELECT count(*) FROM articles").fetchall()]
     for n in range(1, 4):

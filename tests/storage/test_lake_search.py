@@ -317,9 +317,12 @@ def test_concurrent_writers_index_updates_leave_one_consistent_index(
     _same_rankings(_rankings(lake), _rankings(file))
 
 
-def test_newsdesk_search_on_a_sqlite_lake_prints_what_it_prints_on_a_file(tmp_path):
+def test_newsdesk_search_on_a_lake_prints_what_it_prints_on_a_file(
+    lake_url,  # noqa: F811
+    tmp_path,
+):
     file = Warehouse(tmp_path / "news.duckdb")
-    lake = Warehouse(f"ducklake:sqlite:{tmp_path / 'lake' / 'catalog.sqlite'}")
+    lake = _lake(lake_url, tmp_path)
     for wh in (file, lake):
         wh.prepare()
         for b in _batches():
