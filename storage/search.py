@@ -280,16 +280,18 @@ def _index_incrementally(con: duckdb.DuckDBPyConnection, ids: list[str], missing
         SELECT docid FROM {s}.docs WHERE name IN (SELECT article_id FROM search_todo)
         """
     )
-    con.execute(
-        f"""
-        UPDATE {s}.dict SET df = dict.df - gone.n
-        FROM (SELECT termid, count(DISTINCT docid) AS n FROM {s}.terms
-              WHERE docid IN (SELECT docid FROM search_old) GROUP BY termid) AS gone
-        WHERE dict.termid = gone.termid
-        """
-    )
-    con.execute(f"DELETE FROM {s}.terms WHERE docid IN (SELECT docid FROM search_old)")
-    con.execute(f"DELETE FROM {s}.docs WHERE docid IN (SELECT docid FROM search_old)")
+    # A batch of new articles has none: each statement below would scan every term for nothing.
+    if con.execute("SELECT count(*) FROM search_old").fetchone() != (0,):
+        con.execute(
+            f"""
+            UPDATE {s}.dict SET df = dict.df - gone.n
+            FROM (SELECT termid, count(DISTINCT docid) AS n FROM {s}.terms
+                  WHERE docid IN (SELECT docid FROM search_old) GROUP BY termid) AS gone
+            WHERE dict.termid = gone.termid
+            """
+        )
+        con.execute(f"DELETE FROM {s}.terms WHERE docid IN (SELECT docid FROM search_old)")
+        con.execute(f"DELETE FROM {s}.docs WHERE docid IN (SELECT docid FROM search_old)")
     # Tokenized with the index's own macro, so new words match as the pragma's do.
     con.execute(
         f"""
