@@ -308,9 +308,21 @@ def test_a_long_feature_is_stored_whole_not_cut_to_its_first_block(page_id):
     article, row = corpus_article(page_id)
     assert article.extraction == "page"
     assert _share_of_body(article.text, row["body"]) >= 0.9
-    # What keeps it whole is trafilatura's second pass, with its default settings.
+    # What keeps it whole is trafilatura's pass with its default settings, the third.
     html, _ = corpus_html(page_id)
-    assert read_page(html, row["url"]).passes == 2
+    assert read_page(html, row["url"]).passes == 3
+
+
+@pytest.mark.corpus
+@needs_corpus
+def test_a_body_the_fast_pass_cuts_to_its_teaser_is_read_in_full():
+    # trafilatura's fast pass keeps the teaser only; its full pass, which compares its body
+    # with readability's, finds the article.
+    html, row = corpus_html("traf-badische-zeitung.de-Wohnungssuche")
+    reading = read_page(html, row["url"])
+    assert reading.passes == 2
+    flat = " ".join(reading.text.split())
+    assert all(" ".join(snippet.split()) in flat for snippet in row["with"])
 
 
 @pytest.mark.corpus
