@@ -308,7 +308,7 @@ def run_pipeline(served: list[Served], base_holder: list[str]) -> tuple[dict[str
 
 def run_in_process(served: list[Served], base: str) -> tuple[dict[str, Reading], float]:
     from tasks.models import FeedEntry, Page
-    from tasks.page.extract import extract_article
+    from tasks.page.extract import extract_article, read_page
 
     readings = {}
     if served:  # the first call loads the language model and datasketch: not a page's cost
@@ -325,6 +325,8 @@ def run_in_process(served: list[Served], base: str) -> tuple[dict[str, Reading],
             Page(url=url, final_url=url, http_status=200, body=page.body, content_type="text/html"),
         )
         page_seconds = time.process_time() - page_started
+        # Read again, untimed, for what the article does not carry: trafilatura's passes.
+        passes = read_page(decode_html("text/html", page.body), url).passes
         readings[page.id] = Reading(
             text=article.text if article.extraction == "page" else "",
             title=article.title,
@@ -338,6 +340,7 @@ def run_in_process(served: list[Served], base: str) -> tuple[dict[str, Reading],
                 "dateline": article.dateline,
                 "published_at_offset_minutes": article.published_at_offset_minutes,
                 "seconds": page_seconds,
+                "passes": passes,
             },
         )
     return readings, time.perf_counter() - started
@@ -538,15 +541,21 @@ def cost_report(ours: dict[str, Reading], bare: dict[str, Reading]) -> str:
         return f"{1000 * statistics.mean(seconds):.1f} | {1000 * p95:.1f}"
 
     mine = [r.extra["seconds"] for r in ours.values() if "seconds" in r.extra]
+    passes = [r.extra["passes"] for r in ours.values() if "passes" in r.extra]
+    twice = sum(p > 1 for p in passes)
     return "\n".join(
         [
+            f"Pages that took a second trafilatura pass: {twice} of {len(passes)} "
+            f"({100 * twice / max(len(passes), 1):.1f}%).",
+            "",
             "| CPU per page | mean ms | p95 ms |",
             "|---|---:|---:|",
             "| trafilatura `extract`, defaults | "
             f"{cell([b.extra['seconds'] for b in bare.values()])} |",
             "| trafilatura `extract`, `favor_precision=True` | "
             f"{cell([b.extra['precision_seconds'] for b in bare.values()])} |",
-            "| newsdesk `extract_article` (both passes, our readers, language, sketch) | "
+            "| newsdesk `extract_article` (one pass, two where needed; our readers, language, "
+            "sketch) | "
             f"{cell(mine)} |",
         ]
     )
@@ -594,9 +603,8 @@ figure for pages it was not fitted to.
 """
 
 BODIES_FINDINGS = """\
-newsdesk runs trafilatura twice on every page: in precision mode (with metadata), then with
-the default settings (without metadata, which is half a pass's cost), and keeps the precise
-body unless it is under half the default body's length and more than 500 characters shorter
+newsdesk reads the body with trafilatura in precision mode and keeps the precise body unless
+it is under half the default settings' body and more than 500 characters shorter
 (`choose_body` in `tasks/page/extract.py`). Precision mode drops the related-story lists,
 promos and captions the defaults let through, which is what it wins on `aeb-*`; on long
 features, rankings and guides it keeps the first block only (`wcxb-0140`, `wcxb-5152`) or
@@ -615,12 +623,22 @@ not raise `wcxb-*` there.
 trafilatura's own `extract` also keeps reader comments, which newsdesk leaves out
 (`traf-lemire.me.json`).
 
-Cost: the second pass adds 13 ms of CPU per page on average, a third of `extract_article`'s
-40 ms (the two `bare_extraction` calls on the parsed tree, as `read_page` makes them: 23 ms for
-the precision pass with metadata, 36 ms for both; p95 43 → 75 ms; `time.process_time` over the
-293 pages). A cheaper probe
-(`fast=True`, which skips trafilatura's fallback extractors) cuts the same pages precision
-mode cuts, so it cannot tell when to fall back (`wcxb-*` 0.931 with it).
+One pass where one does (issue 21). Until then every page went through trafilatura twice,
+precision mode with metadata and then the defaults. Now the first pass is precision mode's
+fast one (`fast=True`: without trafilatura's comparison of its body with readability's and
+justext's). The full precision pass runs only where that comparison could change the body
+(`keeps_quick_body`: a body under 250 characters, without paragraph text, mostly tables, or
+leaving out more of the page's running text than it keeps, where readability would find
+twice as much), and the pass with the defaults only where the precise body leaves out more
+running text than it keeps and over 500 characters (`needs_second_pass`), the only pages
+where `choose_body` can take the default body. Running text is the page's text runs of 80
+characters or more outside navigation, headers, footers, asides, forms, links and comment
+sections: on the pages `choose_body` changes, the precise body leaves out 2.1 to 10 times
+what it keeps; elsewhere mostly less than it keeps. trafilatura's metadata is no longer
+extracted in a pass: each field is read where newsdesk's own readers found nothing
+(`TrafilaturaMetadata`), so its search of the page for a byline runs only on pages without a
+JSON-LD or meta author, its date search only on pages without a date of their own. On the
+293 corpus pages every stored field is the same as with two full passes.
 """
 
 
@@ -640,7 +658,14 @@ def write_docs(table: str, bodies: str, costs: str) -> None:
     if "## Quality" in text:
         before, after = text.split("## Quality", 1)
         rest = after.split("\n## ", 1)
-        text = before + section + ("\n## " + rest[1] if len(rest) > 1 else "")
+        # Subsections written by hand after the generated ones ("### Pages that are not the
+        # article") are kept.
+        kept = [
+            "\n### " + part
+            for part in rest[0].split("\n### ")[1:]
+            if not part.startswith("Body extraction")
+        ]
+        text = before + section + "".join(kept) + ("\n## " + rest[1] if len(rest) > 1 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     DOCS.parent.mkdir(exist_ok=True)

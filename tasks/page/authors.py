@@ -125,14 +125,15 @@ _INVISIBLE_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "
 
 def find_authors(
     tree: HtmlElement,
-    extracted: Sequence[str],
+    extracted: Iterable[str],
     site_names: Iterable[str | None] = (),
     anchor: HtmlElement | None = None,
 ) -> tuple[str, ...]:
     """The article's authors from the first source that names a person.
 
     Sources in order: JSON-LD article `author`, `<meta name="author">`, `extracted` (what
-    trafilatura found), then the byline printed after the headline (`anchor`).
+    trafilatura found), then the byline printed after the headline (`anchor`). `extracted` is
+    iterated only when the sources before it name no one, so it may be read lazily.
     """
     sites = [s for s in site_names if s]
     publisher_only: tuple[str, ...] = ()

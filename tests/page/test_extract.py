@@ -18,6 +18,7 @@ from tasks.page.extract import (
     choose_body,
     content_hash,
     extract_article,
+    read_page,
     split_authors,
     strip_site_suffix,
 )
@@ -250,11 +251,15 @@ def test_extract_article_runs_in_a_worker_process():
     assert pickle.loads(pickle.dumps(results[0])) == results[0]
 
 
-def corpus_article(page_id: str) -> tuple[Article, dict]:
+def corpus_html(page_id: str) -> tuple[str, dict]:
     rows = (CORPUS / "articles" / "ground_truth.jsonl").read_text(encoding="utf-8").splitlines()
     row = next(json.loads(line) for line in rows if line.startswith(f'{{"id": "{page_id}"'))
     body = (CORPUS / "articles" / f"{page_id}.html").read_bytes()
-    html = html_to_unicode(None, body)[1]
+    return html_to_unicode(None, body)[1], row
+
+
+def corpus_article(page_id: str) -> tuple[Article, dict]:
+    html, row = corpus_html(page_id)
     feed_entry = FeedEntry(feed_name="corpus", url=row["url"])
     return extract_article(feed_entry, ok_page(html, row["url"])), row
 
@@ -315,6 +320,59 @@ def test_a_long_feature_is_stored_whole_not_cut_to_its_first_block(page_id):
     article, row = corpus_article(page_id)
     assert article.extraction == "page"
     assert _share_of_body(article.text, row["body"]) >= 0.9
+    # What keeps it whole is trafilatura's pass with its default settings, the third.
+    html, _ = corpus_html(page_id)
+    assert read_page(html, row["url"]).passes == 3
+
+
+@pytest.mark.corpus
+@needs_corpus
+def test_a_body_the_fast_pass_cuts_to_its_teaser_is_read_in_full():
+    # trafilatura's fast pass keeps the teaser only; its full pass, which compares its body
+    # with readability's, finds the article.
+    html, row = corpus_html("traf-badische-zeitung.de-Wohnungssuche")
+    reading = read_page(html, row["url"])
+    assert reading.passes == 2
+    flat = " ".join(reading.text.split())
+    assert all(" ".join(snippet.split()) in flat for snippet in row["with"])
+
+
+@pytest.mark.corpus
+@needs_corpus
+@pytest.mark.parametrize(
+    "page_id",
+    [
+        "aeb-9a440270bf8625d5",  # a sports report under a "more stories" list
+        "wcxb-0161",  # a news report with a byline and photos
+    ],
+)
+def test_a_news_page_is_read_in_one_trafilatura_pass(page_id):
+    html, row = corpus_html(page_id)
+    reading = read_page(html, row["url"])
+    assert reading.passes == 1
+    assert _share_of_body(reading.text, row["body"]) >= 0.9
+
+
+def test_a_plain_article_page_is_read_in_one_pass_with_its_metadata():
+    reading = read_page(article_page(), URL)
+    assert reading.passes == 1
+    assert "harbour bridge reopened" in reading.text
+    assert (reading.title, reading.site_name) == ("Harbour bridge reopens", "Example News")
+    assert reading.authors == ("Ana Lima", "Ben Okafor")
+
+
+def test_trafilatura_reads_what_the_page_declares_nowhere_else():
+    # No og:site_name, no author meta, no JSON-LD, no <h1>: the site name comes from the
+    # <title>, the byline from trafilatura's search of the page.
+    html = (
+        "<html><head><title>Harbour bridge reopens | news.example.org</title></head><body>"
+        "<article><p class='byline'>By <span class='author'>Carla Mendes</span></p>"
+        f"{PARAGRAPHS}</article></body></html>"
+    )
+    reading = read_page(html, URL)
+    assert reading.site_name == "news.example.org"
+    assert reading.authors == ("Carla Mendes",)
+    assert reading.title == "Harbour bridge reopens"
 
 
 @pytest.mark.corpus
