@@ -63,9 +63,11 @@ def test_shell_answers_a_query_on_the_views_and_passes_the_cli_its_options(wareh
     assert counted.returncode == 0, counted.stderr
     assert counted.stdout.split() == ["n", str(STORIES)]
     # After `--`, everything is the CLI's, even an option of ours.
-    as_json = shell("--db", db, "--", "-json", "-c", "SELECT feed, status FROM feed_health")
+    as_json = shell(
+        "--db", db, "--", "-json", "-c", "SELECT feed, last_http_status FROM feed_health"
+    )
     assert as_json.returncode == 0, as_json.stderr
-    assert as_json.stdout.split() == ['[{"feed":"feed-0","status":"ok"}]']
+    assert as_json.stdout.split() == ['[{"feed":"feed-0","last_http_status":200}]']
     # NEWSDESK_DB is the default, as for every command.
     default = newsdesk("shell", "-csv", "-c", "FROM articles SELECT 1", env={"NEWSDESK_DB": db})
     assert default.returncode == 0, default.stderr
